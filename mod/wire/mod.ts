@@ -1,0 +1,29 @@
+/**
+ * The wire layer: zero-copy views over Ethernet, ARP, IPv4, TCP, UDP and ICMP bytes, plain
+ * `*Repr` values with `parse`/`emit`, the Internet checksum with RFC 1624 incremental updates,
+ * and builders for the frames the appliance originates (ICMP errors, TCP resets, echo replies,
+ * gratuitous ARP). Modelled on smoltcp `src/wire/` and gVisor `pkg/tcpip/header` (ideas only).
+ *
+ * Every `checked(bytes)` returns `undefined` for malformed input and never throws; getters and
+ * setters read and write the underlying `Uint8Array` at named offsets. IPv4 addresses are u32
+ * numbers, MACs 6-byte `Uint8Array`s.
+ *
+ * Decisions the engine builds on (each counted and dropped under the named reason):
+ * - 802.1Q-tagged frames are not passed through: `vlan_tagged`.
+ * - IPv4 fragments are not reassembled or forwarded: `ipv4_fragment`.
+ * - IPv4 options are accepted and passed through unchanged.
+ * - IPv6 is not forwarded yet: `ipv6`.
+ * - Header checksums are not verified by `checked`; the engine counts bad ones separately.
+ * @module
+ */
+
+export * from "./addr.ts";
+export * from "./bytes.ts";
+export * from "./checksum.ts";
+export * from "./ethernet.ts";
+export * from "./arp.ts";
+export * from "./ipv4.ts";
+export * from "./tcp.ts";
+export * from "./udp.ts";
+export * from "./icmp.ts";
+export * from "./build.ts";

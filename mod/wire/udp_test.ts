@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { UDP_HEADER_LEN, UdpDatagram, UdpRepr } from "./udp.ts";
+import { fold, pseudoHeaderSum, sum16 } from "./checksum.ts";
+import { PROTO_UDP } from "./ipv4.ts";
+import { parseIpv4 } from "./addr.ts";
+import { fromHex, fuzz, poisoned, prng, randomBytes } from "./test_util.ts";
+
+const SRC = parseIpv4("198.51.100.2")!;
+const DST = parseIpv4("198.51.100.10")!;
+// 40001 -> 7001, length 12, checksum 0, payload "ping".
+const DGRAM = fromHex("9c41" + "1b59" + "000c" + "0000" + "70696e67");
+
+/** A datagram whose payload is tuned so that its computed checksum is exactly 0. */
+function zeroSumDatagram(): Uint8Array {
+  const bytes = fromHex("9c41" + "1b59" + "000c" + "0000" + "00000000");
+  const partial = fold(sum16(bytes, 0, 12, pseudoHeaderSum(SRC, DST, PROTO_UDP, 12)));
+  const word = 0xffff - partial; // makes the folded sum 0xffff, so ~sum = 0
+  bytes[10] = word >>> 8;
+  bytes[11] = word & 0xff;
+  return bytes;
+}
+
+Deno.test("UdpDatagram.checked rejects truncation, length < 8 and a length that lies", () => {
+  for (let len = 0; len < UDP_HEADER_LEN; len++) {
+    assert.equal(UdpDatagram.checked(DGRAM.subarray(0, len)), undefined, `length ${len}`);
+  }
+  for (const length of [0, 7]) {
+    const bad = DGRAM.slice();
+    bad[5] = length;
+    assert.equal(UdpDatagram.checked(bad), undefined, `length field ${length}`);
+  }
+  const lie = DGRAM.slice();
+  lie[5] = 13;
+  assert.equal(UdpDatagram.checked(lie), undefined, "length field 13 > 12 bytes");
+  assert.equal(UdpDatagram.checked(DGRAM.subarray(0, 11)), undefined, "bytes cut short");
+  assert.ok(UdpDatagram.checked(DGRAM));
+});
+
+Deno.test("UdpDatagram getters; payload ends at the length field", () => {
+  const padded = new Uint8Array(20);
+  padded.set(DGRAM);
+  padded.fill(0xee, 12);
+  const d = UdpDatagram.checked(padded)!;
+  assert.equal(d.srcPort, 40001);
+  assert.equal(d.dstPort, 7001);
+  assert.equal(d.length, 12);
+  assert.equal(d.checksum, 0);
+  assert.equal(new TextDecoder().decode(d.payload), "ping");
+});
+
+Deno.test("checksum 0 means none: verify accepts it for any addresses", () => {
+  const d = new UdpDatagram(DGRAM.slice());
+  assert.ok(d.verifyChecksum(SRC, DST));
+  assert.ok(d.verifyChecksum(1, 2));
+});
+
+Deno.test("fillChecksum verifies, detects corruption, and sends a computed 0 as 0xffff", () => {
+  const d = new UdpDatagram(DGRAM.slice());
+  d.fillChecksum(SRC, DST);
+  assert.notEqual(d.checksum, 0);
+  assert.ok(d.verifyChecksum(SRC, DST));
+  d.bytes[9] = 0x50;
+  assert.equal(d.verifyChecksum(SRC, DST), false);
+
+  const zero = new UdpDatagram(zeroSumDatagram());
+  zero.fillChecksum(SRC, DST);
+  assert.equal(zero.checksum, 0xffff);
+  assert.ok(zero.verifyChecksum(SRC, DST));
+});
+
+Deno.test("rewrites keep a present checksum valid, leave 0 alone, and never produce 0", () => {
+  const next = prng(768);
+  for (let i = 0; i < 1000; i++) {
+    const payload = randomBytes(next, next() % 20);
+    const bytes = new Uint8Array(8 + payload.length);
+    bytes.set(payload, 8);
+    const d = new UdpDatagram(bytes);
+    d.length = bytes.length;
+    d.srcPort = next() & 0xffff;
+    d.dstPort = next() & 0xffff;
+    let src = next();
+    const dst = next();
+    d.fillChecksum(src, dst);
+    if (i % 3 === 0) d.rewriteSrcPort(next() & 0xffff);
+    else if (i % 3 === 1) d.rewriteDstPort(next() & 0xffff);
+    else {
+      const to = next();
+      d.adjustForAddress(src, to);
+      src = to;
+    }
+    assert.ok(d.verifyChecksum(src, dst), `round ${i}`);
+    assert.notEqual(d.checksum, 0, `round ${i}`);
+  }
+  const none = new UdpDatagram(DGRAM.slice());
+  none.rewriteSrcPort(1);
+  none.rewriteDstPort(2);
+  none.adjustForAddress(SRC, 0xc0000201);
+  assert.equal(none.checksum, 0);
+  assert.equal(none.srcPort, 1);
+  assert.equal(none.dstPort, 2);
+
+  // Arrive at a datagram whose true checksum is 0 by rewriting a port: must store 0xffff.
+  const bytes = zeroSumDatagram();
+  const d = new UdpDatagram(bytes);
+  d.srcPort = 1234;
+  d.fillChecksum(SRC, DST);
+  d.rewriteSrcPort(40001);
+  assert.equal(d.checksum, 0xffff);
+  assert.ok(d.verifyChecksum(SRC, DST));
+});
+
+Deno.test("UdpRepr emit into a 0xa5 buffer writes length and checksum and parses back", () => {
+  const repr: UdpRepr = { srcPort: 7001, dstPort: 40001, payload: fromHex("010203") };
+  const buf = poisoned(16);
+  assert.equal(UdpRepr.emit(repr, buf, DST, SRC), 11);
+  assert.equal(buf[11], 0xa5);
+  const d = UdpDatagram.checked(buf)!;
+  assert.equal(d.length, 11);
+  assert.notEqual(d.checksum, 0);
+  assert.ok(d.verifyChecksum(DST, SRC));
+  assert.deepEqual(UdpRepr.parse(d), repr);
+});
+
+Deno.test("UdpDatagram.checked never throws on 20k random inputs", () => {
+  const accepted = fuzz(0x768, 20_000, 40, (b) => {
+    const d = UdpDatagram.checked(b);
+    if (d !== undefined) void [d.payload, d.verifyChecksum(1, 2)];
+    return d;
+  }, (b, next) => {
+    if (b.length >= 8 && next() & 1) {
+      b[4] = 0;
+      b[5] = next() % 48;
+    }
+  });
+  assert.ok(accepted > 0);
+});
