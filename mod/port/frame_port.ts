@@ -1,0 +1,20 @@
+/**
+ * The port interface the engine's runtime reads and writes whole Ethernet
+ * frames through (after gVisor's link endpoints): TAP, memory, fault and
+ * capture ports all implement it.
+ * @module
+ */
+
+/** A source and sink of whole Ethernet frames. Calls never block. */
+export interface FramePort {
+  /** Device or test name, used in errors and counters. */
+  readonly name: string;
+  /** File descriptor to poll for readability; -1 for in-memory ports. */
+  readonly fd: number;
+  /** Reads one frame into buf; returns its length, or 0 when nothing is waiting (EAGAIN). */
+  recv(buf: Uint8Array): number;
+  /** Writes one frame; returns false when the device queue is full (EAGAIN) — caller counts a drop. */
+  send(frame: Uint8Array): boolean;
+  /** Releases the device. Further recv/send calls throw. */
+  close(): void;
+}
