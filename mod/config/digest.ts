@@ -1,0 +1,38 @@
+/**
+ * The config digest the two units exchange on the peer link (DESIGN.md "The peer link"), so each
+ * can warn when the service definitions differ. It covers only what must match between the units
+ * for mirror records to mean the same thing on both: the mode, the floating addresses and the
+ * services, in file order (a service's and a backend's position can be part of a mirrored
+ * decision). Per-node fields (name, self addresses, MACs, peer endpoints, role) are left out.
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { ipv4ToString } from "../wire/addr.ts";
+import type { Config } from "./load.ts";
+
+/** Version tag of the canonical encoding; bump it when the encoding changes. */
+const ENCODING = "tandem-config-digest-v1";
+
+/** The canonical text the digest is taken over (exported for debugging a mismatch). */
+export function canonicalConfig(config: Config): string {
+  return JSON.stringify([
+    ENCODING,
+    config.mode,
+    config.floating.map((f) => [`${ipv4ToString(f.address)}/${f.prefix}`, f.interface]),
+    config.services.map((s) => [
+      s.name,
+      s.listen.text,
+      s.protocol,
+      s.scheduler,
+      s.backends.map((b) => b.text),
+      s.sourceNat === undefined ? null : ipv4ToString(s.sourceNat),
+      s.randomizeIsn,
+    ]),
+  ]);
+}
+
+/** First 16 hex digits of SHA-256 over {@link canonicalConfig}. */
+export function configDigest(config: Config): string {
+  return createHash("sha256").update(canonicalConfig(config)).digest("hex").slice(0, 16);
+}

@@ -1,0 +1,71 @@
+/**
+ * The lab's config for one unit (DESIGN.md "The lab"): taps `tnd-front`/`tnd-back` inside the
+ * unit's own namespace, the lab's documentation addresses (RFC 5737), VIP 198.51.100.10 and
+ * gateway 203.0.113.1 floating, and the three lab services.
+ * @module
+ */
+
+import type { Mode } from "../api/snapshot.ts";
+
+/** Options of {@link labConfigText}. */
+export interface LabConfigOptions {
+  unit: "a" | "b";
+  /** Absolute path of the peer key file. */
+  keyFile: string;
+  /** Absolute path of the API token file. */
+  tokenFile: string;
+  /** `peer.hold_new_flows` in ms (active-forward only). */
+  holdNewFlows?: number;
+  /** Written as `mode:`; without it the mode must come from `--mode`. */
+  mode?: Mode;
+}
+
+const UNITS = {
+  a: { front: "198.51.100.3", back: "203.0.113.3", ha: "192.0.2.1", role: "active" },
+  b: { front: "198.51.100.4", back: "203.0.113.4", ha: "192.0.2.2", role: "standby" },
+} as const;
+
+const VIP = "198.51.100.10";
+const GATEWAY = "203.0.113.1";
+const BACKENDS = ["203.0.113.20", "203.0.113.21"];
+const PEER_PORT = 4790;
+
+/** Renders the YAML of lab unit `a` (boots active) or `b` (boots standby). */
+export function labConfigText(opts: LabConfigOptions): string {
+  const me = UNITS[opts.unit];
+  const peer = UNITS[opts.unit === "a" ? "b" : "a"];
+  const backends = (port: number): string => `[${BACKENDS.map((b) => `${b}:${port}`).join(", ")}]`;
+  const service = (name: string, port: number, protocol: string): string[] => [
+    `  - name: ${name}`,
+    `    listen: ${VIP}:${port}`,
+    `    protocol: ${protocol}`,
+    `    backends: ${backends(port)}`,
+    `    scheduler: round-robin`,
+  ];
+  const lines = [
+    `# tandem lab, unit ${opts.unit}`,
+    `node: { name: ${opts.unit} }`,
+    `role: ${me.role}`,
+    ...(opts.mode === undefined ? [] : [`mode: ${opts.mode}`]),
+    `interfaces:`,
+    `  front: { tap: tnd-front, address: ${me.front}/24 }`,
+    `  back: { tap: tnd-back, address: ${me.back}/24 }`,
+    `floating:`,
+    `  - { address: ${VIP}/24, interface: front }`,
+    `  - { address: ${GATEWAY}/24, interface: back }`,
+    `services:`,
+    ...service("echo", 7000, "tcp"),
+    ...service("echo-udp", 7001, "udp"),
+    ...service("http", 80, "tcp"),
+    `peer:`,
+    `  listen: ${me.ha}:${PEER_PORT}`,
+    `  address: ${peer.ha}:${PEER_PORT}`,
+    // JSON strings are valid YAML scalars, so any path is quoted safely.
+    `  key_file: ${JSON.stringify(opts.keyFile)}`,
+    `  heartbeat_interval: 10ms`,
+    `  dead_after: 5`,
+    ...(opts.holdNewFlows === undefined ? [] : [`  hold_new_flows: ${opts.holdNewFlows}ms`]),
+    `api: { listen: 127.0.0.1:9090, token_file: ${JSON.stringify(opts.tokenFile)} }`,
+  ];
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,277 @@
+/**
+ * The zod schema of the YAML config (DESIGN.md "Config file"). It checks the shape and each
+ * value on its own and turns text into numbers (addresses, ports, durations); checks that need
+ * several fields at once live in `load.ts`. Unknown keys are errors so a typo is never silently
+ * ignored.
+ * @module
+ */
+
+import { z } from "zod";
+import type { Mode, Role } from "../api/snapshot.ts";
+import { ipv4ToString, parseIpv4, parseMac } from "../wire/addr.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "../log/log.ts";
+
+/** Every topology mode (DESIGN.md "Roles and the three topologies"). */
+export const MODES: readonly Mode[] = ["active-forward", "standby-forward", "standby-first"];
+/** Boot roles. */
+export const ROLES: readonly Role[] = ["active", "standby"];
+/** Backend schedulers. */
+export const SCHEDULERS = ["round-robin", "maglev"] as const;
+/** One of {@link SCHEDULERS}. */
+export type Scheduler = typeof SCHEDULERS[number];
+/** Service protocols. */
+export const PROTOCOLS = ["tcp", "udp"] as const;
+/** One of {@link PROTOCOLS}. */
+export type Protocol = typeof PROTOCOLS[number];
+
+/** Interface names in the config (they also name things in logs and status). */
+export const INTERFACE_NAME = /^[a-z][a-z0-9_-]{0,14}$/;
+/** Linux IFNAMSIZ is 16 including the NUL, so a TAP name has at most 15 characters. */
+const TAP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+
+/** An IPv4 address and port; `text` is the canonical `a.b.c.d:port`. */
+export interface Endpoint {
+  address: number;
+  port: number;
+  text: string;
+}
+
+/** An IPv4 address with its prefix length. */
+export interface Cidr {
+  address: number;
+  prefix: number;
+}
+
+/** Parses `a.b.c.d:port` (port 1..65535, or 0..65535 with `allowPortZero`). */
+export function parseEndpoint(text: string, allowPortZero = false): Endpoint | undefined {
+  const m = /^([0-9.]+):(\d{1,5})$/.exec(text);
+  if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
+  const address = parseIpv4(m[1]);
+  const port = Number(m[2]);
+  if (address === undefined || port > 65535 || (port === 0 && !allowPortZero)) return undefined;
+  return { address, port, text: `${ipv4ToString(address)}:${port}` };
+}
+
+/** Parses `a.b.c.d/len` with len 1..32 (a /0 "subnet" would claim the whole Internet). */
+export function parseCidr(text: string): Cidr | undefined {
+  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
+  if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
+  const address = parseIpv4(m[1]);
+  const prefix = Number(m[2]);
+  if (address === undefined || prefix < 1 || prefix > 32) return undefined;
+  return { address, prefix };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `250ms`, `1.5s`, `2m`, `2h` into milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
+  const unit = DURATION_UNITS[m[2]];
+  return unit === undefined ? undefined : Number(m[1]) * unit;
+}
+
+/** Quotes a user value for an error message, bounded so a huge value cannot flood the line. */
+export function show(value: unknown): string {
+  let text: string;
+  if (typeof value === "string") text = JSON.stringify(value);
+  else if (value === null || value === undefined) text = String(value);
+  else if (Array.isArray(value)) text = "a list";
+  else if (typeof value === "object") text = "a mapping";
+  else text = String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Issue for a value that failed a conversion; `input` lets the error name the bad text. */
+function fail(ctx: z.RefinementCtx<string>, input: string, message: string): typeof z.NEVER {
+  ctx.addIssue({ code: "custom", message, input });
+  return z.NEVER;
+}
+
+/** A string with a message that says what kind of text was expected. */
+function text(what: string): z.ZodString {
+  return z.string({
+    error: (iss) => iss.input === undefined ? undefined : `${show(iss.input)} is not ${what}`,
+  });
+}
+
+function pattern(re: RegExp, what: string): z.ZodString {
+  return text(what).regex(re, {
+    error: (iss) => `${show(iss.input)} is not ${what} (must match ${re.source})`,
+  });
+}
+
+const endpoint = (allowPortZero = false) =>
+  text("an IPv4 address:port").transform((s, ctx) =>
+    parseEndpoint(s, allowPortZero) ?? fail(ctx, s, `${show(s)} is not an IPv4 address:port`)
+  );
+
+const cidr = text("an IPv4 address/prefix").transform((s, ctx) =>
+  parseCidr(s) ?? fail(ctx, s, `${show(s)} is not an IPv4 address/prefix (e.g. 198.51.100.3/24)`)
+);
+
+const ipv4 = text("an IPv4 address").transform((s, ctx) =>
+  parseIpv4(s) ?? fail(ctx, s, `${show(s)} is not an IPv4 address`)
+);
+
+const mac = text("a MAC address").transform((s, ctx) => {
+  const bytes = parseMac(s);
+  if (bytes === undefined) {
+    return fail(ctx, s, `${show(s)} is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+  }
+  // The I/G bit (IEEE 802) marks group addresses; a host interface needs a unicast one.
+  if ((bytes[0]! & 1) !== 0) return fail(ctx, s, `${show(s)} is a multicast MAC address`);
+  if (bytes.every((b) => b === 0)) return fail(ctx, s, `${show(s)} is the all-zero MAC address`);
+  return bytes;
+});
+
+/** A duration in `[minMs, maxMs]`, resolved to milliseconds. */
+function duration(minMs: number, maxMs: number) {
+  const range = `${fmtMs(minMs)}..${fmtMs(maxMs)}`;
+  return text("a duration (e.g. 10ms, 1.5s, 2m, 2h)").transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === undefined) {
+      return fail(ctx, s, `${show(s)} is not a duration (e.g. 10ms, 1.5s, 2m, 2h)`);
+    }
+    if (ms < minMs || ms > maxMs) return fail(ctx, s, `${show(s)} is out of range ${range}`);
+    return ms;
+  });
+}
+
+function fmtMs(ms: number): string {
+  if (ms === 0) return "0ms";
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000 * 24}h`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+function int(min: number, max: number) {
+  return z.number({
+    error: (iss) => iss.input === undefined ? undefined : `${show(iss.input)} is not an integer`,
+  }).int({ error: (iss) => `${show(iss.input)} is not an integer` })
+    .min(min, { error: (iss) => `${show(iss.input)} is out of range ${min}..${max}` })
+    .max(max, { error: (iss) => `${show(iss.input)} is out of range ${min}..${max}` });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, {
+    error: (iss) =>
+      iss.input === undefined
+        ? undefined
+        : `must be one of ${values.join(", ")} (got ${show(iss.input)})`,
+  });
+}
+
+const bool = z.boolean({
+  error: (iss) => iss.input === undefined ? undefined : `${show(iss.input)} is not true or false`,
+});
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Default timeouts in ms, in the spirit of nf_conntrack (see DESIGN.md "Connection tracking"). */
+export const DEFAULT_TIMEOUTS_MS = {
+  tcpSyn: 30 * SECOND,
+  tcpEstablished: 2 * HOUR,
+  tcpFin: 2 * MINUTE,
+  tcpTimeWait: 2 * MINUTE,
+  tcpClose: 10 * SECOND,
+  udp: 30 * SECOND,
+  udpStream: 3 * MINUTE,
+  icmp: 30 * SECOND,
+} as const;
+
+/** The API address used when neither the file nor `--api` gives one. */
+export const DEFAULT_API = "127.0.0.1:9090";
+
+const timeout = duration(SECOND, 30 * DAY);
+
+const interfaceSchema = z.strictObject({
+  tap: pattern(TAP_NAME, "a TAP device name"),
+  address: cidr,
+  mac: mac.optional(),
+});
+
+const floatingSchema = z.strictObject({
+  address: cidr,
+  interface: text("an interface name"),
+});
+
+const serviceSchema = z.strictObject({
+  name: pattern(SERVICE_NAME, "a service name"),
+  listen: endpoint(),
+  protocol: oneOf(PROTOCOLS),
+  backends: z.array(endpoint()).min(1).max(256),
+  scheduler: oneOf(SCHEDULERS).default("round-robin"),
+  source_nat: ipv4.optional(),
+  randomize_isn: bool.default(false),
+});
+
+const peerSchema = z.strictObject({
+  listen: endpoint(),
+  address: endpoint(),
+  key_file: text("a file path").min(1),
+  heartbeat_interval: duration(1, 10 * SECOND).default(10),
+  dead_after: int(2, 100).default(5),
+  hold_new_flows: duration(0, SECOND).default(0),
+  garp_repeat: int(1, 20).default(3),
+  nudge: bool.default(true),
+});
+
+const apiSchema = z.strictObject({
+  // Port 0 lets a test ask the kernel for a free port.
+  listen: endpoint(true).default(parseEndpoint(DEFAULT_API)!),
+  token_file: text("a file path").min(1).optional(),
+});
+
+const timeoutsSchema = z.strictObject({
+  tcp_syn: timeout.default(DEFAULT_TIMEOUTS_MS.tcpSyn),
+  tcp_established: timeout.default(DEFAULT_TIMEOUTS_MS.tcpEstablished),
+  tcp_fin: timeout.default(DEFAULT_TIMEOUTS_MS.tcpFin),
+  tcp_time_wait: timeout.default(DEFAULT_TIMEOUTS_MS.tcpTimeWait),
+  tcp_close: timeout.default(DEFAULT_TIMEOUTS_MS.tcpClose),
+  udp: timeout.default(DEFAULT_TIMEOUTS_MS.udp),
+  udp_stream: timeout.default(DEFAULT_TIMEOUTS_MS.udpStream),
+  icmp: timeout.default(DEFAULT_TIMEOUTS_MS.icmp),
+});
+
+/** The whole file. Output: checked values with numbers; cross-field checks follow in `load.ts`. */
+export const configSchema = z.strictObject({
+  node: z.strictObject({ name: pattern(NODE_NAME, "a node name") }),
+  role: oneOf(ROLES as readonly [Role, ...Role[]]).optional(),
+  mode: oneOf(MODES as readonly [Mode, ...Mode[]]).optional(),
+  interfaces: z.record(
+    pattern(INTERFACE_NAME, "an interface name"),
+    interfaceSchema,
+  ),
+  floating: z.array(floatingSchema).min(1).max(64),
+  services: z.array(serviceSchema).min(1).max(1024),
+  peer: peerSchema.optional(),
+  api: apiSchema.default({ listen: parseEndpoint(DEFAULT_API)!, token_file: undefined }),
+  flows: z.strictObject({ capacity: int(1024, 16_777_216).default(1_048_576) })
+    .default({ capacity: 1_048_576 }),
+  timeouts: timeoutsSchema.default({
+    tcp_syn: DEFAULT_TIMEOUTS_MS.tcpSyn,
+    tcp_established: DEFAULT_TIMEOUTS_MS.tcpEstablished,
+    tcp_fin: DEFAULT_TIMEOUTS_MS.tcpFin,
+    tcp_time_wait: DEFAULT_TIMEOUTS_MS.tcpTimeWait,
+    tcp_close: DEFAULT_TIMEOUTS_MS.tcpClose,
+    udp: DEFAULT_TIMEOUTS_MS.udp,
+    udp_stream: DEFAULT_TIMEOUTS_MS.udpStream,
+    icmp: DEFAULT_TIMEOUTS_MS.icmp,
+  }),
+  log: z.strictObject({
+    level: oneOf(LOG_LEVELS).default("info"),
+    format: oneOf(LOG_FORMATS).default("text"),
+  }).default({ level: "info", format: "text" }),
+});
+
+/** What {@link configSchema} produces. */
+export type ParsedConfig = z.output<typeof configSchema>;
