@@ -1,0 +1,213 @@
+/**
+ * Batches: one peer-link datagram holds a header, records, and a MAC.
+ *
+ * ```
+ * magic u32 "TNDM" | version u8 | flags u8 | count u16 | epoch f64 | seq u32
+ * count × (type u8, len u16, body[len])
+ * HMAC-SHA256(key, everything before), truncated to 16 bytes
+ * ```
+ *
+ * The pre-shared key authenticates the peer (DESIGN.md "The peer link");
+ * `epoch` (the sender's boot time) and `seq` (per-sender batch counter)
+ * let the reader reject replays with a sliding window (RFC 4303 §3.4.3),
+ * and let a restarted peer start over with a larger epoch.
+ * @module
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { ReplayWindow } from "./replay_window.ts";
+import {
+  decodeBody,
+  encodeRecord,
+  type PeerRecord,
+  RECORD_HEADER_LEN,
+  recordSize,
+  type WireBuf,
+  wireBuf,
+} from "./records.ts";
+
+/** "TNDM" */
+export const BATCH_MAGIC = 0x544e444d;
+export const BATCH_VERSION = 1;
+/** Named header offsets. */
+export const BH = { magic: 0, version: 4, flags: 5, count: 6, epoch: 8, seq: 16 } as const;
+export const BATCH_HEADER_LEN = 20;
+/** Truncated HMAC-SHA256, as HMAC-SHA-256-128 in RFC 4868 §2.1.1. */
+export const BATCH_MAC_LEN = 16;
+/** The HA link runs MTU 9000, so 8192 bytes fit one frame. */
+export const DEFAULT_MAX_BATCH = 8192;
+/** Largest UDP payload over IPv4 (RFC 768 length minus IP and UDP headers). */
+export const MAX_BATCH = 65507;
+
+/** Computes the 16-byte batch MAC over `data`. */
+export function batchMac(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return createHmac("sha256", key).update(data).digest().subarray(0, BATCH_MAC_LEN);
+}
+
+/** Collects records into one batch and seals it. Reuses one internal buffer. */
+export class BatchWriter {
+  readonly maxBytes: number;
+  readonly epoch: number;
+  readonly #key: Uint8Array;
+  readonly #buf: WireBuf;
+  #off = BATCH_HEADER_LEN;
+  #count = 0;
+  #seq = 0;
+
+  constructor(key: Uint8Array, epoch: number, maxBytes: number = DEFAULT_MAX_BATCH) {
+    if (!Number.isInteger(maxBytes) || maxBytes < 64 || maxBytes > MAX_BATCH) {
+      throw new RangeError(`maxBytes must be an integer in [64, ${MAX_BATCH}]: ${maxBytes}`);
+    }
+    if (!Number.isFinite(epoch)) throw new RangeError(`epoch must be finite: ${epoch}`);
+    this.#key = Uint8Array.from(key);
+    this.epoch = epoch;
+    this.maxBytes = maxBytes;
+    this.#buf = wireBuf(new Uint8Array(maxBytes));
+  }
+
+  /** Records waiting for `flush`. */
+  get pending(): number {
+    return this.#count;
+  }
+
+  /** Sequence number of the last sealed batch (0 before the first). */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /**
+   * Appends a record. Returns false when it does not fit in what is left of
+   * this batch: flush, then add again. A record bigger than a whole batch
+   * throws a RangeError, as do invalid field values: both are caller bugs.
+   */
+  add(rec: PeerRecord): boolean {
+    const size = recordSize(rec);
+    const room = this.maxBytes - BATCH_MAC_LEN;
+    if (BATCH_HEADER_LEN + size > room) {
+      throw new RangeError(`${rec.type} record of ${size} bytes exceeds batch of ${this.maxBytes}`);
+    }
+    if (this.#off + size > room || this.#count === 0xffff) return false;
+    encodeRecord(this.#buf, this.#off, rec);
+    this.#off += size;
+    this.#count++;
+    return true;
+  }
+
+  /** Seals the pending records into a datagram (a fresh copy) with the next seq; null if none. */
+  flush(): Uint8Array | null {
+    if (this.#count === 0) return null;
+    // seq is u32 and never wraps within an epoch: at 100k batches/s that is
+    // 11 hours; past it the sender must restart with a new epoch.
+    if (this.#seq >= 0xffffffff) throw new RangeError("batch sequence exhausted: restart epoch");
+    const { bytes, view } = this.#buf;
+    view.setUint32(BH.magic, BATCH_MAGIC);
+    view.setUint8(BH.version, BATCH_VERSION);
+    view.setUint8(BH.flags, 0);
+    view.setUint16(BH.count, this.#count);
+    view.setFloat64(BH.epoch, this.epoch);
+    view.setUint32(BH.seq, ++this.#seq);
+    const end = this.#off;
+    const out = new Uint8Array(end + BATCH_MAC_LEN);
+    out.set(bytes.subarray(0, end));
+    out.set(batchMac(this.#key, out.subarray(0, end)), end);
+    this.#off = BATCH_HEADER_LEN;
+    this.#count = 0;
+    return out;
+  }
+}
+
+export type RejectReason =
+  | "truncated"
+  | "bad_magic"
+  | "bad_version"
+  | "bad_mac"
+  | "replay"
+  | "stale_epoch"
+  | "malformed";
+
+export type OpenResult =
+  | { ok: true; epoch: number; seq: number; records: PeerRecord[] }
+  | { ok: false; reason: RejectReason };
+
+/** Authenticates and decodes batches from one peer. Never throws on input bytes. */
+export class BatchReader {
+  readonly counters: Record<RejectReason, number> = {
+    truncated: 0,
+    bad_magic: 0,
+    bad_version: 0,
+    bad_mac: 0,
+    replay: 0,
+    stale_epoch: 0,
+    malformed: 0,
+  };
+  /** Batches accepted. */
+  accepted = 0;
+  readonly #key: Uint8Array;
+  readonly #window: ReplayWindow;
+  /** Epoch of the peer's current boot; -Infinity until the first batch. */
+  #epoch = -Infinity;
+
+  /** `window`: how many batches behind the newest may still arrive (multiple of 32). */
+  constructor(key: Uint8Array, window = 1024) {
+    this.#key = Uint8Array.from(key);
+    this.#window = new ReplayWindow(window);
+  }
+
+  /** The peer's epoch as last accepted; -Infinity before any. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Checks, in order: length, magic, version, MAC, epoch and sequence
+   * window, record framing. Decoded frames and control data are subarrays
+   * of `datagram`.
+   */
+  open(datagram: Uint8Array): OpenResult {
+    const len = datagram.length;
+    if (len < BATCH_HEADER_LEN + BATCH_MAC_LEN) return this.#reject("truncated");
+    const b = wireBuf(datagram);
+    const v = b.view;
+    if (v.getUint32(BH.magic) !== BATCH_MAGIC) return this.#reject("bad_magic");
+    if (v.getUint8(BH.version) !== BATCH_VERSION) return this.#reject("bad_version");
+    const end = len - BATCH_MAC_LEN;
+    const want = batchMac(this.#key, datagram.subarray(0, end));
+    if (!timingSafeEqual(want, datagram.subarray(end))) return this.#reject("bad_mac");
+
+    // Authenticated from here on: a bad value is a buggy peer, not an attacker.
+    const epoch = v.getFloat64(BH.epoch);
+    const seq = v.getUint32(BH.seq);
+    if (!Number.isFinite(epoch)) return this.#reject("malformed");
+    if (epoch < this.#epoch) return this.#reject("stale_epoch");
+    if (epoch > this.#epoch) {
+      // A larger epoch: the peer restarted and counts from 1 again.
+      this.#epoch = epoch;
+      this.#window.reset();
+    }
+    if (!this.#window.check(seq)) return this.#reject("replay");
+    // RFC 4303 §3.4.3: the window moves once integrity is verified.
+    this.#window.update(seq);
+
+    const count = v.getUint16(BH.count);
+    const records: PeerRecord[] = [];
+    let off = BATCH_HEADER_LEN;
+    for (let i = 0; i < count; i++) {
+      if (off + RECORD_HEADER_LEN > end) return this.#reject("malformed");
+      const type = v.getUint8(off);
+      const blen = v.getUint16(off + 1);
+      const body = off + RECORD_HEADER_LEN;
+      if (body + blen > end) return this.#reject("malformed");
+      const rec = decodeBody(type, b, body, blen);
+      if (rec === undefined) return this.#reject("malformed");
+      records.push(rec);
+      off = body + blen;
+    }
+    if (off !== end) return this.#reject("malformed");
+    this.accepted++;
+    return { ok: true, epoch, seq, records };
+  }
+
+  #reject(reason: RejectReason): OpenResult {
+    this.counters[reason]++;
+    return { ok: false, reason };
+  }
+}
