@@ -1,0 +1,109 @@
+/**
+ * Every drop has a reason and every reason has a counter (DESIGN.md "Status
+ * API"): bad input is counted, never thrown. Counters live in one
+ * Float64Array indexed by constant so the hot path only increments.
+ * @module
+ */
+
+/** Drop reasons, in the order of their counter slots. */
+export const DROP_REASONS = [
+  "truncated_frame",
+  "not_for_us",
+  "vlan_tagged",
+  "ipv6",
+  "unknown_ethertype",
+  "bad_arp",
+  "bad_ipv4_header",
+  "bad_ipv4_checksum",
+  "ipv4_fragment",
+  "bad_tcp_header",
+  "bad_tcp_checksum",
+  "bad_udp_header",
+  "bad_udp_checksum",
+  "bad_icmp",
+  "icmp_unhandled",
+  "no_service",
+  "tcp_no_flow",
+  "no_flow",
+  "not_receiver",
+  "ttl_exceeded",
+  "flow_table_full",
+  "snat_ports_exhausted",
+  "arp_queue_full",
+  "arp_unresolved",
+  "no_route",
+  "local_unhandled",
+  "tx_full",
+  "mirror_no_flow",
+  "mirror_bad_record",
+  "peer_bad_record",
+] as const;
+export type DropReason = typeof DROP_REASONS[number];
+
+/** Non-drop event counters. */
+export const EVENT_COUNTERS = [
+  "rx_packets",
+  "rx_bytes",
+  "tx_packets",
+  "tx_bytes",
+  "forwarded",
+  "mirror_out",
+  "mirror_in",
+  "arp_replies",
+  "arp_requests",
+  "garp_sent",
+  "icmp_echo_replies",
+  "tcp_rst_sent",
+  "icmp_errors_sent",
+  "flows_created",
+  "flows_expired",
+  "nudges_sent",
+  "held_new_flows",
+  "hold_timeouts",
+] as const;
+export type EventCounter = typeof EVENT_COUNTERS[number];
+
+const DROP_BASE = 0;
+const EVENT_BASE = DROP_REASONS.length;
+
+/** Slot of each drop reason, e.g. `DROP.bad_tcp_checksum`. */
+export const DROP = Object.fromEntries(DROP_REASONS.map((r, i) => [r, DROP_BASE + i])) as Record<
+  DropReason,
+  number
+>;
+/** Slot of each event counter. */
+export const EV = Object.fromEntries(EVENT_COUNTERS.map((r, i) => [r, EVENT_BASE + i])) as Record<
+  EventCounter,
+  number
+>;
+
+export class Counters {
+  readonly values: Float64Array = new Float64Array(DROP_REASONS.length + EVENT_COUNTERS.length);
+
+  drop(slot: number): void {
+    this.values[slot]!++;
+  }
+
+  add(slot: number, n = 1): void {
+    this.values[slot]! += n;
+  }
+
+  get(slot: number): number {
+    return this.values[slot]!;
+  }
+
+  /** Total drops across every reason. */
+  drops(): number {
+    let n = 0;
+    for (let i = 0; i < DROP_REASONS.length; i++) n += this.values[DROP_BASE + i]!;
+    return n;
+  }
+
+  /** `{ drop_<reason>: n, <event>: n }` for the status API; every reason present, zero or not. */
+  toRecord(): Record<string, number> {
+    const out: Record<string, number> = {};
+    DROP_REASONS.forEach((r, i) => out[`drop_${r}`] = this.values[DROP_BASE + i]!);
+    EVENT_COUNTERS.forEach((r, i) => out[r] = this.values[EVENT_BASE + i]!);
+    return out;
+  }
+}
