@@ -1,0 +1,320 @@
+/**
+ * The pair's state machine: who is receiver and forwarder, when a peer is
+ * dead, who yields after a split brain, and when a joiner may serve. Pure:
+ * time comes in, actions go out.
+ *
+ * Role mapping (DESIGN.md table, patent FIG 1-3):
+ * | mode            | active     | standby    |
+ * | active-forward  | recv + fwd | -          |
+ * | standby-forward | recv       | fwd        |
+ * | standby-first   | fwd        | recv       |
+ * `solo` is recv + fwd; `joining` is neither.
+ * @module
+ */
+import type { Mode, PeerState, Role, UnitState } from "../api/snapshot.ts";
+
+export interface PeerHeartbeat {
+  role: Role;
+  state: UnitState;
+  receiver: boolean;
+  forwarder: boolean;
+  syncComplete: boolean;
+  priority: number;
+  epoch: number;
+}
+
+export type Action =
+  | { kind: "roles" }
+  | { kind: "announce" }
+  | { kind: "nudge" }
+  | { kind: "clear" }
+  | { kind: "sync_request" }
+  | { kind: "failover_request" }
+  | { kind: "takeover" }
+  | { kind: "event"; event: string; detail: string };
+
+export interface PairOptions {
+  mode: Mode;
+  role: Role;
+  /** Heartbeat interval and misses before the peer is declared dead (DESIGN.md: 10 ms, 5). */
+  intervalMs: number;
+  deadAfter: number;
+  /** false: a single unit with no peer configured. */
+  peered: boolean;
+  epoch: number;
+  /** How long a booting unit listens for a peer before serving alone. */
+  startupMs?: number;
+  /** How long a joiner whose peer died waits before serving with what it has. */
+  orphanMs?: number;
+}
+
+export function rolesFor(
+  mode: Mode,
+  role: Role,
+  state: UnitState,
+): { receiver: boolean; forwarder: boolean } {
+  if (state === "solo") return { receiver: true, forwarder: true };
+  if (state === "joining") return { receiver: false, forwarder: false };
+  const active = role === "active";
+  switch (mode) {
+    case "active-forward":
+      return { receiver: active, forwarder: active };
+    case "standby-forward":
+      return { receiver: active, forwarder: !active };
+    case "standby-first":
+      return { receiver: !active, forwarder: active };
+  }
+}
+
+export class Pair {
+  readonly mode: Mode;
+  readonly configuredRole: Role;
+  readonly priority: number;
+  readonly epoch: number;
+  role: Role;
+  state: UnitState;
+  receiver = false;
+  forwarder = false;
+  peer: PeerState;
+  peerHb: PeerHeartbeat | undefined;
+  lastHeard = -Infinity;
+  /** Sync finished (or was not needed): this unit may serve. */
+  synced: boolean;
+  readonly deadMs: number;
+  #starting: boolean;
+  #startDeadline: number;
+  #pairedEpoch = -1;
+  #pairedAt = -Infinity;
+  /** Time of the latest input, for stamping transitions. */
+  #now = 0;
+  #lastTick = -Infinity;
+  #orphanSince = -Infinity;
+  readonly #startupMs: number;
+  readonly #orphanMs: number;
+
+  constructor(o: PairOptions, now: number) {
+    this.mode = o.mode;
+    this.configuredRole = o.role;
+    this.role = o.role;
+    this.priority = o.role === "active" ? 200 : 100;
+    this.epoch = o.epoch;
+    this.deadMs = o.intervalMs * o.deadAfter;
+    this.#startupMs = o.startupMs ?? Math.max(1000, 4 * this.deadMs);
+    this.#orphanMs = o.orphanMs ?? 5000;
+    this.peer = o.peered ? "unknown" : "none";
+    this.#starting = o.peered;
+    this.#startDeadline = now + this.#startupMs;
+    this.synced = !o.peered;
+    this.state = o.peered ? "joining" : "solo";
+    this.#apply();
+  }
+
+  /** True while this unit should hold traffic back: booting, joining or just woken from a freeze. */
+  get starting(): boolean {
+    return this.#starting;
+  }
+
+  /** Returns the roles changed flag and other actions for a state change. */
+  #to(state: UnitState, role: Role, out: Action[], why: string): void {
+    const wasReceiver = this.receiver;
+    const before = `${this.state}/${this.role}`;
+    if ((state === "active" || state === "standby") && this.state !== state) {
+      this.#pairedAt = this.#now;
+    }
+    this.state = state;
+    this.role = role;
+    this.#apply();
+    if (`${state}/${role}` !== before) {
+      out.push({ kind: "roles" });
+      out.push({ kind: "event", event: "role", detail: `${before} -> ${state}/${role}: ${why}` });
+    }
+    // Whoever gains the floating addresses announces them (RFC 5227 §3).
+    if (this.receiver && !wasReceiver) out.push({ kind: "announce" });
+  }
+
+  #apply(): void {
+    const r = rolesFor(this.mode, this.role, this.state);
+    this.receiver = r.receiver;
+    this.forwarder = r.forwarder;
+  }
+
+  /** An authenticated heartbeat from the peer. */
+  onHeartbeat(now: number, hb: PeerHeartbeat): Action[] {
+    this.#now = now;
+    const out: Action[] = [];
+    const was = this.peer;
+    this.lastHeard = now;
+    this.peerHb = hb;
+    if (was !== "up") {
+      this.peer = "up";
+      out.push({ kind: "event", event: "peer", detail: `peer ${was} -> up (${hb.state})` });
+    }
+    if (this.#starting) {
+      this.#starting = false;
+      if (hb.state === "solo") {
+        this.#join(out, "peer is solo: joining as standby");
+      } else if (hb.state === "active" || hb.state === "standby") {
+        // The peer already paired up with a fresh us (it heard us first): take the other role.
+        this.synced = true;
+        this.#pairedEpoch = hb.epoch;
+        const mine = hb.state === "active" ? "standby" : "active";
+        this.#to(mine, mine, out, `peer is ${hb.state}`);
+      } else {
+        // Both booting with empty tables: configured roles decide.
+        this.synced = true;
+        this.#pairedEpoch = hb.epoch;
+        const active = this.#outranks(hb);
+        this.#to(active ? "active" : "standby", active ? "active" : "standby", out, "fresh pair");
+      }
+      return out;
+    }
+    switch (this.state) {
+      case "solo":
+        if (hb.state === "solo") {
+          // Split brain healing: exactly one owner stays (higher priority, then older boot).
+          if (!this.#outranks(hb)) this.#join(out, "split brain: peer wins, rejoining");
+        } else if (hb.state === "standby" && hb.syncComplete) {
+          this.#pairedEpoch = hb.epoch;
+          this.#to("active", "active", out, "peer synced");
+        }
+        break;
+      case "active":
+      case "standby":
+        if (hb.state === "joining" && hb.epoch !== this.#pairedEpoch) {
+          // The peer restarted within our dead time: we hold the state, it resyncs.
+          this.#to("solo", this.role, out, "peer restarted");
+        } else if (hb.state === "solo" && now - this.#pairedAt > 2 * this.deadMs) {
+          // The peer took over without us (it lost our heartbeats): its table wins.
+          // Just after pairing up, its last solo heartbeats are still in flight: ignore those.
+          this.#join(out, "peer is solo: rejoining");
+        } else if (hb.state === this.state && hb.syncComplete) {
+          // Both claim the same role: the planned switchover's other half, or a conflict.
+          const win = this.#outranks(hb);
+          const mine = this.state === "active"
+            ? (win ? "active" : "standby")
+            : (win ? "standby" : "active");
+          if (mine !== this.state) this.#to(mine, mine, out, "role conflict resolved");
+        }
+        break;
+      case "joining":
+        break;
+    }
+    return out;
+  }
+
+  /** Higher priority wins, then the older boot. */
+  #outranks(hb: PeerHeartbeat): boolean {
+    return this.priority > hb.priority || (this.priority === hb.priority && this.epoch < hb.epoch);
+  }
+
+  #join(out: Action[], why: string): void {
+    this.synced = false;
+    this.#orphanSince = -Infinity;
+    this.#to("joining", "standby", out, why);
+    out.push({ kind: "clear" }, { kind: "sync_request" });
+  }
+
+  /** The bulk sync completed (claims 20, 21): the joiner may serve as standby. */
+  syncComplete(now = this.#now): Action[] {
+    this.#now = now;
+    const out: Action[] = [];
+    if (this.state !== "joining") return out;
+    this.synced = true;
+    this.#to("standby", "standby", out, "bulk sync complete");
+    return out;
+  }
+
+  /** Planned switchover asked of this unit (SIGUSR1, POST /failover). */
+  requestFailover(): Action[] {
+    const out: Action[] = [];
+    if (this.peer !== "up" || !this.synced || this.state === "solo" || this.state === "joining") {
+      out.push({ kind: "event", event: "failover", detail: "refused: no synced peer" });
+      return out;
+    }
+    if (this.role === "active") {
+      out.push({ kind: "failover_request" });
+      out.push({ kind: "event", event: "failover", detail: "asked peer to take over" });
+    } else {
+      this.#takeover(out);
+    }
+    return out;
+  }
+
+  /** The peer asked us to take over (planned switchover). */
+  onFailoverRequest(): Action[] {
+    const out: Action[] = [];
+    if (this.state === "standby" && this.synced) this.#takeover(out);
+    return out;
+  }
+
+  #takeover(out: Action[]): void {
+    this.#to("active", "active", out, "planned switchover");
+    out.push({ kind: "takeover" });
+  }
+
+  /** The peer announced it took over the active role. */
+  onTakeover(): Action[] {
+    const out: Action[] = [];
+    if (this.state === "active") this.#to("standby", "standby", out, "peer took over");
+    return out;
+  }
+
+  /** Timers: boot wait, dead peer, wake-up from a freeze. */
+  tick(now: number): Action[] {
+    this.#now = now;
+    const out: Action[] = [];
+    const gap = now - this.#lastTick;
+    this.#lastTick = now;
+    if (this.peer === "none") return out;
+    if (gap > this.deadMs && gap !== Infinity && !this.#starting && this.state !== "joining") {
+      // We were frozen (SIGSTOP, a long pause): the peer has likely taken
+      // over and our table is stale. Give up the roles and rejoin; if the
+      // peer is gone too, the orphan timer lets us serve again.
+      out.push({ kind: "event", event: "stall", detail: `loop stalled ${Math.round(gap)} ms` });
+      this.#join(out, "woke from a stall");
+      this.#orphanSince = now;
+      this.lastHeard = Math.min(this.lastHeard, now - this.deadMs - 1);
+      this.peer = "down";
+      return out;
+    }
+    if (this.#starting) {
+      if (now >= this.#startDeadline) {
+        this.#starting = false;
+        this.synced = true;
+        this.#to("solo", this.role, out, "no peer heard at boot");
+      }
+      return out;
+    }
+    const dead = now - this.lastHeard > this.deadMs;
+    if (dead && this.peer === "up") {
+      this.peer = "down";
+      out.push({
+        kind: "event",
+        event: "peer",
+        detail: `peer down: no heartbeat for ${Math.round(now - this.lastHeard)} ms`,
+      });
+      if (this.state === "active" || this.state === "standby") {
+        this.#pairedEpoch = -1;
+        this.#to("solo", this.role, out, "peer dead");
+        out.push({ kind: "nudge" });
+      } else if (this.state === "joining") {
+        this.#orphanSince = now;
+      }
+    }
+    if (
+      this.state === "joining" && this.peer === "down" && now - this.#orphanSince > this.#orphanMs
+    ) {
+      // The design forbids taking over mid-sync; after a long silence serving
+      // with partial state beats serving nothing.
+      this.synced = true;
+      this.#to("solo", this.role, out, "peer gone during sync");
+    }
+    return out;
+  }
+
+  /** When `tick` must run next. */
+  nextDeadline(now: number): number {
+    if (this.peer === "none") return now + 1000;
+    return now + Math.max(1, Math.min(this.deadMs / 5, 10));
+  }
+}
