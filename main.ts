@@ -1,0 +1,84 @@
+/**
+ * tandem: the composition root. Parses the command line and wires the
+ * config, the ports, the unit, the status API and logging together; all
+ * behaviour lives under `mod/`.
+ * @module
+ */
+import { parseArgs, USAGE } from "./mod/cli/args.ts";
+import { runCli } from "./mod/cli/exit.ts";
+import { loadConfig } from "./mod/config/load.ts";
+import { logger, setupLogging } from "./mod/log/log.ts";
+import { createApp } from "./mod/api/app.ts";
+import { serveApi } from "./mod/api/serve.ts";
+import { statusCommand } from "./mod/api/client.ts";
+import { labMain } from "./mod/lab/cli.ts";
+import { openTap } from "./mod/port/tap.ts";
+import { openUdp } from "./mod/port/udp.ts";
+import { onShutdown } from "./mod/port/signals.ts";
+import type { FramePort } from "./mod/port/frame_port.ts";
+import type { UdpPort } from "./mod/port/udp.ts";
+import { Unit } from "./mod/unit/unit.ts";
+import { unitSetup, VERSION } from "./mod/unit/setup.ts";
+
+async function run(
+  configPath: string,
+  overrides: Parameters<typeof loadConfig>[1],
+): Promise<number> {
+  const cfg = loadConfig(configPath, overrides);
+  await setupLogging({ level: cfg.log.level, format: cfg.log.format });
+  const log = logger("unit");
+  const ports: FramePort[] = [];
+  let udp: UdpPort | null = null;
+  try {
+    for (const i of cfg.interfaces) ports.push(openTap(i.tap));
+    if (cfg.peer) udp = openUdp(cfg.peer.listen.address, cfg.peer.listen.port);
+    const setup = unitSetup(cfg);
+    setup.onEvent = (e) => log.info("{kind}: {detail}", { kind: e.kind, detail: e.detail });
+    const unit = new Unit(setup, ports, udp);
+    const stop = new AbortController();
+    onShutdown(() => stop.abort());
+    // Planned switchover (DESIGN.md): SIGUSR1 hands the roles over like POST /failover.
+    Deno.addSignalListener("SIGUSR1", () => void unit.failover());
+    const api = serveApi(
+      createApp(unit, { token: cfg.api.token }),
+      cfg.api.listen.text,
+      stop.signal,
+    );
+    log.info("tandem {version} {node} running: mode {mode}, role {role}, api {api}", {
+      version: VERSION,
+      node: cfg.node.name,
+      mode: cfg.mode,
+      role: cfg.role,
+      api: cfg.api.listen.text,
+    });
+    await unit.run(stop.signal);
+    await api.finished;
+    log.info("stopped");
+    return 0;
+  } finally {
+    for (const p of ports) p.close();
+    udp?.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  // The lab has its own sub-command parser (it also runs the lab's servers and traffic).
+  if (argv[0] === "lab") return await labMain(argv.slice(1));
+  const cmd = parseArgs(argv);
+  switch (cmd.cmd) {
+    case "run":
+      return await run(cmd.config, cmd.overrides);
+    case "status":
+      return await statusCommand(cmd.api);
+    case "version":
+      console.log(`tandem ${VERSION} (deno ${Deno.version.deno})`);
+      return 0;
+    case "help":
+      console.log(USAGE);
+      return 0;
+    case "lab":
+      return await labMain(argv.slice(1));
+  }
+}
+
+if (import.meta.main) await runCli(() => main(Deno.args));

@@ -1,0 +1,85 @@
+/**
+ * Turns a resolved config into what the engine and the unit need. Kept apart
+ * from `main.ts` so tests can build units from config text.
+ * @module
+ */
+import type { Config } from "../config/load.ts";
+import { configDigest } from "../config/digest.ts";
+import type { EngineConfig } from "../engine/types.ts";
+import type { UnitSetup } from "./unit.ts";
+
+export const VERSION = "0.1.0";
+
+/**
+ * The virtual MAC of the floating addresses on one interface: the same on
+ * both units because it comes from the shared config digest (RFC 5798 §7.3
+ * uses a well-known VRRP MAC the same way); locally administered, unicast.
+ */
+export function virtualMac(digest: string, iface: number): Uint8Array {
+  const d = digest.padEnd(8, "0");
+  return new Uint8Array([
+    0x02,
+    0x74,
+    parseInt(d.slice(0, 2), 16),
+    parseInt(d.slice(2, 4), 16),
+    parseInt(d.slice(4, 6), 16),
+    iface & 255,
+  ]);
+}
+
+export function engineConfig(cfg: Config): EngineConfig {
+  const digest = configDigest(cfg);
+  const ifIndex = (name: string) => cfg.interfaces.findIndex((i) => i.name === name);
+  return {
+    interfaces: cfg.interfaces.map((i) => ({
+      name: i.name,
+      mac: i.mac,
+      ip: i.address,
+      prefix: i.prefix,
+    })),
+    floating: cfg.floating.map((f) => ({
+      ip: f.address,
+      prefix: f.prefix,
+      iface: ifIndex(f.interface),
+    })),
+    services: cfg.services.map((s) => ({
+      name: s.name,
+      proto: s.protocol === "tcp" ? 6 : 17,
+      vip: s.listen.address,
+      port: s.listen.port,
+      iface: ifIndex(s.interface),
+      backends: s.backends.map((b) => ({ ip: b.address, port: b.port })),
+      scheduler: s.scheduler,
+      snatIp: s.sourceNat ?? 0,
+      randomizeIsn: s.randomizeIsn,
+    })),
+    capacity: cfg.flows.capacity,
+    timeouts: cfg.timeouts,
+    virtualMacs: cfg.interfaces.map((_, i) => virtualMac(digest, i)),
+    arpQueueLimit: 64,
+  };
+}
+
+export function unitSetup(cfg: Config): UnitSetup {
+  const p = cfg.peer;
+  return {
+    node: cfg.node.name,
+    mode: cfg.mode,
+    role: cfg.role,
+    version: VERSION,
+    engine: engineConfig(cfg),
+    configDigest: configDigest(cfg),
+    peer: p
+      ? {
+        ip: p.address.address,
+        port: p.address.port,
+        key: p.key,
+        intervalMs: p.heartbeatIntervalMs,
+        deadAfter: p.deadAfter,
+        holdNewFlowsMs: p.holdNewFlowsMs,
+        garpRepeat: p.garpRepeat,
+        nudge: p.nudge,
+      }
+      : null,
+  };
+}

@@ -1,0 +1,595 @@
+/**
+ * One running appliance: the engine, its frame ports, the peer link and the
+ * pair state machine, turned by a single loop. Each turn drains the peer
+ * socket first (heartbeats must never starve behind data, DESIGN.md
+ * "Heartbeat"), then each TAP up to a budget, then runs timers and flushes
+ * the peer batch. When idle it sleeps in one `poll()` over every fd.
+ * @module
+ */
+import type {
+  FlowInfo,
+  Mode,
+  Role,
+  StatusSnapshot,
+  TimelineEvent,
+  UnitControl,
+} from "../api/snapshot.ts";
+import { HistogramRecorder } from "../api/histogram.ts";
+import { Engine } from "../engine/engine.ts";
+import { DROP, EV } from "../engine/counters.ts";
+import type { EngineConfig, EngineSink, MirrorRecord } from "../engine/types.ts";
+import { MF_WANT_ACK } from "../engine/types.ts";
+import { STATE_NAMES } from "../flow/table.ts";
+import { type Action, Pair } from "../ha/pair.ts";
+import {
+  BatchReader,
+  BatchWriter,
+  CTRL_FAILOVER_REQUEST,
+  CTRL_SYNC_BEGIN,
+  CTRL_SYNC_END,
+  CTRL_SYNC_REQUEST,
+  CTRL_TAKEOVER,
+  type PeerRecord,
+} from "../peer/mod.ts";
+import type { FramePort } from "../port/frame_port.ts";
+import { Poller } from "../port/poller.ts";
+import type { UdpPort } from "../port/udp.ts";
+import { ipv4ToString } from "../wire/addr.ts";
+
+export interface PeerSetup {
+  ip: number;
+  port: number;
+  key: Uint8Array;
+  intervalMs: number;
+  deadAfter: number;
+  /** 0 = off. Only in active-forward. */
+  holdNewFlowsMs: number;
+  garpRepeat: number;
+  nudge: boolean;
+}
+
+export interface UnitSetup {
+  node: string;
+  mode: Mode;
+  role: Role;
+  version: string;
+  engine: EngineConfig;
+  peer: PeerSetup | null;
+  configDigest: string;
+  /** Wall-clock ms; both units stamp mirror records with it. */
+  clock?: () => number;
+  /** Uniform u32 source (SNAT ports, sequence offsets). */
+  rng?: () => number;
+  onEvent?: (e: TimelineEvent) => void;
+}
+
+interface Held {
+  iface: number;
+  frame: Uint8Array;
+  mseq: number;
+  deadline: number;
+}
+
+const TAP_BUDGET = 256;
+const PEER_BUDGET = 256;
+const SYNC_BATCH_RECORDS = 2048;
+
+export class Unit implements UnitControl {
+  readonly engine: Engine;
+  readonly pair: Pair;
+  readonly #s: UnitSetup;
+  readonly #ports: FramePort[];
+  readonly #udp: UdpPort | null;
+  readonly #clock: () => number;
+  readonly #writer: BatchWriter | null;
+  readonly #reader: BatchReader | null;
+  readonly #started: number;
+  readonly #events: TimelineEvent[] = [];
+  readonly #rtt = new HistogramRecorder([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100]);
+  readonly #lag = new HistogramRecorder([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100]);
+  #mseq = 0;
+  #ackWanted = 0;
+  #ackSent = 0;
+  #held: Held[] = [];
+  #lastTurn = 0;
+  #stopped = false;
+  #nextHeartbeat = 0;
+  #lastPeerSentAt = 0;
+  #lastPeerHeardAt = 0;
+  #rttMs: number | null = null;
+  #peerConfigMatch: boolean | null = null;
+  #garpLeft = 0;
+  #nextGarp = 0;
+  #syncOut: number[] | null = null;
+  #syncPos = 0;
+  #syncIn = { expected: -1, got: 0, requestedAt: -Infinity };
+  #counters = {
+    peer_tx_full: 0,
+    peer_wrong_source: 0,
+    sync_entries_sent: 0,
+    sync_entries_received: 0,
+  };
+
+  constructor(setup: UnitSetup, ports: FramePort[], udp: UdpPort | null) {
+    this.#s = setup;
+    this.#ports = ports;
+    this.#udp = udp;
+    this.#clock = setup.clock ?? (() => performance.timeOrigin + performance.now());
+    const now = this.#clock();
+    this.#started = now;
+    const rng = setup.rng ?? (() => crypto.getRandomValues(new Uint32Array(1))[0]!);
+    this.engine = new Engine(setup.engine, this.#sink(), rng);
+    this.pair = new Pair({
+      mode: setup.mode,
+      role: setup.role,
+      intervalMs: setup.peer?.intervalMs ?? 10,
+      deadAfter: setup.peer?.deadAfter ?? 5,
+      peered: setup.peer !== null,
+      epoch: now,
+    }, now);
+    if (setup.peer) {
+      this.#writer = new BatchWriter(setup.peer.key, now);
+      this.#reader = new BatchReader(setup.peer.key);
+    } else {
+      this.#writer = null;
+      this.#reader = null;
+    }
+    this.#applyRoles();
+    if (this.pair.receiver) this.#announce(now);
+    this.#event(
+      now,
+      "start",
+      `${setup.node} ${setup.mode} as ${setup.role}, state ${this.pair.state}`,
+    );
+  }
+
+  // ---------------------------------------------------------------- engine sink
+
+  #sink(): EngineSink {
+    return {
+      emit: (iface, frame) => {
+        if (!this.#ports[iface]!.send(frame)) this.engine.counters.drop(DROP.tx_full);
+      },
+      mirror: (rec) => this.#sendMirror(rec),
+      hold: (iface, frame, mseq) => {
+        this.#held.push({
+          iface,
+          frame: Uint8Array.from(frame),
+          mseq,
+          deadline: this.#clock() + this.#s.peer!.holdNewFlowsMs,
+        });
+      },
+      expire: (proto, srcIp, srcPort, dstIp, dstPort) => {
+        this.#queue({ type: "expire", proto, srcIp, srcPort, dstIp, dstPort });
+      },
+    };
+  }
+
+  #sendMirror(rec: MirrorRecord): number {
+    const mseq = ++this.#mseq;
+    this.#queue({ type: "mirror", mseq, ...rec });
+    return mseq;
+  }
+
+  /** Adds a record to the current batch, flushing first when it is full. */
+  #queue(rec: PeerRecord): void {
+    const w = this.#writer;
+    if (!w) return;
+    if (!w.add(rec)) {
+      this.#flush();
+      w.add(rec);
+    }
+  }
+
+  #flush(): void {
+    const w = this.#writer, udp = this.#udp, peer = this.#s.peer;
+    if (!w || !udp || !peer || w.pending === 0) return;
+    const dg = w.flush();
+    if (dg && !udp.sendTo(dg, dg.length, peer.ip, peer.port)) this.#counters.peer_tx_full++;
+  }
+
+  // ---------------------------------------------------------------- loop
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const fds = this.#ports.map((p) => p.fd).filter((fd) => fd >= 0);
+    if (this.#udp) fds.push(this.#udp.fd);
+    const poller = fds.length > 0 ? new Poller(fds) : null;
+    const rx = new Uint8Array(65536);
+    const prx = new Uint8Array(65536);
+    signal.addEventListener("abort", () => this.#stopped = true, { once: true });
+    let lastYield = this.#clock();
+    while (!this.#stopped) {
+      const now = this.#clock();
+      this.#lastTurn = now;
+      let work = this.#drainPeer(prx, now);
+      for (let i = 0; i < this.#ports.length; i++) {
+        const port = this.#ports[i]!;
+        for (let k = 0; k < TAP_BUDGET; k++) {
+          const n = port.recv(rx);
+          if (n <= 0) break;
+          this.engine.handle(rx.subarray(0, n), i, now);
+          work++;
+        }
+        // Heartbeats are read again between ports so a flood on one cannot delay them.
+        if (this.#udp) work += this.#drainPeer(prx, now);
+      }
+      const deadline = this.#timers(this.#clock());
+      this.#flush();
+      const after = this.#clock();
+      if (work === 0 && poller) {
+        await poller.wait(Math.max(0, deadline - after));
+        lastYield = this.#clock();
+      } else if (work === 0) {
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(50, deadline - after))));
+        lastYield = this.#clock();
+      } else if (after - lastYield > 5 && poller) {
+        // Busy: still let the API and signal handlers run every few ms.
+        await poller.wait(0);
+        lastYield = this.#clock();
+      }
+    }
+    this.#flush();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  #drainPeer(buf: Uint8Array, now: number): number {
+    const udp = this.#udp, reader = this.#reader, peer = this.#s.peer;
+    if (!udp || !reader || !peer) return 0;
+    let n = 0;
+    for (; n < PEER_BUDGET; n++) {
+      const len = udp.recvFrom(buf);
+      if (len <= 0) break;
+      if (udp.lastAddr !== peer.ip) {
+        this.#counters.peer_wrong_source++;
+        continue;
+      }
+      const res = reader.open(buf.subarray(0, len));
+      if (!res.ok) continue;
+      for (const rec of res.records) this.#onRecord(rec, now);
+    }
+    if (this.#ackWanted > this.#ackSent) {
+      this.#queue({ type: "ack", mseq: this.#ackWanted });
+      this.#ackSent = this.#ackWanted;
+    }
+    return n;
+  }
+
+  #onRecord(rec: PeerRecord, now: number): void {
+    switch (rec.type) {
+      case "heartbeat": {
+        this.#lastPeerHeardAt = now;
+        this.#lastPeerSentAt = rec.sentAt;
+        if (rec.echoSentAt > 0) {
+          const rtt = now - rec.echoSentAt - rec.echoHeldMs;
+          if (rtt >= 0) {
+            this.#rttMs = rtt;
+            this.#rtt.observe(rtt);
+          }
+        }
+        const match = rec.configDigest === this.#s.configDigest;
+        if (match !== this.#peerConfigMatch) {
+          this.#peerConfigMatch = match;
+          if (!match) {
+            this.#event(now, "config", "peer's service definitions differ from ours");
+          }
+        }
+        this.#act(
+          this.pair.onHeartbeat(now, {
+            role: rec.role,
+            state: rec.state,
+            receiver: rec.receiver,
+            forwarder: rec.forwarder,
+            syncComplete: rec.syncComplete,
+            priority: rec.priority,
+            epoch: rec.epoch,
+          }),
+          now,
+        );
+        break;
+      }
+      case "mirror":
+        this.engine.applyMirror(rec, now);
+        this.#lag.observe(Math.max(0, now - rec.time));
+        if (rec.flags & MF_WANT_ACK && rec.mseq > this.#ackWanted) this.#ackWanted = rec.mseq;
+        break;
+      case "ack":
+        this.#release(rec.mseq, now);
+        break;
+      case "expire":
+        this.engine.applyExpire(rec.proto, rec.srcIp, rec.srcPort, rec.dstIp, rec.dstPort);
+        break;
+      case "flow":
+        if (this.pair.state === "joining") {
+          this.engine.flows.upsert(rec.entry);
+          this.#syncIn.got++;
+          this.#counters.sync_entries_received++;
+        }
+        break;
+      case "control":
+        this.#onControl(rec.op, rec.arg, now);
+        break;
+    }
+  }
+
+  #onControl(op: number, arg: number, now: number): void {
+    switch (op) {
+      case CTRL_SYNC_REQUEST:
+        if (this.pair.synced && this.#syncOut === null) {
+          // Claims 20, 21: the whole table, busiest connections first, while live mirroring goes on.
+          this.#syncOut = this.engine.flows.busiest();
+          this.#syncPos = 0;
+          this.#queue({ type: "control", op: CTRL_SYNC_BEGIN, arg: this.#syncOut.length });
+          this.#event(now, "sync", `bulk sync to peer started: ${this.#syncOut.length} flows`);
+        }
+        break;
+      case CTRL_SYNC_BEGIN:
+        if (this.pair.state === "joining") {
+          this.#syncIn.expected = arg;
+          this.#syncIn.got = 0;
+          this.#event(now, "sync", `bulk sync from peer started: ${arg} flows`);
+        }
+        break;
+      case CTRL_SYNC_END:
+        if (this.pair.state === "joining" && this.#syncIn.expected >= 0) {
+          if (this.#syncIn.got >= arg) {
+            this.#event(now, "sync", `bulk sync complete: ${this.#syncIn.got} flows`);
+            this.#act(this.pair.syncComplete(), now);
+          } else {
+            // Lost entries on the peer link: ask again rather than serve with holes.
+            this.#event(now, "sync", `bulk sync incomplete (${this.#syncIn.got}/${arg}); retrying`);
+            this.#syncIn.expected = -1;
+            this.#syncIn.requestedAt = -Infinity;
+          }
+        }
+        break;
+      case CTRL_FAILOVER_REQUEST:
+        this.#act(this.pair.onFailoverRequest(), now);
+        break;
+      case CTRL_TAKEOVER:
+        this.#act(this.pair.onTakeover(), now);
+        break;
+    }
+  }
+
+  #release(acked: number, now: number): void {
+    if (this.#held.length === 0) return;
+    const keep: Held[] = [];
+    for (const h of this.#held) {
+      if (h.mseq <= acked) this.#emitHeld(h);
+      else if (now >= h.deadline) {
+        this.engine.counters.add(EV.hold_timeouts);
+        this.#emitHeld(h);
+      } else keep.push(h);
+    }
+    this.#held = keep;
+  }
+
+  #emitHeld(h: Held): void {
+    if (!this.#ports[h.iface]!.send(h.frame)) this.engine.counters.drop(DROP.tx_full);
+    else {
+      this.engine.counters.add(EV.tx_packets);
+      this.engine.counters.add(EV.tx_bytes, h.frame.length);
+    }
+  }
+
+  /** Heartbeats, dead-peer detection, GARP repeats, sync pacing, holds, the reaper. */
+  #timers(now: number): number {
+    let deadline = this.engine.tick(now);
+    this.#act(this.pair.tick(now), now);
+    deadline = Math.min(deadline, this.pair.nextDeadline(now));
+    const peer = this.#s.peer;
+    if (peer) {
+      if (now >= this.#nextHeartbeat) {
+        this.#sendHeartbeat(now);
+        this.#nextHeartbeat = now + peer.intervalMs;
+      }
+      deadline = Math.min(deadline, this.#nextHeartbeat);
+      if (this.#garpLeft > 0 && now >= this.#nextGarp) {
+        this.engine.announce();
+        this.#garpLeft--;
+        this.#nextGarp = now + peer.intervalMs;
+      }
+      if (this.#garpLeft > 0) deadline = Math.min(deadline, this.#nextGarp);
+      if (this.#held.length > 0) {
+        this.#release(0, now);
+        for (const h of this.#held) deadline = Math.min(deadline, h.deadline);
+      }
+      this.#paceSync(now);
+      if (this.#syncOut) deadline = now;
+      if (
+        this.pair.state === "joining" && this.pair.peer === "up" && this.#syncIn.expected < 0 &&
+        now - this.#syncIn.requestedAt > 200
+      ) {
+        this.#syncIn.requestedAt = now;
+        this.#queue({ type: "control", op: CTRL_SYNC_REQUEST, arg: 0 });
+      }
+    }
+    return deadline;
+  }
+
+  #paceSync(now: number): void {
+    const ids = this.#syncOut;
+    if (!ids) return;
+    const ft = this.engine.flows;
+    const end = Math.min(ids.length, this.#syncPos + SYNC_BATCH_RECORDS);
+    for (; this.#syncPos < end; this.#syncPos++) {
+      const f = ids[this.#syncPos]!;
+      if (!ft.live(f)) continue;
+      this.#queue({ type: "flow", entry: ft.entry(f) });
+      this.#counters.sync_entries_sent++;
+    }
+    if (this.#syncPos >= ids.length) {
+      this.#queue({ type: "control", op: CTRL_SYNC_END, arg: this.#counters.sync_entries_sent });
+      this.#event(now, "sync", `bulk sync to peer sent ${ids.length} flows`);
+      this.#syncOut = null;
+      this.#counters.sync_entries_sent = 0;
+    }
+  }
+
+  #sendHeartbeat(now: number): void {
+    const p = this.pair;
+    this.#queue({
+      type: "heartbeat",
+      role: p.role,
+      state: p.state,
+      receiver: p.receiver,
+      forwarder: p.forwarder,
+      syncComplete: p.synced,
+      priority: p.priority,
+      epoch: p.epoch,
+      configDigest: this.#s.configDigest,
+      flowCount: this.engine.flows.count,
+      tableDigest: this.engine.flows.digest,
+      sentAt: now,
+      echoSentAt: this.#lastPeerSentAt,
+      echoHeldMs: this.#lastPeerSentAt > 0 ? now - this.#lastPeerHeardAt : 0,
+    });
+  }
+
+  #act(actions: Action[], now: number): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case "roles":
+          this.#applyRoles();
+          break;
+        case "announce":
+          this.#announce(now);
+          break;
+        case "nudge":
+          if (this.#s.peer?.nudge !== false) this.engine.nudge();
+          break;
+        case "clear":
+          this.engine.flows.clear();
+          this.#syncIn = { expected: -1, got: 0, requestedAt: -Infinity };
+          break;
+        case "sync_request":
+          this.#syncIn.requestedAt = now;
+          this.#queue({ type: "control", op: CTRL_SYNC_REQUEST, arg: 0 });
+          break;
+        case "failover_request":
+          this.#queue({ type: "control", op: CTRL_FAILOVER_REQUEST, arg: 0 });
+          break;
+        case "takeover":
+          this.#queue({ type: "control", op: CTRL_TAKEOVER, arg: 0 });
+          break;
+        case "event":
+          this.#event(now, a.event, a.detail);
+          break;
+      }
+    }
+  }
+
+  #applyRoles(): void {
+    const p = this.pair, e = this.engine;
+    e.receiver = p.receiver;
+    e.forwarder = p.forwarder;
+    e.mirroring = p.peer === "up";
+    e.holdNewFlows = this.#s.mode === "active-forward" && (this.#s.peer?.holdNewFlowsMs ?? 0) > 0 &&
+      p.peer === "up";
+  }
+
+  #announce(now: number): void {
+    this.engine.announce();
+    const repeat = this.#s.peer?.garpRepeat ?? 3;
+    this.#garpLeft = Math.max(0, repeat - 1);
+    this.#nextGarp = now + (this.#s.peer?.intervalMs ?? 10);
+  }
+
+  #event(now: number, kind: string, detail: string): void {
+    const e = { at: Math.round(now), kind, detail };
+    this.#events.push(e);
+    if (this.#events.length > 200) this.#events.shift();
+    this.#s.onEvent?.(e);
+  }
+
+  // ---------------------------------------------------------------- control
+
+  healthy(): boolean {
+    return this.#clock() - this.#lastTurn < 1000;
+  }
+
+  failover(): Promise<{ ok: boolean; message: string }> {
+    const now = this.#clock();
+    const actions = this.pair.requestFailover();
+    this.#act(actions, now);
+    this.#flush();
+    const refused = actions.find((a) => a.kind === "event" && a.detail.startsWith("refused"));
+    return Promise.resolve(
+      refused
+        ? { ok: false, message: "no synced peer to hand over to" }
+        : { ok: true, message: `switchover started (${this.pair.state}/${this.pair.role})` },
+    );
+  }
+
+  snapshot(): StatusSnapshot {
+    const now = this.#clock();
+    const p = this.pair;
+    const peer = this.#s.peer;
+    const counters = this.engine.counters.toRecord();
+    counters.drop_peer_bad_record = 0;
+    if (this.#reader) {
+      for (const [k, v] of Object.entries(this.#reader.counters)) {
+        counters[`drop_peer_${k}`] = v;
+        counters.drop_peer_bad_record += v;
+      }
+    }
+    for (const [k, v] of Object.entries(this.#counters)) counters[k] = v;
+    const syncState = this.#syncOut
+      ? "sending"
+      : p.state === "joining" && this.#syncIn.expected >= 0
+      ? "receiving"
+      : p.synced
+      ? "done"
+      : "idle";
+    return {
+      node: this.#s.node,
+      mode: this.#s.mode,
+      role: p.role,
+      state: p.state,
+      receiver: this.engine.receiver,
+      forwarder: this.engine.forwarder,
+      peer: {
+        state: p.peer,
+        address: peer ? `${ipv4ToString(peer.ip)}:${peer.port}` : null,
+        lastHeartbeatAgeMs: this.#lastPeerHeardAt > 0 ? now - this.#lastPeerHeardAt : null,
+        rttMs: this.#rttMs,
+        configMatch: this.#peerConfigMatch,
+      },
+      sync: {
+        state: syncState,
+        done: this.#syncOut ? this.#syncPos : this.#syncIn.got,
+        total: this.#syncOut ? this.#syncOut.length : Math.max(0, this.#syncIn.expected),
+      },
+      flows: {
+        count: this.engine.flows.count,
+        capacity: this.engine.flows.capacity,
+        digest: this.engine.flows.digest,
+      },
+      counters,
+      histograms: { heartbeatRttMs: this.#rtt.snapshot(), mirrorLagMs: this.#lag.snapshot() },
+      events: [...this.#events],
+      version: this.#s.version,
+      uptimeSeconds: (now - this.#started) / 1000,
+      monotonicMs: performance.now(),
+    };
+  }
+
+  flows(limit: number): FlowInfo[] {
+    const ft = this.engine.flows;
+    const now = this.#clock();
+    return ft.busiest(limit).map((f) => ({
+      proto: ft.proto[f] === 6 ? "tcp" : ft.proto[f] === 17 ? "udp" : "icmp",
+      client: `${ipv4ToString(ft.oSrc[f]!)}:${ft.oSport[f]}`,
+      vip: `${ipv4ToString(ft.oDst[f]!)}:${ft.oDport[f]}`,
+      backend: `${ipv4ToString(ft.rSrc[f]!)}:${ft.rSport[f]}`,
+      state: STATE_NAMES[ft.state[f]!] ?? "unknown",
+      packets: ft.packets[f]!,
+      bytes: ft.bytes[f]!,
+      ageSeconds: (now - ft.created[f]!) / 1000,
+    }));
+  }
+}
