@@ -15,10 +15,14 @@ import { labMain } from "./mod/lab/cli.ts";
 import { openTap } from "./mod/port/tap.ts";
 import { openUdp } from "./mod/port/udp.ts";
 import { onShutdown } from "./mod/port/signals.ts";
+import { setNice } from "./mod/port/priority.ts";
 import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
 import { unitSetup, VERSION } from "./mod/unit/setup.ts";
+
+/** Nice value of a running unit. */
+const UNIT_NICE = -10;
 
 async function run(
   configPath: string,
@@ -27,6 +31,14 @@ async function run(
   const cfg = loadConfig(configPath, overrides);
   await setupLogging({ level: cfg.log.level, format: cfg.log.format });
   const log = logger("unit");
+  // Heartbeats must not wait behind other processes for the CPU (needs CAP_SYS_NICE).
+  const niceErr = setNice(UNIT_NICE);
+  if (niceErr !== 0) {
+    log.warn("could not raise priority to nice {nice} (errno {errno})", {
+      nice: UNIT_NICE,
+      errno: niceErr,
+    });
+  }
   const ports: FramePort[] = [];
   let udp: UdpPort | null = null;
   try {

@@ -66,6 +66,12 @@ export function rolesFor(
   }
 }
 
+/**
+ * After waking from a stall, how long the peer must stay silent before this
+ * unit serves alone: our table is stale, so a wrong guess costs connections.
+ */
+const WAKE_SILENCE_MS = 1000;
+
 export class Pair {
   readonly mode: Mode;
   readonly configuredRole: Role;
@@ -84,6 +90,7 @@ export class Pair {
   #starting: boolean;
   #startDeadline: number;
   #pairedEpoch = -1;
+  #suspectSince = -Infinity;
   #pairedAt = -Infinity;
   /** Time of the latest input, for stamping transitions. */
   #now = 0;
@@ -136,6 +143,14 @@ export class Pair {
     const r = rolesFor(this.mode, this.role, this.state);
     this.receiver = r.receiver;
     this.forwarder = r.forwarder;
+  }
+
+  /**
+   * Any authenticated datagram from the peer proves it alive (a heartbeat may
+   * sit behind mirror records in the same socket).
+   */
+  heard(now: number): void {
+    if (this.peer === "up") this.lastHeard = now;
   }
 
   /** An authenticated heartbeat from the peer. */
@@ -267,14 +282,32 @@ export class Pair {
     this.#lastTick = now;
     if (this.peer === "none") return out;
     if (gap > this.deadMs && gap !== Infinity && !this.#starting && this.state !== "joining") {
-      // We were frozen (SIGSTOP, a long pause): the peer has likely taken
-      // over and our table is stale. Give up the roles and rejoin; if the
-      // peer is gone too, the orphan timer lets us serve again.
+      // We were frozen (SIGSTOP, a long pause): the peer may have taken over
+      // and our view is stale. Stop emitting until we hear what the peer did.
       out.push({ kind: "event", event: "stall", detail: `loop stalled ${Math.round(gap)} ms` });
-      this.#join(out, "woke from a stall");
-      this.#orphanSince = now;
-      this.lastHeard = Math.min(this.lastHeard, now - this.deadMs - 1);
-      this.peer = "down";
+      this.#suspectSince = now;
+      if (this.receiver || this.forwarder) {
+        this.receiver = this.forwarder = false;
+        out.push({ kind: "roles" });
+      }
+      return out;
+    }
+    if (this.#suspectSince !== -Infinity) {
+      if (this.lastHeard >= this.#suspectSince) {
+        // onHeartbeat already rejoined if the peer took over; otherwise carry on.
+        this.#suspectSince = -Infinity;
+        this.#apply();
+        out.push({ kind: "roles" });
+      } else if (now - this.#suspectSince > Math.max(2 * this.deadMs, WAKE_SILENCE_MS)) {
+        // Nobody answered: the peer is gone as well. Serve alone.
+        this.#suspectSince = -Infinity;
+        this.peer = "down";
+        this.#apply();
+        out.push({ kind: "roles" });
+        if (this.state !== "solo") {
+          this.#to("solo", this.role, out, "woke from a stall, peer silent");
+        } else out.push({ kind: "announce" });
+      }
       return out;
     }
     if (this.#starting) {
@@ -285,7 +318,10 @@ export class Pair {
       }
       return out;
     }
-    const dead = now - this.lastHeard > this.deadMs;
+    // A joining peer serves no traffic, so losing it costs nothing: give it
+    // longer (its first seconds are JIT warm-up and bulk sync).
+    const limit = this.peerHb?.state === "joining" ? Math.max(this.deadMs, 1000) : this.deadMs;
+    const dead = now - this.lastHeard > limit;
     if (dead && this.peer === "up") {
       this.peer = "down";
       out.push({

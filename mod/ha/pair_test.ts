@@ -125,7 +125,7 @@ Deno.test("split brain heals to exactly one owner", () => {
   assert.ok(a.receiver && !b.receiver);
 });
 
-Deno.test("a unit woken from a freeze drops its roles and rejoins", () => {
+Deno.test("a unit woken from a freeze drops its roles and rejoins when its peer took over", () => {
   const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
   const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
@@ -133,14 +133,39 @@ Deno.test("a unit woken from a freeze drops its roles and rejoins", () => {
   // a frozen for 2 s; b took over meanwhile.
   for (let t = 110; t <= 2100; t += 10) b.tick(t);
   assert.equal(b.state, "solo");
-  const acts = kinds(a.tick(2100));
+  a.tick(2100);
   assert.ok(!a.receiver && !a.forwarder, "no stale roles after waking");
+  b.onHeartbeat(2105, hbOf(a));
+  const acts = kinds(a.onHeartbeat(2105, hbOf(b)));
   assert.ok(acts.includes("clear") && acts.includes("sync_request"), "stale table dropped, resync");
   assert.equal(a.state, "joining");
-  b.onHeartbeat(2105, hbOf(a));
-  a.onHeartbeat(2105, hbOf(b));
   assert.equal(b.state, "solo", "the survivor keeps the addresses");
-  assert.equal(a.state, "joining");
+});
+
+Deno.test("a short stall the peer did not notice resumes the old roles", () => {
+  const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
+  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  exchange(a, b, 0, 100);
+  a.tick(170); // 70 ms stall
+  assert.ok(!a.receiver);
+  a.onHeartbeat(171, hbOf(b));
+  a.tick(172);
+  assert.equal(a.state, "active");
+  assert.ok(a.receiver);
+});
+
+Deno.test("a woken unit whose peer stays silent serves alone", () => {
+  const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
+  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  exchange(a, b, 0, 100);
+  a.tick(1000);
+  for (let t = 1010; t <= 1900; t += 10) a.tick(t);
+  assert.equal(a.state, "active", "not before a second of silence");
+  for (let t = 1910; t <= 2100; t += 10) a.tick(t);
+  assert.equal(a.state, "solo");
+  assert.ok(a.receiver && a.forwarder);
 });
 
 Deno.test("planned switchover swaps the roles", () => {

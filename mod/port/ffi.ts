@@ -49,6 +49,8 @@ export const LIBC = {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
     result: "i32",
   },
+  /** int setpriority(int which, id_t who, int prio): the unit raises its own priority. */
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
   /** Address of the calling thread's errno. */
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

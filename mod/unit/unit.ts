@@ -70,8 +70,13 @@ interface Held {
   deadline: number;
 }
 
-const TAP_BUDGET = 256;
-const PEER_BUDGET = 256;
+/**
+ * Work per turn: small enough that a turn stays well under a heartbeat
+ * interval even when every frame is mirrored (a peer datagram holds up to
+ * ~50 records), so timers and heartbeats run on time under full load.
+ */
+const TAP_BUDGET = 64;
+const PEER_BUDGET = 8;
 const SYNC_BATCH_RECORDS = 2048;
 
 export class Unit implements UnitControl {
@@ -249,6 +254,7 @@ export class Unit implements UnitControl {
       }
       const res = reader.open(buf.subarray(0, len));
       if (!res.ok) continue;
+      this.pair.heard(now);
       for (const rec of res.records) this.#onRecord(rec, now);
     }
     if (this.#ackWanted > this.#ackSent) {
