@@ -1,0 +1,97 @@
+/**
+ * The lab: the network-namespace topology that tests, benchmarks and the demo run in
+ * (DESIGN.md "The lab"). Needs root, iproute2, nftables (crash) and curl (readiness).
+ *
+ * ```text
+ *                     <P>-sw                                         <P>-sw
+ *  <P>-client       bridge brf                                     bridge brb    <P>-server
+ *  eth0 198.51.100.2 --+                                              +-- eth0 203.0.113.20/24
+ *                      |                                              |        203.0.113.21/24
+ *                      |  +-------------- <P>-a ------------------+   |   default via .1
+ *                      +--| eth0 -[front]- tnd-front              |   |
+ *                      |  |             tnd-back -[back]- eth1    |---+
+ *                      |  |  ha0 192.0.2.1/30                     |   |
+ *                      |  +-----|---------------------------------+   |
+ *                      |        | HA link (veth, mtu 9000)            |
+ *                      |  +-----|---------------------------------+   |
+ *                      |  |  ha0 192.0.2.2/30                     |   |
+ *                      +--| eth0 -[front]- tnd-front              |   |
+ *                         |             tnd-back -[back]- eth1    |---+
+ *                         +-------------- <P>-b ------------------+
+ *
+ *  a: self 198.51.100.3 / 203.0.113.3     b: self 198.51.100.4 / 203.0.113.4
+ *  floating (owned by the receiver): VIP 198.51.100.10 (front), gateway 203.0.113.1 (back)
+ *  services on the VIP: 7000/tcp echo, 7001/udp echo, 80/tcp HTTP -> 203.0.113.20 and .21
+ * ```
+ *
+ * In each appliance namespace the kernel only bridges: `eth0` and the TAP `tnd-front` are ports
+ * of bridge `front`, `eth1` and `tnd-back` of `back`; the tandem process owns the TAPs and speaks
+ * for the self and floating addresses in user space.
+ * @module
+ */
+
+export {
+  API_ADDR,
+  checkPrefix,
+  crash,
+  DEFAULT_MODE,
+  DEFAULT_PREFIX,
+  isCompiled,
+  kill,
+  LAB_ADDRESSES,
+  LAB_MODES,
+  labCwd,
+  labDown,
+  type LabInfo,
+  type LabMode,
+  type LabNamespaces,
+  labNamespaces,
+  labStateDir,
+  labToolCommand,
+  labUp,
+  type LabUpOptions,
+  readPid,
+  restart,
+  revive,
+  STATE_ROOT,
+  tandemCommand,
+  type Unit,
+  type UnitRole,
+} from "./topology.ts";
+export {
+  clientRun,
+  type CurlOptions,
+  isRoot,
+  listNamespaces,
+  nsCurl,
+  requireLabTools,
+  startTraffic,
+  trafficArgs,
+  type TrafficRun,
+  withLab,
+} from "./harness.ts";
+export {
+  DEFAULT_TRAFFIC,
+  messageBytes,
+  parseTrafficArgs,
+  runTraffic,
+  trafficMain,
+  type TrafficOptions,
+  type TrafficReport,
+} from "./traffic.ts";
+export { BACKEND_ADDRESSES, httpHandler, type LabServers, serveLab, serveMain } from "./servers.ts";
+export { type DemoOptions, type DemoResult, demoSummary, labDemo } from "./demo.ts";
+export { LAB_USAGE, labMain } from "./cli.ts";
+export {
+  hasCommand,
+  killPid,
+  nsExec,
+  nsRun,
+  pidAlive,
+  run,
+  type RunResult,
+  sh,
+  spawnInNs,
+  stopPid,
+  waitExit,
+} from "./netns.ts";

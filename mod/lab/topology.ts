@@ -1,0 +1,542 @@
+/**
+ * Builds and tears down the lab (DESIGN.md "The lab") in network namespaces, starts the backend
+ * servers and the two tandem units, and simulates crashes (the Linux reference pair's crash.sh:
+ * drop everything at ingress and egress, then freeze the process).
+ * @module
+ */
+
+import {
+  hasCommand,
+  killPid,
+  nsExec,
+  nsRun,
+  pidAlive,
+  procState,
+  run,
+  sh,
+  sleep,
+  spawnInNs,
+  stopPid,
+  tail,
+  waitExit,
+} from "./netns.ts";
+import { labConfigText } from "../config/lab_config.ts";
+
+/** An appliance of the pair. */
+export type Unit = "a" | "b";
+/** Topology mode (DESIGN.md "Roles and the three topologies"). */
+export type LabMode = "active-forward" | "standby-forward" | "standby-first";
+/** Boot role of a unit. */
+export type UnitRole = "active" | "standby";
+
+/** Every mode, for validation and for tests that loop over them. */
+export const LAB_MODES: readonly LabMode[] = ["active-forward", "standby-forward", "standby-first"];
+export const DEFAULT_PREFIX = "tnd";
+export const DEFAULT_MODE: LabMode = "standby-forward";
+/** Where each lab keeps configs, keys, pid files and logs. */
+export const STATE_ROOT = "/run/tandem-lab";
+/** Status API of each unit, inside its own namespace. */
+export const API_ADDR = "127.0.0.1:9090";
+
+/** The lab's addresses (all from documentation ranges, RFC 5737). */
+export const LAB_ADDRESSES = {
+  client: "198.51.100.2",
+  vip: "198.51.100.10",
+  gateway: "203.0.113.1",
+  backends: ["203.0.113.20", "203.0.113.21"],
+  units: {
+    a: { front: "198.51.100.3", back: "203.0.113.3", ha: "192.0.2.1" },
+    b: { front: "198.51.100.4", back: "203.0.113.4", ha: "192.0.2.2" },
+  },
+  ports: { tcpEcho: 7000, udpEcho: 7001, http: 80, peer: 4790 },
+} as const;
+
+/** The namespaces of one lab. */
+export interface LabNamespaces {
+  client: string;
+  a: string;
+  b: string;
+  server: string;
+  /** Holds the two bridges `brf` (front) and `brb` (back). */
+  sw: string;
+}
+
+/** Options of `labUp`. */
+export interface LabUpOptions {
+  /** Namespace prefix, /^[a-z][a-z0-9]{0,5}$/; default `tnd`. */
+  prefix?: string;
+  mode?: LabMode;
+  /** Do not start the echo/HTTP servers in the server namespace. */
+  noServers?: boolean;
+  /** Which units to start; default both (`[]` = topology and servers only). */
+  units?: Unit[];
+  /** `hold_new_flows` in ms for active-forward (see DESIGN.md). */
+  holdNewFlows?: number;
+  /** Extra `tandem run` arguments for both units. */
+  extraArgs?: string[];
+  /** Bound on each readiness wait; default 20 s. */
+  readyTimeoutMs?: number;
+  /**
+   * The program a unit runs, before `run --config …`; default `tandemCommand()`. For tests and
+   * benchmarks that stand in another program for tandem.
+   */
+  unitCommand?: string[];
+}
+
+/** What `labUp` built. */
+export interface LabInfo {
+  prefix: string;
+  mode: LabMode;
+  stateDir: string;
+  ns: LabNamespaces;
+  units: Unit[];
+  /** Pids of the running units and servers. */
+  pids: { a?: number; b?: number; servers?: number };
+  addresses: typeof LAB_ADDRESSES;
+}
+
+/** Persisted so that later calls (`restart`, the CLI) know how the lab was started. */
+interface LabState {
+  mode: LabMode;
+  holdNewFlows?: number;
+  extraArgs: string[];
+  units: Unit[];
+  unitCommand?: string[];
+}
+
+const PREFIX_RE = /^[a-z][a-z0-9]{0,5}$/;
+
+/** Returns a reason when `prefix` is not a valid lab prefix, else null. */
+export function checkPrefix(prefix: string): string | null {
+  return PREFIX_RE.test(prefix) ? null : `bad lab prefix "${prefix}": must match ${PREFIX_RE}`;
+}
+
+function mustPrefix(prefix: string): void {
+  const bad = checkPrefix(prefix);
+  if (bad !== null) throw new Error(bad);
+}
+
+/** Namespace names of the lab with `prefix`. */
+export function labNamespaces(prefix: string): LabNamespaces {
+  return {
+    client: `${prefix}-client`,
+    a: `${prefix}-a`,
+    b: `${prefix}-b`,
+    server: `${prefix}-server`,
+    sw: `${prefix}-sw`,
+  };
+}
+
+/** State directory of the lab with `prefix`. */
+export function labStateDir(prefix: string): string {
+  return `${STATE_ROOT}/${prefix}`;
+}
+
+/** The repository root (this file is `<root>/mod/lab/topology.ts`). */
+function repoRoot(): string {
+  return new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+}
+
+/** True when running as a `deno compile`d binary rather than under `deno run`/`deno test`. */
+export function isCompiled(): boolean {
+  const exe = Deno.execPath().split("/").pop() ?? "";
+  return import.meta.url.includes("/deno-compile-") || !/^deno(\.exe)?$/.test(exe);
+}
+
+/** How to run the `tandem` program: the binary itself, or `deno run -A <root>/main.ts`. */
+export function tandemCommand(): string[] {
+  if (isCompiled()) return [Deno.execPath()];
+  return [Deno.execPath(), "run", "-A", `${repoRoot()}/main.ts`];
+}
+
+/**
+ * How to run a lab helper process. Compiled: `tandem lab serve|traffic`. Under Deno the module is
+ * run directly, so the lab works before and independently of `main.ts`'s command dispatch.
+ */
+export function labToolCommand(tool: "serve" | "traffic"): string[] {
+  if (isCompiled()) return [Deno.execPath(), "lab", tool];
+  const file = tool === "serve" ? "servers.ts" : "traffic.ts";
+  return [Deno.execPath(), "run", "-A", `${repoRoot()}/mod/lab/${file}`];
+}
+
+/** Working directory for lab processes: the repo root under Deno (so deno.json is found). */
+export function labCwd(prefix: string): string {
+  return isCompiled() ? labStateDir(prefix) : repoRoot();
+}
+
+function hex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `ip -n NS -batch -`: one process per namespace instead of one per command. */
+function ipBatch(ns: string, lines: string[]): Promise<string> {
+  return sh(["ip", "-n", ns, "-batch", "-"], lines.join("\n") + "\n");
+}
+
+async function nsExists(ns: string): Promise<boolean> {
+  try {
+    await Deno.stat(`/run/netns/${ns}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pid recorded in `<stateDir>/<name>.pid`, if any. */
+export async function readPid(prefix: string, name: Unit | "servers"): Promise<number | undefined> {
+  try {
+    const pid = Number.parseInt(await Deno.readTextFile(`${labStateDir(prefix)}/${name}.pid`), 10);
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readState(prefix: string): Promise<LabState> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${labStateDir(prefix)}/lab.json`)) as LabState;
+  } catch {
+    throw new Error(`lab "${prefix}" is not up (no ${labStateDir(prefix)}/lab.json)`);
+  }
+}
+
+/** Builds namespaces, bridges, veths, TAPs and addresses (no processes). */
+async function buildTopology(prefix: string): Promise<void> {
+  const ns = labNamespaces(prefix);
+  const all = [ns.client, ns.a, ns.b, ns.server, ns.sw];
+  for (const n of all) await sh(["ip", "netns", "add", n]);
+
+  // No IPv6 at all, so kernels send no ND/RS noise; appliances must not route in the kernel:
+  // the tandem process is the only forwarder there.
+  const haveV6 = await Deno.stat("/proc/sys/net/ipv6").then(() => true, () => false);
+  await Promise.all(all.map((n) => {
+    const keys: string[] = [];
+    if (haveV6) {
+      keys.push("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+    }
+    if (n === ns.a || n === ns.b) keys.push("net.ipv4.ip_forward=0");
+    return keys.length > 0 ? nsExec(n, ["sysctl", "-qw", ...keys]) : Promise.resolve("");
+  }));
+
+  // forward_delay 0 + no STP: ports forward at once instead of after 2 x 15 s of listening.
+  const bridge = (name: string): string =>
+    `link add ${name} type bridge forward_delay 0 stp_state 0`;
+  await ipBatch(ns.sw, ["link set lo up", bridge("brf"), bridge("brb")]);
+
+  // Each veth is created inside its namespace with its peer placed straight into the switch,
+  // so no interface name is ever used in the root namespace (labs with other prefixes coexist).
+  const veth = (ifname: string, swPort: string): string =>
+    `link add ${ifname} type veth peer name ${swPort} netns ${ns.sw}`;
+  await ipBatch(ns.client, [
+    "link set lo up",
+    veth("eth0", "cf"),
+    `addr add ${LAB_ADDRESSES.client}/24 dev eth0`,
+    "link set eth0 up",
+  ]);
+  await ipBatch(ns.server, [
+    "link set lo up",
+    veth("eth0", "sb"),
+    ...LAB_ADDRESSES.backends.map((b) => `addr add ${b}/24 dev eth0`),
+    "link set eth0 up",
+    `route add default via ${LAB_ADDRESSES.gateway}`,
+  ]);
+  for (const u of ["a", "b"] as const) {
+    // The appliance kernel holds no address on front/back: the tandem process speaks for the
+    // self and floating addresses through the TAPs.
+    await ipBatch(ns[u], [
+      "link set lo up",
+      veth("eth0", `${u}f`),
+      veth("eth1", `${u}b`),
+      bridge("front"),
+      bridge("back"),
+      "tuntap add dev tnd-front mode tap",
+      "tuntap add dev tnd-back mode tap",
+      "link set eth0 master front",
+      "link set tnd-front master front",
+      "link set eth1 master back",
+      "link set tnd-back master back",
+      ...["eth0", "eth1", "tnd-front", "tnd-back", "front", "back"].map((d) => `link set ${d} up`),
+    ]);
+  }
+  await ipBatch(ns.a, [
+    `link add ha0 mtu 9000 type veth peer name ha0 netns ${ns.b} mtu 9000`,
+    `addr add ${LAB_ADDRESSES.units.a.ha}/30 dev ha0`,
+    "link set ha0 up",
+  ]);
+  await ipBatch(ns.b, [`addr add ${LAB_ADDRESSES.units.b.ha}/30 dev ha0`, "link set ha0 up"]);
+  // The HA link is a point-to-point cable: permanent neighbour entries, so a unit that was
+  // frozen for seconds is heard again at once instead of after ARP gave up on it and retries.
+  const haMac = async (n: string) =>
+    (JSON.parse(await nsExec(n, ["ip", "-j", "link", "show", "ha0"])) as { address: string }[])[0]!
+      .address;
+  const [macA, macB] = [await haMac(ns.a), await haMac(ns.b)];
+  await ipBatch(ns.a, [
+    `neigh replace ${LAB_ADDRESSES.units.b.ha} lladdr ${macB} dev ha0 nud permanent`,
+  ]);
+  await ipBatch(ns.b, [
+    `neigh replace ${LAB_ADDRESSES.units.a.ha} lladdr ${macA} dev ha0 nud permanent`,
+  ]);
+  await ipBatch(ns.sw, [
+    ...["cf", "af", "bf"].map((p) => `link set ${p} master brf up`),
+    ...["ab", "bb", "sb"].map((p) => `link set ${p} master brb up`),
+    "link set brf up",
+    "link set brb up",
+  ]);
+
+  // veth TX checksum offload leaves CHECKSUM_PARTIAL frames whose checksum field holds only the
+  // pseudo-header sum; read from a TAP in user space they look corrupt. Compute them in software.
+  if (hasCommand("ethtool")) {
+    const ends: [string, string][] = [
+      [ns.client, "eth0"],
+      [ns.server, "eth0"],
+      [ns.a, "eth0"],
+      [ns.a, "eth1"],
+      [ns.a, "ha0"],
+      [ns.b, "eth0"],
+      [ns.b, "eth1"],
+      [ns.b, "ha0"],
+      ...["cf", "af", "bf", "ab", "bb", "sb"].map((p): [string, string] => [ns.sw, p]),
+    ];
+    await Promise.all(ends.map(([n, dev]) => nsExec(n, ["ethtool", "-K", dev, "tx", "off"])));
+  }
+}
+
+async function waitFor(
+  what: string,
+  pid: number,
+  logFile: string,
+  timeoutMs: number,
+  probe: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (!pidAlive(pid)) {
+      throw new Error(
+        `${what} exited before it was ready; tail of ${logFile}:\n${await tail(logFile)}`,
+      );
+    }
+    if (await probe()) return;
+    if (performance.now() >= deadline) {
+      throw new Error(
+        `${what} not ready after ${timeoutMs} ms; tail of ${logFile}:\n${await tail(logFile)}`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+async function curlOk(ns: string, url: string): Promise<boolean> {
+  const r = await nsRun(ns, ["curl", "-sf", "-o", "/dev/null", "-m", "1", url]);
+  return r.code === 0;
+}
+
+async function startServers(prefix: string, timeoutMs: number): Promise<number> {
+  const dir = labStateDir(prefix);
+  const ns = labNamespaces(prefix).server;
+  const log = `${dir}/servers.log`;
+  const pid = await spawnInNs(
+    ns,
+    labToolCommand("serve"),
+    log,
+    `${dir}/servers.pid`,
+    labCwd(prefix),
+  );
+  await waitFor("lab servers", pid, log, timeoutMs, async () => {
+    const oks = await Promise.all(LAB_ADDRESSES.backends.map((b) => curlOk(ns, `http://${b}/`)));
+    return oks.every((x) => x);
+  });
+  return pid;
+}
+
+/** Starts `unit` with `role` using the lab's stored mode; resolves once `/healthz` answers. */
+async function startUnit(
+  prefix: string,
+  unit: Unit,
+  role: UnitRole,
+  st: LabState,
+  timeoutMs: number,
+): Promise<number> {
+  const dir = labStateDir(prefix);
+  const ns = labNamespaces(prefix)[unit];
+  const cfg = `${dir}/${unit}.yaml`;
+  const log = `${dir}/${unit}.log`;
+  const args = [
+    ...(st.unitCommand ?? tandemCommand()),
+    "run",
+    "--config",
+    cfg,
+    "--role",
+    role,
+    "--mode",
+    st.mode,
+    ...st.extraArgs,
+  ];
+  await Deno.writeTextFile(log, `--- ${new Date().toISOString()} start ${args.join(" ")}\n`, {
+    append: true,
+  });
+  const pid = await spawnInNs(ns, args, log, `${dir}/${unit}.pid`, labCwd(prefix));
+  await waitFor(
+    `unit ${unit}`,
+    pid,
+    log,
+    timeoutMs,
+    () => curlOk(ns, `http://${API_ADDR}/healthz`),
+  );
+  return pid;
+}
+
+/**
+ * Builds the lab and starts servers and units; returns once every started piece is ready.
+ * An existing lab with the same prefix is torn down first. On failure the lab is left up for
+ * inspection (callers run `labDown`, as `withLab` does).
+ */
+export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  mustPrefix(prefix);
+  const mode = opts.mode ?? DEFAULT_MODE;
+  if (!LAB_MODES.includes(mode)) throw new Error(`bad lab mode "${mode}"`);
+  if (opts.holdNewFlows !== undefined && mode !== "active-forward") {
+    // The other two modes never emit before both units have the packet (DESIGN.md table).
+    throw new Error(`holdNewFlows only applies to mode active-forward, not ${mode}`);
+  }
+  const units = opts.units ?? ["a", "b"];
+  const timeoutMs = opts.readyTimeoutMs ?? 20000;
+  await labDown(prefix);
+
+  const dir = labStateDir(prefix);
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const keyFile = `${dir}/peer.key`;
+  const tokenFile = `${dir}/api.token`;
+  await Deno.writeTextFile(keyFile, hex(crypto.getRandomValues(new Uint8Array(32))) + "\n", {
+    mode: 0o600,
+  });
+  await Deno.writeTextFile(tokenFile, hex(crypto.getRandomValues(new Uint8Array(16))) + "\n", {
+    mode: 0o600,
+  });
+  for (const u of ["a", "b"] as const) {
+    await Deno.writeTextFile(
+      `${dir}/${u}.yaml`,
+      labConfigText({ unit: u, keyFile, tokenFile, holdNewFlows: opts.holdNewFlows }),
+    );
+  }
+  const st: LabState = {
+    mode,
+    holdNewFlows: opts.holdNewFlows,
+    extraArgs: opts.extraArgs ?? [],
+    units,
+    unitCommand: opts.unitCommand,
+  };
+  await Deno.writeTextFile(`${dir}/lab.json`, JSON.stringify(st) + "\n");
+
+  await buildTopology(prefix);
+  const info: LabInfo = {
+    prefix,
+    mode,
+    stateDir: dir,
+    ns: labNamespaces(prefix),
+    units,
+    pids: {},
+    addresses: LAB_ADDRESSES,
+  };
+  if (!opts.noServers) info.pids.servers = await startServers(prefix, timeoutMs);
+  // a first, so it is up as the active unit before b joins as standby.
+  for (const u of (["a", "b"] as const).filter((x) => units.includes(x))) {
+    info.pids[u] = await startUnit(prefix, u, u === "a" ? "active" : "standby", st, timeoutMs);
+  }
+  return info;
+}
+
+/**
+ * Stops every process of the lab (pid files first, then anything left in its namespaces, by pid)
+ * and deletes its namespaces, which removes every veth, bridge and TAP. Idempotent.
+ */
+export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
+  mustPrefix(prefix);
+  const dir = labStateDir(prefix);
+  const names = ["a", "b", "servers"] as const;
+  await Promise.all(names.map(async (n) => {
+    const pid = await readPid(prefix, n);
+    if (pid !== undefined) await stopPid(pid);
+    await Deno.remove(`${dir}/${n}.pid`).catch(() => {});
+  }));
+  const ns = labNamespaces(prefix);
+  await Promise.all([ns.client, ns.a, ns.b, ns.server, ns.sw].map(async (n) => {
+    if (!await nsExists(n)) return;
+    // Anything else still in our namespace was started by this lab (traffic, a crashed unit).
+    const r = await run(["ip", "netns", "pids", n]);
+    const pids = r.stdout.split(/\s+/).map(Number).filter((p) => Number.isInteger(p) && p > 1);
+    await Promise.all(pids.map((p) => stopPid(p, 1000)));
+    await run(["ip", "netns", "del", n]);
+  }));
+}
+
+/** nftables that drop every packet in, out of and through an appliance (as crash.sh). */
+const CRASH_RULES = `table netdev tandem_crash {
+  chain e0 { type filter hook ingress device eth0 priority -500; policy drop; }
+  chain e1 { type filter hook ingress device eth1 priority -500; policy drop; }
+  chain h0 { type filter hook ingress device ha0 priority -500; policy drop; }
+}
+table inet tandem_crashout {
+  chain cout { type filter hook output priority -500; policy drop; }
+  chain cfwd { type filter hook forward priority -500; policy drop; }
+}
+`;
+
+/**
+ * Power loss of `unit`: every frame arriving on eth0, eth1 and ha0 is dropped at ingress (before
+ * the bridges, so the TAPs see nothing), local output and forwarding are dropped, and the unit's
+ * process is frozen with SIGSTOP.
+ */
+export async function crash(prefix: string, unit: Unit): Promise<void> {
+  mustPrefix(prefix);
+  const ns = labNamespaces(prefix)[unit];
+  await nsExec(ns, ["nft", "-f", "-"], CRASH_RULES);
+  const pid = await readPid(prefix, unit);
+  if (pid === undefined || !killPid(pid, "SIGSTOP")) return;
+  // Signal delivery is asynchronous: return only once the process is really stopped.
+  const deadline = performance.now() + 2000;
+  while (pidAlive(pid) && procState(pid) !== "T" && performance.now() < deadline) await sleep(2);
+}
+
+async function removeCrashRules(ns: string): Promise<void> {
+  await nsRun(ns, ["nft", "delete", "table", "netdev", "tandem_crash"]);
+  await nsRun(ns, ["nft", "delete", "table", "inet", "tandem_crashout"]);
+}
+
+/** Undoes `crash`: deletes the drop tables and resumes the process with SIGCONT. */
+export async function revive(prefix: string, unit: Unit): Promise<void> {
+  mustPrefix(prefix);
+  await removeCrashRules(labNamespaces(prefix)[unit]);
+  const pid = await readPid(prefix, unit);
+  if (pid !== undefined) killPid(pid, "SIGCONT");
+}
+
+/** SIGKILLs `unit` (a hard crash with no goodbye) and waits for it to be gone. */
+export async function kill(prefix: string, unit: Unit): Promise<void> {
+  mustPrefix(prefix);
+  const pid = await readPid(prefix, unit);
+  if (pid === undefined) return;
+  killPid(pid, "SIGKILL");
+  await waitExit(pid, 5000);
+  await Deno.remove(`${labStateDir(prefix)}/${unit}.pid`).catch(() => {});
+}
+
+/**
+ * Boots `unit` again as `role` (a reboot after `kill` or `crash`): stops any old process,
+ * removes crash rules, starts it with the lab's mode and args, waits for `/healthz`.
+ * Returns the new pid.
+ */
+export async function restart(
+  prefix: string,
+  unit: Unit,
+  role: UnitRole,
+  readyTimeoutMs = 20000,
+): Promise<number> {
+  mustPrefix(prefix);
+  const st = await readState(prefix);
+  const old = await readPid(prefix, unit);
+  if (old !== undefined) await stopPid(old);
+  await removeCrashRules(labNamespaces(prefix)[unit]);
+  return await startUnit(prefix, unit, role, st, readyTimeoutMs);
+}

@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { labConfigText } from "../config/lab_config.ts";
+import { loadConfig } from "../config/load.ts";
+import { listNamespaces, requireLabTools, withLab } from "./harness.ts";
+import { nsExec, nsRun, pidAlive, run } from "./netns.ts";
+import {
+  checkPrefix,
+  crash,
+  LAB_ADDRESSES,
+  labDown,
+  labNamespaces,
+  labStateDir,
+  labToolCommand,
+  labUp,
+  readPid,
+  revive,
+  tandemCommand,
+} from "./topology.ts";
+import type { TrafficReport } from "./traffic.ts";
+
+const skip = requireLabTools();
+if (skip !== null) console.warn(`skipping lab topology tests: ${skip}`);
+
+interface IpAddr {
+  ifname: string;
+  mtu: number;
+  operstate: string;
+  master?: string;
+  addr_info: { family: string; local: string; prefixlen: number }[];
+  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+}
+
+async function addrs(ns: string): Promise<Map<string, IpAddr>> {
+  const out = await nsExec(ns, ["ip", "-d", "-j", "addr", "show"]);
+  return new Map((JSON.parse(out) as IpAddr[]).map((l) => [l.ifname, l]));
+}
+
+function v4(l: IpAddr | undefined): string[] {
+  return (l?.addr_info ?? []).filter((a) => a.family === "inet").map((a) =>
+    `${a.local}/${a.prefixlen}`
+  );
+}
+
+function v6(l: IpAddr | undefined): string[] {
+  return (l?.addr_info ?? []).filter((a) => a.family === "inet6").map((a) => a.local);
+}
+
+/** One ping with a 1 s wait: for paths that must be silent. */
+async function ping(ns: string, addr: string): Promise<boolean> {
+  return (await nsRun(ns, ["ping", "-c1", "-W1", "-q", addr])).code === 0;
+}
+
+/**
+ * For paths that must work: forget a neighbour entry left FAILED/INCOMPLETE by an earlier silent
+ * ping (its ARP retries would otherwise be paced by the old probe timer), then allow 3 tries.
+ */
+async function pingOk(ns: string, addr: string): Promise<boolean> {
+  await nsRun(ns, ["ip", "neigh", "flush", "to", addr]);
+  for (let i = 0; i < 3; i++) if (await ping(ns, addr)) return true;
+  return false;
+}
+
+Deno.test("checkPrefix accepts short lowercase prefixes only", () => {
+  for (const ok of ["tnd", "a", "tl1", "abcdef"]) assert.equal(checkPrefix(ok), null);
+  for (const bad of ["", "1ab", "abcdefg", "a-b", "A", "a b"]) {
+    assert.notEqual(checkPrefix(bad), null);
+  }
+});
+
+Deno.test("labUp refuses holdNewFlows outside active-forward before touching anything", async () => {
+  await assert.rejects(
+    labUp({ prefix: "tl7", mode: "standby-first", holdNewFlows: 20, units: [] }),
+    /active-forward/,
+  );
+  await assert.rejects(labUp({ prefix: "Bad" }), /bad lab prefix/);
+  if (skip === null) assert.ok(!(await listNamespaces()).some((n) => n.startsWith("tl7-")));
+});
+
+Deno.test("tandemCommand / labToolCommand run main.ts and the lab modules under deno", () => {
+  const t = tandemCommand();
+  assert.equal(t[0], Deno.execPath());
+  assert.deepEqual(t.slice(1, 3), ["run", "-A"]);
+  assert.match(t[3] ?? "", /^\/.*\/main\.ts$/);
+  assert.match(labToolCommand("serve").at(-1) ?? "", /\/mod\/lab\/servers\.ts$/);
+  assert.match(labToolCommand("traffic").at(-1) ?? "", /\/mod\/lab\/traffic\.ts$/);
+});
+
+Deno.test({
+  name: "lab topology (no units, no servers): devices, addresses, L2 paths, crash/revive, down",
+  ignore: skip !== null,
+  async fn() {
+    const prefix = "tl1";
+    const ns = labNamespaces(prefix);
+    await withLab({
+      prefix,
+      mode: "active-forward",
+      units: [],
+      noServers: true,
+      holdNewFlows: 20,
+    }, async (lab) => {
+      // Each unit's config is the lab config, pointing at this lab's key and token files.
+      for (const unit of ["a", "b"] as const) {
+        const text = await Deno.readTextFile(`${lab.stateDir}/${unit}.yaml`);
+        const keyFile = `${lab.stateDir}/peer.key`;
+        const tokenFile = `${lab.stateDir}/api.token`;
+        assert.equal(text, labConfigText({ unit, keyFile, tokenFile, holdNewFlows: 20 }));
+        const cfg = parse(text);
+        assert.equal(cfg.peer.key_file, keyFile);
+        assert.equal(cfg.api.token_file, tokenFile);
+        assert.match((await Deno.readTextFile(keyFile)).trim(), /^[0-9a-f]{64}$/);
+        // The unit's own loader accepts the files as written (key, token, hold_new_flows).
+        const loaded = loadConfig(`${lab.stateDir}/${unit}.yaml`, { mode: "active-forward" });
+        assert.equal(loaded.peer?.holdNewFlowsMs, 20);
+        assert.equal(loaded.peer?.key.length, 64);
+      }
+      const names = await listNamespaces();
+      for (const n of Object.values(ns)) assert.ok(names.includes(n), `namespace ${n}`);
+
+      const client = await addrs(ns.client);
+      assert.deepEqual(v4(client.get("eth0")), ["198.51.100.2/24"]);
+      assert.equal(client.get("lo")?.operstate, "UNKNOWN", "lo up");
+      const server = await addrs(ns.server);
+      assert.deepEqual(v4(server.get("eth0")), ["203.0.113.20/24", "203.0.113.21/24"]);
+      const route = await nsExec(ns.server, ["ip", "-j", "route", "show", "default"]);
+      assert.equal((JSON.parse(route) as { gateway: string }[])[0]?.gateway, "203.0.113.1");
+
+      for (const u of ["a", "b"] as const) {
+        const l = await addrs(ns[u]);
+        for (const dev of ["eth0", "eth1", "front", "back", "tnd-front", "tnd-back"]) {
+          assert.ok(l.has(dev), `${u}: ${dev} exists`);
+          assert.deepEqual(v4(l.get(dev)), [], `${u}: ${dev} has no kernel address`);
+        }
+        assert.equal(l.get("eth0")?.master, "front");
+        assert.equal(l.get("tnd-front")?.master, "front");
+        assert.equal(l.get("eth1")?.master, "back");
+        assert.equal(l.get("tnd-back")?.master, "back");
+        const tap = l.get("tnd-front")?.linkinfo;
+        assert.equal(tap?.info_kind, "tun");
+        assert.equal(tap?.info_data?.type, "tap");
+        assert.equal(tap?.info_data?.persist, true);
+        assert.equal(l.get("front")?.linkinfo?.info_data?.stp_state, 0);
+        assert.equal(l.get("front")?.linkinfo?.info_data?.forward_delay, 0);
+        assert.deepEqual(v4(l.get("ha0")), [`${LAB_ADDRESSES.units[u].ha}/30`]);
+        assert.equal(l.get("ha0")?.mtu, 9000);
+        assert.equal(
+          (await nsExec(ns[u], ["sysctl", "-n", "net.ipv4.ip_forward"])).trim(),
+          "0",
+        );
+        for (const dev of l.values()) {
+          assert.deepEqual(v6(dev), [], `${u}: no IPv6 on ${dev.ifname}`);
+        }
+      }
+      const sw = await addrs(ns.sw);
+      for (const p of ["cf", "af", "bf"]) assert.equal(sw.get(p)?.master, "brf", p);
+      for (const p of ["ab", "bb", "sb"]) assert.equal(sw.get(p)?.master, "brb", p);
+      assert.equal(
+        (await nsExec(ns.client, ["sysctl", "-n", "net.ipv6.conf.all.disable_ipv6"])).trim(),
+        "1",
+      );
+
+      // HA link works, and no appliance answers yet: the kernel of P-a holds no front address.
+      assert.ok(await pingOk(ns.a, "192.0.2.2"), "ha0 a -> b");
+      assert.equal(await ping(ns.client, "198.51.100.3"), false, "nothing answers for a yet");
+
+      // Prove both L2 paths by lending the appliance bridges an address for a moment.
+      await nsExec(ns.a, ["ip", "addr", "add", "198.51.100.3/24", "dev", "front"]);
+      await nsExec(ns.b, ["ip", "addr", "add", "203.0.113.4/24", "dev", "back"]);
+      assert.ok(await pingOk(ns.client, "198.51.100.3"), "client -> brf -> a front");
+      assert.ok(await pingOk(ns.server, "203.0.113.4"), "server -> brb -> b back");
+
+      await crash(prefix, "a");
+      assert.equal(await ping(ns.client, "198.51.100.3"), false, "crashed a is silent");
+      assert.equal(await ping(ns.b, "192.0.2.1"), false, "crashed a drops the HA link");
+      assert.ok(await pingOk(ns.server, "203.0.113.4"), "b is unaffected");
+      await revive(prefix, "a");
+      assert.ok(await pingOk(ns.client, "198.51.100.3"), "revived a answers again");
+      assert.ok(await pingOk(ns.b, "192.0.2.1"), "revived a's HA link");
+    });
+
+    const after = await listNamespaces();
+    for (const n of Object.values(ns)) assert.ok(!after.includes(n), `${n} removed`);
+    const links = await run(["ip", "-br", "link"]);
+    assert.doesNotMatch(
+      links.stdout,
+      /tnd-front|tnd-back/,
+      "no TAP leaked into the root namespace",
+    );
+    await labDown(prefix); // idempotent: already gone
+    await labDown(prefix);
+  },
+});
+
+Deno.test({
+  name: "lab servers (no units): TCP/UDP echo byte-exact and HTTP on both backend addresses",
+  ignore: skip !== null,
+  async fn() {
+    const prefix = "tl2";
+    const ns = labNamespaces(prefix);
+    let serversPid: number | undefined;
+    await withLab({ prefix, units: [] }, async (lab) => {
+      serversPid = lab.pids.servers;
+      assert.ok(serversPid !== undefined && pidAlive(serversPid));
+      assert.equal(await readPid(prefix, "servers"), serversPid);
+      for (const backend of LAB_ADDRESSES.backends) {
+        // The traffic generator itself, run inside P-server against one backend address.
+        const out = await nsExec(ns.server, [
+          ...labToolCommand("traffic"),
+          "--target",
+          backend,
+          "--conns",
+          "4",
+          "--udp",
+          "2",
+          "--churn-ms",
+          "20",
+          "--interval-ms",
+          "10",
+          "--duration-ms",
+          "400",
+        ]);
+        const r = JSON.parse(out.trim().split("\n").pop()!) as TrafficReport;
+        assert.equal(r.tcp.completed, 4, JSON.stringify(r.errorSamples));
+        assert.equal(r.tcp.corruptBytes, 0);
+        assert.ok(r.tcp.messages > 4 * 10, `messages ${r.tcp.messages}`);
+        assert.ok(r.churn.opened > 0 && r.churn.completed === r.churn.opened);
+        assert.ok(r.udp.sent > 0 && r.udp.received === r.udp.sent, `udp ${JSON.stringify(r.udp)}`);
+
+        const body = await nsExec(ns.server, ["curl", "-sf", "-m", "2", `http://${backend}/`]);
+        assert.match(body, new RegExp(backend.replaceAll(".", "\\.")));
+        const size = await nsExec(ns.server, [
+          "curl",
+          "-sf",
+          "-m",
+          "2",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{size_download}",
+          `http://${backend}/bytes?n=123456`,
+        ]);
+        assert.equal(size.trim(), "123456");
+      }
+    });
+    assert.ok(serversPid !== undefined && !pidAlive(serversPid), "labDown stopped the servers");
+    await assert.rejects(Deno.stat(`${labStateDir(prefix)}/servers.pid`));
+  },
+});
