@@ -265,11 +265,10 @@ Deno.test({
           "netns",
           "exec",
           `${prefix}-server`,
+          // Both backend addresses: iperf3's control and data connections are balanced separately.
           "iperf3",
           "-s",
           "-1",
-          "-B",
-          "203.0.113.20",
           "-p",
           "80",
         ],

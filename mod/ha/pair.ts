@@ -351,6 +351,10 @@ export class Pair {
   /** When `tick` must run next. */
   nextDeadline(now: number): number {
     if (this.peer === "none") return now + 1000;
-    return now + Math.max(1, Math.min(this.deadMs / 5, 10));
+    let next = now + Math.max(1, Math.min(this.deadMs / 5, 10));
+    // Wake exactly when the peer's silence crosses the limit: detection is
+    // deadMs after the last heartbeat, not deadMs plus a polling interval.
+    if (this.peer === "up") next = Math.min(next, this.lastHeard + this.deadMs + 0.5);
+    return Math.max(now, next);
   }
 }
