@@ -15,13 +15,14 @@ import { labMain } from "./mod/lab/cli.ts";
 import { openTap } from "./mod/port/tap.ts";
 import { openUdp } from "./mod/port/udp.ts";
 import { onShutdown } from "./mod/port/signals.ts";
-import { setNice } from "./mod/port/priority.ts";
+import { setNice, setRealtime } from "./mod/port/priority.ts";
 import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
 import { unitSetup, VERSION } from "./mod/unit/setup.ts";
 
-/** Nice value of a running unit. */
+/** Real-time priority of a running unit (SCHED_RR), low like keepalived's; nice if refused. */
+const UNIT_RT_PRIORITY = 10;
 const UNIT_NICE = -10;
 
 async function run(
@@ -32,21 +33,25 @@ async function run(
   await setupLogging({ level: cfg.log.level, format: cfg.log.format });
   const log = logger("unit");
   // Heartbeats must not wait behind other processes for the CPU (needs CAP_SYS_NICE).
-  const niceErr = setNice(UNIT_NICE);
-  if (niceErr !== 0) {
-    log.warn("could not raise priority to nice {nice} (errno {errno})", {
-      nice: UNIT_NICE,
-      errno: niceErr,
+  if (setRealtime(UNIT_RT_PRIORITY) !== 0) {
+    const err = setNice(UNIT_NICE);
+    log.warn("no real-time scheduling; running at nice {nice}{note}", {
+      nice: err === 0 ? UNIT_NICE : 0,
+      note: err === 0 ? "" : " (could not raise priority)",
     });
   }
   const ports: FramePort[] = [];
-  let udp: UdpPort | null = null;
+  let peer: { data: UdpPort; control: UdpPort } | null = null;
   try {
     for (const i of cfg.interfaces) ports.push(openTap(i.tap));
-    if (cfg.peer) udp = openUdp(cfg.peer.listen.address, cfg.peer.listen.port);
+    if (cfg.peer) {
+      // The peer link's data lane on the listen port, its control lane on the next one.
+      const { address, port } = cfg.peer.listen;
+      peer = { data: openUdp(address, port), control: openUdp(address, port + 1) };
+    }
     const setup = unitSetup(cfg);
     setup.onEvent = (e) => log.info("{kind}: {detail}", { kind: e.kind, detail: e.detail });
-    const unit = new Unit(setup, ports, udp);
+    const unit = new Unit(setup, ports, peer);
     const stop = new AbortController();
     onShutdown(() => stop.abort());
     // Planned switchover (DESIGN.md): SIGUSR1 hands the roles over like POST /failover.
@@ -69,7 +74,8 @@ async function run(
     return 0;
   } finally {
     for (const p of ports) p.close();
-    udp?.close();
+    peer?.data.close();
+    peer?.control.close();
   }
 }
 

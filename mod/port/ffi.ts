@@ -51,6 +51,8 @@ export const LIBC = {
   },
   /** int setpriority(int which, id_t who, int prio): the unit raises its own priority. */
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+  /** int sched_setscheduler(pid_t tid, int policy, const struct sched_param *param). */
+  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   /** Address of the calling thread's errno. */
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -1,14 +1,40 @@
 /**
  * Scheduling priority of the unit. A heartbeat that waits behind other
- * processes for the CPU looks exactly like a dead peer, so the unit asks for a
- * better nice value at start (DESIGN.md: "no false failover at 100% CPU");
- * keepalived raises its own priority for the same reason.
+ * processes for the CPU looks exactly like a dead peer (DESIGN.md: "no false
+ * failover at 100% CPU"), so the unit asks for real-time round-robin
+ * scheduling at a low real-time priority, as keepalived (`vrrp_rt_priority`)
+ * and conntrackd (`Scheduler { Type RR }`) do, and falls back to a better nice
+ * value. The kernel's real-time throttling (sched_rt_runtime_us) still leaves
+ * other processes their share if the unit ever spins.
  * @module
  */
 import { libc } from "./ffi.ts";
 import { lastErrno } from "./errors.ts";
 
 const PRIO_PROCESS = 0;
+const SCHED_RR = 2;
+
+function threadIds(): number[] {
+  try {
+    return [...Deno.readDirSync("/proc/self/task")].map((e) => Number(e.name));
+  } catch {
+    return [0]; // no /proc: the calling thread only
+  }
+}
+
+/**
+ * Puts every thread of this process under SCHED_RR at `priority` (1..99).
+ * Returns 0 or the first errno (EPERM without CAP_SYS_NICE); never throws.
+ */
+export function setRealtime(priority: number): number {
+  const param = new Uint8Array(4);
+  new DataView(param.buffer).setInt32(0, Math.max(1, Math.min(99, Math.trunc(priority))), true);
+  let err = 0;
+  for (const tid of threadIds()) {
+    if (libc().sched_setscheduler(tid, SCHED_RR, param) !== 0 && err === 0) err = lastErrno();
+  }
+  return err;
+}
 
 /**
  * Sets the nice value (-20..19) of every thread of this process: on Linux
@@ -18,12 +44,8 @@ const PRIO_PROCESS = 0;
  */
 export function setNice(nice: number): number {
   const value = Math.max(-20, Math.min(19, Math.trunc(nice)));
-  let tids: number[] = [0];
-  try {
-    tids = [...Deno.readDirSync("/proc/self/task")].map((e) => Number(e.name));
-  } catch { /* no /proc: the calling thread only */ }
   let err = 0;
-  for (const tid of tids) {
+  for (const tid of threadIds()) {
     if (libc().setpriority(PRIO_PROCESS, tid, value) !== 0 && err === 0) err = lastErrno();
   }
   return err;

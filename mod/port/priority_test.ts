@@ -14,3 +14,25 @@ Deno.test({
     assert.equal(await read(), before);
   },
 });
+
+Deno.test({
+  name: "setRealtime puts every thread under SCHED_RR (checked in a child process)",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const code = `
+      import { setRealtime } from "${new URL("./priority.ts", import.meta.url).href}";
+      const err = setRealtime(5);
+      const policies = [...Deno.readDirSync("/proc/self/task")].map((t) =>
+        Deno.readTextFileSync("/proc/self/task/" + t.name + "/stat").split(") ")[1].split(" ")[38]);
+      console.log(JSON.stringify({ err, policies }));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--unstable-ffi", code],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const { err, policies } = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(err, 0);
+    assert.ok(policies.length > 1);
+    for (const p of policies) assert.equal(p, "2", "SCHED_RR");
+  },
+});

@@ -22,8 +22,6 @@ import { MF_WANT_ACK } from "../engine/types.ts";
 import { STATE_NAMES } from "../flow/table.ts";
 import { type Action, Pair } from "../ha/pair.ts";
 import {
-  BatchReader,
-  BatchWriter,
   CTRL_FAILOVER_REQUEST,
   CTRL_SYNC_BEGIN,
   CTRL_SYNC_END,
@@ -34,6 +32,7 @@ import {
 import type { FramePort } from "../port/frame_port.ts";
 import { Poller } from "../port/poller.ts";
 import type { UdpPort } from "../port/udp.ts";
+import { PeerChannel } from "./channel.ts";
 import { ipv4ToString } from "../wire/addr.ts";
 
 export interface PeerSetup {
@@ -84,10 +83,10 @@ export class Unit implements UnitControl {
   readonly pair: Pair;
   readonly #s: UnitSetup;
   readonly #ports: FramePort[];
-  readonly #udp: UdpPort | null;
+  /** Data lane (mirror, bulk sync, expiry) and control lane (heartbeat, ack, switchover). */
+  readonly #data: PeerChannel | null;
+  readonly #ctl: PeerChannel | null;
   readonly #clock: () => number;
-  readonly #writer: BatchWriter | null;
-  readonly #reader: BatchReader | null;
   readonly #started: number;
   readonly #events: TimelineEvent[] = [];
   readonly #rtt = new HistogramRecorder([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100]);
@@ -109,16 +108,18 @@ export class Unit implements UnitControl {
   #syncPos = 0;
   #syncIn = { expected: -1, got: 0, requestedAt: -Infinity };
   #counters = {
-    peer_tx_full: 0,
-    peer_wrong_source: 0,
     sync_entries_sent: 0,
     sync_entries_received: 0,
   };
 
-  constructor(setup: UnitSetup, ports: FramePort[], udp: UdpPort | null) {
+  /** `peer`: the data and control sockets, bound to the peer listen port and the one above it. */
+  constructor(
+    setup: UnitSetup,
+    ports: FramePort[],
+    peer: { data: UdpPort; control: UdpPort } | null,
+  ) {
     this.#s = setup;
     this.#ports = ports;
-    this.#udp = udp;
     this.#clock = setup.clock ?? (() => performance.timeOrigin + performance.now());
     const now = this.#clock();
     this.#started = now;
@@ -132,12 +133,13 @@ export class Unit implements UnitControl {
       peered: setup.peer !== null,
       epoch: now,
     }, now);
-    if (setup.peer) {
-      this.#writer = new BatchWriter(setup.peer.key, now);
-      this.#reader = new BatchReader(setup.peer.key);
+    const p = setup.peer;
+    if (p && peer) {
+      this.#data = new PeerChannel(peer.data, p.key, now, p.ip, p.port);
+      this.#ctl = new PeerChannel(peer.control, p.key, now, p.ip, p.port + 1);
     } else {
-      this.#writer = null;
-      this.#reader = null;
+      this.#data = null;
+      this.#ctl = null;
     }
     this.#applyRoles();
     if (this.pair.receiver) this.#announce(now);
@@ -176,21 +178,16 @@ export class Unit implements UnitControl {
     return mseq;
   }
 
-  /** Adds a record to the current batch, flushing first when it is full. */
+  /** Records for the control lane go ahead of all data (see `channel.ts`). */
   #queue(rec: PeerRecord): void {
-    const w = this.#writer;
-    if (!w) return;
-    if (!w.add(rec)) {
-      this.#flush();
-      w.add(rec);
-    }
+    const control = rec.type === "heartbeat" || rec.type === "ack" ||
+      (rec.type === "control" && rec.op !== CTRL_SYNC_BEGIN && rec.op !== CTRL_SYNC_END);
+    (control ? this.#ctl : this.#data)?.queue(rec);
   }
 
   #flush(): void {
-    const w = this.#writer, udp = this.#udp, peer = this.#s.peer;
-    if (!w || !udp || !peer || w.pending === 0) return;
-    const dg = w.flush();
-    if (dg && !udp.sendTo(dg, dg.length, peer.ip, peer.port)) this.#counters.peer_tx_full++;
+    this.#ctl?.flush();
+    this.#data?.flush();
   }
 
   // ---------------------------------------------------------------- loop
@@ -198,7 +195,7 @@ export class Unit implements UnitControl {
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const fds = this.#ports.map((p) => p.fd).filter((fd) => fd >= 0);
-    if (this.#udp) fds.push(this.#udp.fd);
+    if (this.#ctl && this.#data) fds.push(this.#ctl.udp.fd, this.#data.udp.fd);
     const poller = fds.length > 0 ? new Poller(fds) : null;
     const rx = new Uint8Array(65536);
     const prx = new Uint8Array(65536);
@@ -217,7 +214,7 @@ export class Unit implements UnitControl {
           work++;
         }
         // Heartbeats are read again between ports so a flood on one cannot delay them.
-        if (this.#udp) work += this.#drainPeer(prx, now);
+        if (this.#data) work += this.#drainPeer(prx, now);
       }
       const deadline = this.#timers(this.#clock());
       this.#flush();
@@ -242,21 +239,13 @@ export class Unit implements UnitControl {
   }
 
   #drainPeer(buf: Uint8Array, now: number): number {
-    const udp = this.#udp, reader = this.#reader, peer = this.#s.peer;
-    if (!udp || !reader || !peer) return 0;
-    let n = 0;
-    for (; n < PEER_BUDGET; n++) {
-      const len = udp.recvFrom(buf);
-      if (len <= 0) break;
-      if (udp.lastAddr !== peer.ip) {
-        this.#counters.peer_wrong_source++;
-        continue;
-      }
-      const res = reader.open(buf.subarray(0, len));
-      if (!res.ok) continue;
-      this.pair.heard(now);
-      for (const rec of res.records) this.#onRecord(rec, now);
-    }
+    const ctl = this.#ctl, data = this.#data;
+    if (!ctl || !data) return 0;
+    const onRecord = (rec: PeerRecord) => this.#onRecord(rec, now);
+    // Control first, whatever is waiting on the data lane.
+    let n = ctl.drain(buf, PEER_BUDGET, onRecord);
+    n += data.drain(buf, PEER_BUDGET, onRecord);
+    if (n > 0) this.pair.heard(now);
     if (this.#ackWanted > this.#ackSent) {
       this.#queue({ type: "ack", mseq: this.#ackWanted });
       this.#ackSent = this.#ackWanted;
@@ -537,11 +526,14 @@ export class Unit implements UnitControl {
     const peer = this.#s.peer;
     const counters = this.engine.counters.toRecord();
     counters.drop_peer_bad_record = 0;
-    if (this.#reader) {
-      for (const [k, v] of Object.entries(this.#reader.counters)) {
-        counters[`drop_peer_${k}`] = v;
+    for (const ch of [this.#ctl, this.#data]) {
+      if (!ch) continue;
+      for (const [k, v] of Object.entries(ch.reader.counters)) {
+        counters[`drop_peer_${k}`] = (counters[`drop_peer_${k}`] ?? 0) + v;
         counters.drop_peer_bad_record += v;
       }
+      counters.peer_tx_full = (counters.peer_tx_full ?? 0) + ch.txFull;
+      counters.drop_peer_wrong_source = (counters.drop_peer_wrong_source ?? 0) + ch.wrongSource;
     }
     for (const [k, v] of Object.entries(this.#counters)) counters[k] = v;
     const syncState = this.#syncOut
