@@ -8,6 +8,7 @@ import { parseArgs, USAGE } from "./mod/cli/args.ts";
 import { runCli } from "./mod/cli/exit.ts";
 import { loadConfig } from "./mod/config/load.ts";
 import { logger, setupLogging } from "./mod/log/log.ts";
+import { RateLimitedWarning } from "./mod/log/rate_limit.ts";
 import { createApp } from "./mod/api/app.ts";
 import { serveApi } from "./mod/api/serve.ts";
 import { statusCommand } from "./mod/api/client.ts";
@@ -68,6 +69,21 @@ async function run(
       role: cfg.role,
       api: cfg.api.listen.text,
     });
+    // Nothing is logged per packet; drops that burst are summarised at most once a second per reason.
+    const bursts = new RateLimitedWarning({ intervalMs: 1000, label: "drops" });
+    let last: Record<string, number> = {};
+    const watch = setInterval(() => {
+      const now = performance.now();
+      const counters = unit.snapshot().counters;
+      for (const [k, v] of Object.entries(counters)) {
+        if (!k.startsWith("drop_")) continue;
+        const delta = v - (last[k] ?? 0);
+        const msg = delta > 0 ? bursts.observe(now, k.slice(5), delta) : undefined;
+        if (msg) log.warn(msg, { reason: k.slice(5), count: delta });
+      }
+      last = counters;
+    }, 1000);
+    stop.signal.addEventListener("abort", () => clearInterval(watch));
     await unit.run(stop.signal);
     await api.finished;
     log.info("stopped");

@@ -89,6 +89,7 @@ const TRAFFIC = {
 async function failure(prefix: string, victim: U, how: "stop" | "kill"): Promise<void> {
   const before = await status(prefix, victim);
   const run = await startTraffic(prefix, TRAFFIC);
+  run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
   await new Promise((r) => setTimeout(r, 1500));
   const t0 = Date.now();
   if (how === "stop") await crash(prefix, victim);
@@ -149,6 +150,7 @@ async function captureDataFrames(prefix: string): Promise<Record<U, number>> {
   try {
     await new Promise((r) => setTimeout(r, 700));
     const run = await startTraffic(prefix, { ...TRAFFIC, conns: 50, durationMs: 2000 });
+    run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
     assertSurvived(await run.done, "capture run");
   } finally {
     for (const c of caps) {
@@ -235,6 +237,7 @@ Deno.test({
     await withLab({ prefix, mode: "active-forward", holdNewFlows: 20 }, async () => {
       await settled(prefix);
       const run = await startTraffic(prefix, { ...TRAFFIC, conns: 20, durationMs: 1500 });
+      run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
       assertSurvived(await run.done, "held flows");
       const a = await status(prefix, "a");
       assert.ok(a.counters.held_new_flows! > 20, "new flows were held");
@@ -242,6 +245,7 @@ Deno.test({
       // A frozen standby never acks: holds end at the bound, then the standby is declared dead.
       await crash(prefix, "b");
       const run2 = await startTraffic(prefix, { ...TRAFFIC, conns: 20, durationMs: 1500 });
+      run2.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
       assertSurvived(await run2.done, "held flows with a frozen standby");
       const a2 = await status(prefix, "a");
       assert.equal(a2.state, "solo");
@@ -303,6 +307,90 @@ Deno.test({
         } catch { /* exited */ }
         await server.status;
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "pair standby-forward: planned switchover (POST /failover) swaps roles with nothing lost",
+  ignore: SKIP !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const prefix = "tps";
+    await withLab({ prefix, mode: "standby-forward" }, async () => {
+      assert.equal((await settled(prefix)).active, "a");
+      const run = await startTraffic(prefix, { ...TRAFFIC, durationMs: 3000 });
+      run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
+      await new Promise((r) => setTimeout(r, 1000));
+      const res = await nsCurl(prefix, "a", "/failover", { method: "POST", auth: true }) as {
+        ok: boolean;
+      };
+      assert.equal(res.ok, true);
+      const pair = await settled(prefix);
+      assert.equal(pair.active, "b", "b took over");
+      const report = await run.done;
+      console.log(`  switchover: longest stall ${report.tcp.maxStallMs} ms`);
+      assertSurvived(report, "planned switchover");
+      for (const u of ["a", "b"] as U[]) {
+        const s = await status(prefix, u);
+        assert.ok(!s.events.some((e) => /peer dead/.test(e.detail)), `${u}: no failure involved`);
+      }
+      await assertSameTables(prefix, "after the switchover");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "pair active-forward: a cut peer link makes both serve, and healing leaves exactly one owner",
+  ignore: SKIP !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const prefix = "tpl";
+    const nft = async (u: U, rules: string) => {
+      const child = new Deno.Command("ip", {
+        args: ["netns", "exec", `${prefix}-${u}`, "nft", "-f", "-"],
+        stdin: "piped",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(rules));
+      await w.close();
+      const out = await child.output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    };
+    await withLab({ prefix, mode: "active-forward" }, async () => {
+      await settled(prefix);
+      // Connections opened before the cut live on through the split and the heal.
+      const run = await startTraffic(prefix, {
+        ...TRAFFIC,
+        churnMs: 0,
+        udp: 0,
+        conns: 50,
+        durationMs: 4000,
+      });
+      run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
+      await new Promise((r) => setTimeout(r, 500));
+      const drop =
+        "table netdev tandem_cut {\n  chain c {\n    type filter hook ingress device ha0 priority -400; policy drop;\n  }\n}\n";
+      await nft("a", drop);
+      await nft("b", drop);
+      await waitFor("both solo", async () => {
+        const [a, b] = [await status(prefix, "a"), await status(prefix, "b")];
+        return a.state === "solo" && b.state === "solo" ? true : undefined;
+      });
+      await nft("a", "delete table netdev tandem_cut");
+      await nft("b", "delete table netdev tandem_cut");
+      // The configured active (higher priority) keeps the addresses; b yields and resyncs.
+      const pair = await settled(prefix);
+      assert.equal(pair.active, "a");
+      const [a, b] = [await status(prefix, "a"), await status(prefix, "b")];
+      assert.equal(Number(a.receiver) + Number(b.receiver), 1, "exactly one owner");
+      assertSurvived(await run.done, "split brain and heal");
+      await assertSameTables(prefix, "after the heal");
     });
   },
 });

@@ -92,6 +92,9 @@ export class Pair {
   #pairedEpoch = -1;
   #suspectSince = -Infinity;
   #pairedAt = -Infinity;
+  #handingOver = false;
+  #splitAnnounced = -Infinity;
+  #handoverAt = 0;
   /** Time of the latest input, for stamping transitions. */
   #now = 0;
   #lastTick = -Infinity;
@@ -188,6 +191,17 @@ export class Pair {
         if (hb.state === "solo") {
           // Split brain healing: exactly one owner stays (higher priority, then older boot).
           if (!this.#outranks(hb)) this.#join(out, "split brain: peer wins, rejoining");
+          else if (now - this.#splitAnnounced > 100) {
+            // The switches may have learned the floating MACs behind the peer
+            // during the split: claim them back while the peer yields.
+            this.#splitAnnounced = now;
+            out.push({ kind: "announce" });
+            out.push({
+              kind: "event",
+              event: "split",
+              detail: "split brain healed: keeping the addresses",
+            });
+          }
         } else if (hb.state === "standby" && hb.syncComplete) {
           this.#pairedEpoch = hb.epoch;
           this.#to("active", "active", out, "peer synced");
@@ -202,7 +216,10 @@ export class Pair {
           // The peer took over without us (it lost our heartbeats): its table wins.
           // Just after pairing up, its last solo heartbeats are still in flight: ignore those.
           this.#join(out, "peer is solo: rejoining");
-        } else if (hb.state === this.state && hb.syncComplete) {
+        } else if (
+          hb.state === this.state && hb.syncComplete && !this.#handingOver &&
+          now - this.#pairedAt > 2 * this.deadMs
+        ) {
           // Both claim the same role: the planned switchover's other half, or a conflict.
           const win = this.#outranks(hb);
           const mine = this.state === "active"
@@ -247,6 +264,9 @@ export class Pair {
       return out;
     }
     if (this.role === "active") {
+      // Until the peer confirms, both may claim "active": that is the handover, not a conflict.
+      this.#handingOver = true;
+      this.#handoverAt = this.#now;
       out.push({ kind: "failover_request" });
       out.push({ kind: "event", event: "failover", detail: "asked peer to take over" });
     } else {
@@ -270,6 +290,7 @@ export class Pair {
   /** The peer announced it took over the active role. */
   onTakeover(): Action[] {
     const out: Action[] = [];
+    this.#handingOver = false;
     if (this.state === "active") this.#to("standby", "standby", out, "peer took over");
     return out;
   }
@@ -277,6 +298,7 @@ export class Pair {
   /** Timers: boot wait, dead peer, wake-up from a freeze. */
   tick(now: number): Action[] {
     this.#now = now;
+    if (this.#handingOver && now - this.#handoverAt > 1000) this.#handingOver = false;
     const out: Action[] = [];
     const gap = now - this.#lastTick;
     this.#lastTick = now;

@@ -118,7 +118,8 @@ Deno.test("split brain heals to exactly one owner", () => {
   assert.equal(b.state, "solo");
   // Link back: b (lower priority) yields and rejoins; a keeps the addresses.
   const bActs = b.onHeartbeat(410, hbOf(a)).map((x) => x.kind);
-  a.onHeartbeat(410, hbOf(b));
+  const aActs = a.onHeartbeat(410, hbOf({ ...b, state: "solo" } as Pair)).map((x) => x.kind);
+  assert.ok(aActs.includes("announce"), "the winner re-claims the addresses");
   assert.ok(bActs.includes("clear"));
   assert.equal(b.state, "joining");
   assert.equal(a.state, "solo");
