@@ -16,7 +16,7 @@ import { labMain } from "./mod/lab/cli.ts";
 import { openTap } from "./mod/port/tap.ts";
 import { openUdp } from "./mod/port/udp.ts";
 import { onShutdown } from "./mod/port/signals.ts";
-import { setNice, setRealtime } from "./mod/port/priority.ts";
+import { isRealtime, setNice, setRealtime } from "./mod/port/priority.ts";
 import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
@@ -34,7 +34,7 @@ async function run(
   await setupLogging({ level: cfg.log.level, format: cfg.log.format });
   const log = logger("unit");
   // Heartbeats must not wait behind other processes for the CPU (needs CAP_SYS_NICE).
-  if (setRealtime(UNIT_RT_PRIORITY) !== 0) {
+  if (!isRealtime() && setRealtime(UNIT_RT_PRIORITY) !== 0) {
     const err = setNice(UNIT_NICE);
     log.warn("no real-time scheduling; running at nice {nice}{note}", {
       nice: err === 0 ? UNIT_NICE : 0,

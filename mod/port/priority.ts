@@ -22,6 +22,16 @@ function threadIds(): number[] {
   }
 }
 
+/** True when this process already runs under SCHED_FIFO or SCHED_RR (e.g. set by systemd). */
+export function isRealtime(): boolean {
+  try {
+    const policy = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ")[38];
+    return policy === "1" || policy === "2";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Puts every thread of this process under SCHED_RR at `priority` (1..99).
  * Returns 0 or the first errno (EPERM without CAP_SYS_NICE); never throws.
