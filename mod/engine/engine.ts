@@ -880,12 +880,17 @@ export class Engine {
    * carrying its peer's last sequence, ack, window and timestamps, so a
    * sender with segments lost in the failover fast-retransmits at once
    * (RFC 5681 §3.2) instead of waiting for its retransmission timer.
+   * Senders with SACK (RACK, RFC 8985) ignore SACK-less duplicate ACKs, so
+   * for them the stall stays bounded by their retransmission timer.
    */
-  nudge(dupAcks = 3): number {
-    let sent = 0;
+  nudge(now: number, dupAcks = 3, recentMs = 2000, maxFlows = 20_000): number {
+    let sent = 0, flows = 0;
     const ft = this.flows;
     for (const f of ft.ids()) {
       if (ft.proto[f] !== PROTO_TCP || ft.state[f] !== ST_TCP_ESTABLISHED) continue;
+      // Only flows that were moving just now can have segments in flight; a
+      // cap keeps the burst (and the loop's pause) bounded on a huge table.
+      if (now - ft.lastSeen[f]! > recentMs || ++flows > maxFlows) continue;
       const flags = ft.tcpFlags[f]!;
       // Toward the client, as from the VIP: the server's last seq/ack as the client saw them.
       if (flags & 2 || (flags & 1) === 0) {

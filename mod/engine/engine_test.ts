@@ -362,3 +362,49 @@ Deno.test("ping to self and floating addresses is answered", () => {
   void GW;
   void ip;
 });
+
+Deno.test("after a takeover, established flows get duplicate ACKs toward both endpoints", () => {
+  const { cfg, sink, engine } = setup();
+  learnNeighbors(engine);
+  const ts = new Uint8Array([1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9]);
+  const vmac0 = cfg.virtualMacs[0]!, vmac1 = cfg.virtualMacs[1]!;
+  engine.handle(
+    tcpFrame({ dstMac: vmac0, src: CLIENT, dst: VIP, sport: 4000, dport: 7000, seq: 100 }),
+    0,
+    1,
+  );
+  const b = BACKENDS[0]!;
+  const srv = { srcMac: SERVER_MAC, dstMac: vmac1, src: b, dst: CLIENT, sport: 7000, dport: 4000 };
+  engine.handle(tcpFrame({ ...srv, flags: 0x12, seq: 900, ack: 101, options: ts }), 1, 2);
+  engine.handle(
+    tcpFrame({
+      dstMac: vmac0,
+      src: CLIENT,
+      dst: VIP,
+      sport: 4000,
+      dport: 7000,
+      flags: 0x10,
+      seq: 101,
+      ack: 901,
+    }),
+    0,
+    3,
+  );
+  sink.clear();
+  assert.equal(engine.nudge(4), 6);
+  const toClient = sink.emitted.filter((e) => e.iface === 0).map((e) => parseOut(e.frame));
+  const toServer = sink.emitted.filter((e) => e.iface === 1).map((e) => parseOut(e.frame));
+  assert.equal(toClient.length, 3);
+  assert.equal(toServer.length, 3);
+  const c = toClient[0]!;
+  assert.equal(c.ip.src, VIP);
+  assert.equal(c.tcp!.seqNumber, 901, "the server's next sequence number");
+  assert.equal(c.tcp!.ackNumber, 101, "the server's last ack");
+  assert.ok(c.tcp!.verifyChecksum(c.ip.src, c.ip.dst));
+  assert.equal(c.tcp!.options.length, 12, "timestamps copied (RFC 7323)");
+  const s = toServer[0]!;
+  assert.equal(s.ip.dst, b);
+  assert.equal(s.tcp!.seqNumber, 101);
+  assert.equal(s.tcp!.ackNumber, 901);
+  assert.equal(engine.nudge(10_000), 0, "idle flows are not nudged");
+});

@@ -383,13 +383,44 @@ export class FlowTable {
     for (let f = 0; f < this.capacity; f++) if (this.state[f] !== 0) yield f;
   }
 
-  /** Live flow ids, busiest (most packets) first: the bulk-sync order (claim 20). */
-  busiest(limit = Infinity): number[] {
-    const ids: number[] = [];
-    for (let f = 0; f < this.capacity; f++) if (this.state[f] !== 0) ids.push(f);
+  /**
+   * The `limit` busiest flows (most packets first), for the API. A bounded
+   * selection, not a sort of the table: O(n · limit) with a small limit.
+   */
+  busiest(limit = 20): number[] {
+    const top: number[] = [];
     const packets = this.packets;
-    ids.sort((a, b) => packets[b]! - packets[a]! || a - b);
-    return limit < ids.length ? ids.slice(0, limit) : ids;
+    for (let f = 0; f < this.capacity; f++) {
+      if (this.state[f] === 0) continue;
+      const p = packets[f]!;
+      if (top.length === limit && p <= packets[top[top.length - 1]!]!) continue;
+      let i = top.length === limit ? top.length - 1 : top.length;
+      if (top.length < limit) top.push(f);
+      while (i > 0 && packets[top[i - 1]!]! < p) {
+        top[i] = top[i - 1]!;
+        i--;
+      }
+      top[i] = f;
+    }
+    return top;
+  }
+
+  /**
+   * Every live flow, busiest first (claim 20: "busiest connections first"),
+   * bucketed by the power of two of its packet count: a counting sort in two
+   * linear passes, so a million flows order in milliseconds, not a sort's
+   * second that would stall the loop past the peer's dead time.
+   */
+  syncOrder(): Int32Array {
+    const BUCKETS = 64;
+    const counts = new Int32Array(BUCKETS + 1);
+    const bucket = (f: number) =>
+      BUCKETS - 1 - Math.min(BUCKETS - 1, Math.floor(Math.log2(this.packets[f]! + 1)));
+    for (let f = 0; f < this.capacity; f++) if (this.state[f] !== 0) counts[bucket(f) + 1]!++;
+    for (let b = 1; b <= BUCKETS; b++) counts[b]! += counts[b - 1]!;
+    const out = new Int32Array(this.#count);
+    for (let f = 0; f < this.capacity; f++) if (this.state[f] !== 0) out[counts[bucket(f)]!++] = f;
+    return out;
   }
 
   /**
@@ -422,8 +453,16 @@ export class FlowTable {
     return now + 1;
   }
 
+  /** Empties the table in one pass over the arrays (a joiner drops its stale table at once). */
   clear(): void {
-    for (const f of [...this.ids()]) this.remove(f);
+    this.state.fill(0);
+    this.#index.fill(EMPTY);
+    for (let i = 0; i < this.capacity; i++) this.#free[i] = this.capacity - 1 - i;
+    this.#freeTop = this.capacity;
+    this.#count = 0;
+    this.#digestLo = 0;
+    this.#digestHi = 0;
+    this.#sweep = 0;
   }
 
   #hashOf(ref: number): number {

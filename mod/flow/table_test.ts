@@ -102,11 +102,34 @@ Deno.test("upsert from a bulk-sync entry reproduces the same digest", () => {
     const f = a.insert(...pair(i), ST_TCP_ESTABLISHED, 1, i * 7, 0);
     a.touch(f, 100 * i, 10);
   }
-  for (const f of a.busiest()) b.upsert(a.entry(f));
+  for (const f of a.syncOrder()) b.upsert(a.entry(f));
   assert.equal(b.digest, a.digest);
   assert.equal(b.count, 30);
-  const top = a.busiest(3).map((f) => a.packets[f]);
-  assert.deepEqual(top, [1, 1, 1]);
+});
+
+Deno.test("busiest and syncOrder put the busiest flows first", () => {
+  const ft = new FlowTable(256);
+  for (let i = 0; i < 200; i++) {
+    const f = ft.insert(...pair(i), ST_TCP_ESTABLISHED, 0, 0, 0);
+    for (let k = 0; k < (i * 37) % 101; k++) ft.touch(f, 100, 1);
+  }
+  const top = ft.busiest(5).map((f) => ft.packets[f]!);
+  assert.deepEqual(top, [100, 100, 99, 99, 98]);
+  const order = [...ft.syncOrder()].map((f) => ft.packets[f]!);
+  assert.equal(order.length, 200);
+  const log2 = (n: number) => Math.floor(Math.log2(n + 1));
+  for (let i = 1; i < order.length; i++) assert.ok(log2(order[i - 1]!) >= log2(order[i]!));
+});
+
+Deno.test("clear empties the table and its digest; it is usable again", () => {
+  const ft = new FlowTable(64);
+  const empty = ft.digest;
+  for (let i = 0; i < 50; i++) ft.insert(...pair(i), ST_TCP_ESTABLISHED, 0, 0, 0);
+  ft.clear();
+  assert.equal(ft.count, 0);
+  assert.equal(ft.digest, empty);
+  assert.equal(ft.lookup(6, pair(3)[0].srcIp, pair(3)[0].srcPort, pair(3)[0].dstIp, 7000), -1);
+  for (let i = 0; i < 64; i++) assert.ok(ft.insert(...pair(i), ST_TCP_ESTABLISHED, 0, 0, 0) >= 0);
 });
 
 Deno.test("a table sized for 1M flows holds its storage under 300 MB", () => {

@@ -104,7 +104,7 @@ export class Unit implements UnitControl {
   #peerConfigMatch: boolean | null = null;
   #garpLeft = 0;
   #nextGarp = 0;
-  #syncOut: number[] | null = null;
+  #syncOut: Int32Array | null = null;
   #syncPos = 0;
   #syncIn = { expected: -1, got: 0, requestedAt: -Infinity };
   #counters = {
@@ -315,7 +315,7 @@ export class Unit implements UnitControl {
       case CTRL_SYNC_REQUEST:
         if (this.pair.synced && this.#syncOut === null) {
           // Claims 20, 21: the whole table, busiest connections first, while live mirroring goes on.
-          this.#syncOut = this.engine.flows.busiest();
+          this.#syncOut = this.engine.flows.syncOrder();
           this.#syncPos = 0;
           this.#queue({ type: "control", op: CTRL_SYNC_BEGIN, arg: this.#syncOut.length });
           this.#event(now, "sync", `bulk sync to peer started: ${this.#syncOut.length} flows`);
@@ -455,7 +455,7 @@ export class Unit implements UnitControl {
           this.#announce(now);
           break;
         case "nudge":
-          if (this.#s.peer?.nudge !== false) this.engine.nudge();
+          if (this.#s.peer?.nudge !== false) this.engine.nudge(now);
           break;
         case "clear":
           this.engine.flows.clear();
