@@ -22,7 +22,7 @@ import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
 import { unitSetup, VERSION } from "./mod/unit/setup.ts";
 
-/** Real-time priority of a running unit (SCHED_RR), low like keepalived's; nice if refused. */
+/** `scheduling: realtime`: SCHED_RR at a low priority, like keepalived's; `nice`: this nice value. */
 const UNIT_RT_PRIORITY = 10;
 const UNIT_NICE = -10;
 
@@ -33,18 +33,26 @@ async function run(
   const cfg = loadConfig(configPath, overrides);
   await setupLogging({ level: cfg.log.level, format: cfg.log.format });
   const log = logger("unit");
-  // Heartbeats must not wait behind other processes for the CPU (needs CAP_SYS_NICE).
-  if (!isRealtime() && setRealtime(UNIT_RT_PRIORITY) !== 0) {
+  // Heartbeats must not wait behind other processes for the CPU (needs CAP_SYS_NICE unless
+  // the service manager already set it up).
+  if (cfg.scheduling === "realtime" && !isRealtime()) {
+    const err = setRealtime(UNIT_RT_PRIORITY);
+    if (err !== 0) {
+      log.warn("could not switch to real-time scheduling (errno {errno})", { errno: err });
+    }
+  } else if (cfg.scheduling === "nice") {
     const err = setNice(UNIT_NICE);
-    log.warn("no real-time scheduling; running at nice {nice}{note}", {
-      nice: err === 0 ? UNIT_NICE : 0,
-      note: err === 0 ? "" : " (could not raise priority)",
-    });
+    if (err !== 0) {
+      log.warn("could not raise priority to nice {nice} (errno {errno})", {
+        nice: UNIT_NICE,
+        errno: err,
+      });
+    }
   }
   const ports: FramePort[] = [];
   let peer: { data: UdpPort; control: UdpPort } | null = null;
   try {
-    for (const i of cfg.interfaces) ports.push(openTap(i.tap));
+    for (const i of cfg.interfaces) ports.push(openTap(i.tap, { offload: i.offload }));
     if (cfg.peer) {
       // The peer link's data lane on the listen port, its control lane on the next one.
       const { address, port } = cfg.peer.listen;

@@ -43,7 +43,17 @@ const DOC_RANGES = ["192.0.2.", "198.51.100.", "203.0.113.", "127."];
 Deno.test("deploy: a.yaml and b.yaml are the two halves of one pair", () => {
   const a = yamlOf("a.yaml");
   const b = yamlOf("b.yaml");
-  const keys = ["node", "role", "mode", "interfaces", "floating", "services", "peer", "api"];
+  const keys = [
+    "node",
+    "role",
+    "mode",
+    "interfaces",
+    "floating",
+    "services",
+    "peer",
+    "scheduling",
+    "api",
+  ];
   for (const c of [a, b]) assert.deepEqual(Object.keys(c).sort(), [...keys].sort());
   assert.deepEqual([a.node.name, b.node.name], ["a", "b"]);
   assert.deepEqual([a.role, b.role], ["active", "standby"]);

@@ -16,6 +16,8 @@ export interface LabConfigOptions {
   tokenFile: string;
   /** `peer.hold_new_flows` in ms (active-forward only). */
   holdNewFlows?: number;
+  /** TAP offload (default true in the config); false renders `offload: false`. */
+  offload?: boolean;
   /** Written as `mode:`; without it the mode must come from `--mode`. */
   mode?: Mode;
 }
@@ -34,6 +36,7 @@ const PEER_PORT = 4790;
 export function labConfigText(opts: LabConfigOptions): string {
   const me = UNITS[opts.unit];
   const peer = UNITS[opts.unit === "a" ? "b" : "a"];
+  const off = opts.offload === false ? ", offload: false" : "";
   const backends = (port: number): string => `[${BACKENDS.map((b) => `${b}:${port}`).join(", ")}]`;
   const service = (name: string, port: number, protocol: string): string[] => [
     `  - name: ${name}`,
@@ -48,8 +51,8 @@ export function labConfigText(opts: LabConfigOptions): string {
     `role: ${me.role}`,
     ...(opts.mode === undefined ? [] : [`mode: ${opts.mode}`]),
     `interfaces:`,
-    `  front: { tap: tnd-front, address: ${me.front}/24 }`,
-    `  back: { tap: tnd-back, address: ${me.back}/24 }`,
+    `  front: { tap: tnd-front, address: ${me.front}/24${off} }`,
+    `  back: { tap: tnd-back, address: ${me.back}/24${off} }`,
     `floating:`,
     `  - { address: ${VIP}/24, interface: front }`,
     `  - { address: ${GATEWAY}/24, interface: back }`,

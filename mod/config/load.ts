@@ -59,6 +59,8 @@ export interface InterfaceConfig {
   mac: Uint8Array;
   /** True when `mac` was derived from node and interface name, not given in the file. */
   macDerived: boolean;
+  /** Open the TAP with checksum/segmentation offload (GSO frames up to 64 KiB). */
+  offload: boolean;
 }
 
 /** A floating address; only the receiver announces it (DESIGN.md "Losing a unit"). */
@@ -139,6 +141,7 @@ export interface Config {
   flows: { capacity: number };
   timeouts: TimeoutsMs;
   log: { level: LogLevel; format: LogFormat };
+  scheduling: "realtime" | "nice" | "normal";
 }
 
 /** Minimum pre-shared key length: 128 bits. */
@@ -424,6 +427,7 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
       icmp: t.icmp,
     },
     log: { level: p.log.level, format: p.log.format },
+    scheduling: p.scheduling,
   };
 }
 
@@ -465,6 +469,7 @@ function resolveInterfaces(p: ParsedConfig): InterfaceConfig[] {
       prefix: i.address.prefix,
       mac: i.mac ?? deriveMac(p.node.name, name),
       macDerived: i.mac === undefined,
+      offload: i.offload,
     });
   }
   return out;

@@ -197,6 +197,8 @@ const interfaceSchema = z.strictObject({
   tap: pattern(TAP_NAME, "a TAP device name"),
   address: cidr,
   mac: mac.optional(),
+  /** Checksum and segmentation offload on the TAP (virtio_net_hdr, GSO frames). */
+  offload: z.boolean().default(true),
 });
 
 const floatingSchema = z.strictObject({
@@ -271,6 +273,12 @@ export const configSchema = z.strictObject({
     level: oneOf(LOG_LEVELS).default("info"),
     format: oneOf(LOG_FORMATS).default("text"),
   }).default({ level: "info", format: "text" }),
+  /**
+   * CPU priority of the unit, so heartbeats never wait behind other load:
+   * `realtime` (SCHED_RR, for a dedicated appliance), `nice` (-10; shares a
+   * host fairly), `normal`.
+   */
+  scheduling: oneOf(["realtime", "nice", "normal"] as const).default("nice"),
 });
 
 /** What {@link configSchema} produces. */

@@ -36,6 +36,7 @@ export const DROP_REASONS = [
   "tx_full",
   "mirror_no_flow",
   "mirror_bad_record",
+  "mirror_too_big",
   "peer_bad_record",
 ] as const;
 export type DropReason = typeof DROP_REASONS[number];

@@ -64,6 +64,9 @@ import {
   V_MIRROR,
   V_QUEUED,
   V_REPLY,
+  VNET_DATA_VALID,
+  VNET_HDR_LEN,
+  VNET_NEEDS_CSUM,
 } from "./types.ts";
 
 const ARP_REQUEST = 1;
@@ -93,13 +96,20 @@ export class Engine {
   mirroring = false;
   /** `hold_new_flows`: hold the first packet of a new flow until the peer acks it. */
   holdNewFlows = false;
+  /**
+   * Offload header of the frame being handled (virtio_net_hdr from a TAP
+   * opened with IFF_VNET_HDR): the runtime sets it before `handle`; zeros
+   * mean a plain frame with full checksums. A GSO frame carries many
+   * segments and a partial L4 checksum that the kernel completes on output.
+   */
+  vnet: Uint8Array = new Uint8Array(VNET_HDR_LEN);
 
   readonly #cfg: EngineConfig;
   readonly #sink: EngineSink;
   readonly #rng: () => number;
   readonly #sched: Scheduler[];
   readonly #scratch = new Uint8Array(2048);
-  readonly #rec: MirrorRecord;
+  readonly #rec: MirrorRecord & { vnet: Uint8Array };
   #nextReap = 0;
 
   /** `rng` returns uniformly random unsigned 32-bit integers: randomness is an input. */
@@ -134,6 +144,7 @@ export class Engine {
       rDport: 0,
       seqOffset: 0,
       nextHop: new Uint8Array(6),
+      vnet: new Uint8Array(VNET_HDR_LEN),
       frame: this.#scratch,
     };
   }
@@ -300,17 +311,24 @@ export class Engine {
     let srcPort: number, dstPort: number, tcpFlags = 0;
     let tcp: TcpSegment | undefined;
     let udp: UdpDatagram | undefined;
+    // A partial checksum (to be completed on output) or one the kernel already
+    // checked (DATA_VALID) is not verified again.
+    const csumKnown = (this.vnet[0]! & (VNET_NEEDS_CSUM | VNET_DATA_VALID)) !== 0;
     if (proto === PROTO_TCP) {
       tcp = TcpSegment.checked(l4);
       if (!tcp) return this.#drop(DROP.bad_tcp_header);
-      if (!tcp.verifyChecksum(ip.src, ip.dst)) return this.#drop(DROP.bad_tcp_checksum);
+      if (!csumKnown && !tcp.verifyChecksum(ip.src, ip.dst)) {
+        return this.#drop(DROP.bad_tcp_checksum);
+      }
       srcPort = tcp.srcPort;
       dstPort = tcp.dstPort;
       tcpFlags = tcp.flags;
     } else {
       udp = UdpDatagram.checked(l4);
       if (!udp) return this.#drop(DROP.bad_udp_header);
-      if (!udp.verifyChecksum(ip.src, ip.dst)) return this.#drop(DROP.bad_udp_checksum);
+      if (!csumKnown && !udp.verifyChecksum(ip.src, ip.dst)) {
+        return this.#drop(DROP.bad_udp_checksum);
+      }
       srcPort = udp.srcPort;
       dstPort = udp.dstPort;
     }
@@ -449,6 +467,29 @@ export class Engine {
       ip.dst = newDst;
     }
     ip.checksum = ipSum;
+    if ((this.vnet[0]! & VNET_NEEDS_CSUM) !== 0) {
+      // CHECKSUM_PARTIAL: the field holds the uncomplemented pseudo-header
+      // sum, completed over the segment on output. Only the addresses are in
+      // it (Linux inet_proto_csum_replace4 for partial checksums); ports and
+      // sequence numbers are summed later.
+      const at = tcp ? 16 : 6;
+      const l4 = ip.payload;
+      let s = ((l4[at]! << 8) | l4[at + 1]!) ^ 0xffff;
+      s = adjust32(adjust32(s, oldSrc, newSrc), oldDst, newDst) ^ 0xffff;
+      if (tcp) {
+        tcp.srcPort = newSport;
+        tcp.dstPort = newDport;
+        const off = ft.seqOffset[f]!;
+        if (off !== 0 && !reply) tcp.seqNumber = (tcp.seqNumber + off) >>> 0;
+        else if (off !== 0 && tcp.flags & TCP_ACK) tcp.ackNumber = (tcp.ackNumber - off) >>> 0;
+      } else if (udp) {
+        udp.srcPort = newSport;
+        udp.dstPort = newDport;
+      }
+      l4[at] = s >> 8;
+      l4[at + 1] = s & 255;
+      return;
+    }
     if (tcp) {
       let sum = tcp.checksum;
       sum = adjust32(adjust32(sum, oldSrc, newSrc), oldDst, newDst);
@@ -551,7 +592,7 @@ export class Engine {
     egress: number,
     frame: Uint8Array,
     now: number,
-  ): MirrorRecord {
+  ): MirrorRecord & { vnet: Uint8Array } {
     const ft = this.flows;
     const r = this.#rec;
     r.flags = flags;
@@ -586,6 +627,7 @@ export class Engine {
       r.rDport = ft.rDport[f]!;
       r.seqOffset = ft.seqOffset[f]!;
     }
+    r.vnet.set(this.vnet);
     r.frame = frame;
     return r;
   }
@@ -604,11 +646,11 @@ export class Engine {
         this.counters.add(EV.mirror_out);
         if (hold) {
           this.counters.add(EV.held_new_flows);
-          this.#sink.hold(egress, out, mseq);
+          this.#sink.hold(egress, out, mseq, rec.vnet);
           return V_FORWARD;
         }
       }
-      this.#emit(egress, out);
+      this.#emit(egress, out, rec.vnet);
       this.counters.add(EV.forwarded);
       return V_FORWARD;
     }
@@ -619,10 +661,10 @@ export class Engine {
     return V_MIRROR;
   }
 
-  #emit(iface: number, frame: Uint8Array): void {
+  #emit(iface: number, frame: Uint8Array, vnet?: Uint8Array): void {
     this.counters.add(EV.tx_packets);
     this.counters.add(EV.tx_bytes, frame.length);
-    this.#sink.emit(iface, frame);
+    this.#sink.emit(iface, frame, vnet);
   }
 
   #arpRequest(iface: number, target: number): void {
@@ -786,7 +828,7 @@ export class Engine {
     if ((rec.flags & MF_PEER_EMITS) === 0) return V_MIRROR;
     frame.set(rec.nextHop, 0);
     frame.set(this.#cfg.interfaces[rec.egress]!.mac, 6);
-    this.#emit(rec.egress, frame);
+    this.#emit(rec.egress, frame, rec.vnet);
     this.counters.add(EV.forwarded);
     return V_FORWARD;
   }

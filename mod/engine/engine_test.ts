@@ -28,8 +28,10 @@ import {
   ARP_REQUEST,
   ArpPacket,
   buildArpFrame,
+  fold,
   IcmpPacket,
   Ipv4Packet,
+  pseudoHeaderSum,
   TcpSegment,
   UdpDatagram,
 } from "../wire/mod.ts";
@@ -407,4 +409,40 @@ Deno.test("after a takeover, established flows get duplicate ACKs toward both en
   assert.equal(s.tcp!.seqNumber, 101);
   assert.equal(s.tcp!.ackNumber, 901);
   assert.equal(engine.nudge(10_000), 0, "idle flows are not nudged");
+});
+
+Deno.test("offload: a partial checksum is not verified, and NAT rewrites only its pseudo-header sum", () => {
+  const { cfg, sink, engine } = setup();
+  learnNeighbors(engine);
+  const payload = new Uint8Array(3000).fill(7); // a GSO frame: larger than one MTU
+  const f = tcpFrame({
+    dstMac: cfg.virtualMacs[0]!,
+    src: CLIENT,
+    dst: VIP,
+    sport: 4100,
+    dport: 7000,
+    flags: 0x02,
+    payload,
+  });
+  const l4len = f.length - 34;
+  // CHECKSUM_PARTIAL as the kernel hands it over: the folded pseudo-header sum, uncomplemented.
+  const partial = (s: number, d: number) => fold(pseudoHeaderSum(s, d, 6, l4len));
+  f[50] = partial(CLIENT, VIP) >> 8;
+  f[51] = partial(CLIENT, VIP) & 255;
+  engine.vnet = new Uint8Array([1, 1, 0, 54, 0x05, 0xb4, 0, 34, 0, 16]); // NEEDS_CSUM, TCPV4
+  assert.equal(engine.handle(f, 0, 1), V_FORWARD);
+  const out = parseOut(sink.emitted[0]!.frame);
+  assert.equal(out.ip.dst, BACKENDS[0]);
+  assert.ok(out.ip.verifyChecksum(), "the IP header checksum is always full");
+  assert.equal(
+    out.tcp!.checksum,
+    partial(CLIENT, BACKENDS[0]!),
+    "pseudo-header sum for the new addresses",
+  );
+  assert.deepEqual(
+    [...sink.emitted[0]!.vnet!],
+    [...engine.vnet],
+    "the offload header travels with the frame",
+  );
+  assert.equal(engine.counters.get(DROP.bad_tcp_checksum), 0);
 });

@@ -71,7 +71,15 @@ export class Neighbors {
     }
     if (e.queue.length >= this.#limit) return -1;
     const copy = Uint8Array.from(frame);
-    e.queue.push({ frame: copy, rec: { ...rec, nextHop: new Uint8Array(6), frame: copy } });
+    e.queue.push({
+      frame: copy,
+      rec: {
+        ...rec,
+        nextHop: new Uint8Array(6),
+        vnet: Uint8Array.from(rec.vnet ?? []),
+        frame: copy,
+      },
+    });
     if (e.tries === 0) {
       e.tries = 1;
       e.requestedAt = now;

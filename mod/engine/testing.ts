@@ -81,6 +81,7 @@ export function labEngineConfig(
 export interface Recorded {
   iface: number;
   frame: Uint8Array;
+  vnet?: Uint8Array;
 }
 
 /** A sink that keeps copies of everything the engine sends. */
@@ -90,8 +91,12 @@ export class RecordingSink implements EngineSink {
   held: { iface: number; frame: Uint8Array; mseq: number }[] = [];
   expired: number[][] = [];
   #mseq = 0;
-  emit(iface: number, frame: Uint8Array): void {
-    this.emitted.push({ iface, frame: Uint8Array.from(frame) });
+  emit(iface: number, frame: Uint8Array, vnet?: Uint8Array): void {
+    this.emitted.push({
+      iface,
+      frame: Uint8Array.from(frame),
+      vnet: vnet && Uint8Array.from(vnet),
+    });
   }
   mirror(rec: MirrorRecord): number {
     const frame = Uint8Array.from(rec.frame);

@@ -97,20 +97,31 @@ export interface MirrorRecord {
   rDport: number;
   seqOffset: number;
   nextHop: Uint8Array;
+  /** The frame's TAP offload header (virtio_net_hdr); absent or zeros when none. */
+  vnet?: Uint8Array;
   /** Rewritten frame; the forwarder sets its own source MAC. */
   frame: Uint8Array;
 }
 
 export interface EngineSink {
-  /** Sends a frame now. The frame buffer is reused after the call returns. */
-  emit(iface: number, frame: Uint8Array): void;
+  /**
+   * Sends a frame now. The frame buffer is reused after the call returns.
+   * `vnet` is the offload header to send it with (a forwarded GSO frame keeps
+   * its own); omitted for frames the engine made.
+   */
+  emit(iface: number, frame: Uint8Array, vnet?: Uint8Array): void;
   /** Queues a mirror record for the peer; returns its mirror sequence number. Copies what it keeps. */
   mirror(rec: MirrorRecord): number;
   /** Holds a frame until the peer acks `mseq` or the hold times out (`hold_new_flows`). */
-  hold(iface: number, frame: Uint8Array, mseq: number): void;
+  hold(iface: number, frame: Uint8Array, mseq: number, vnet?: Uint8Array): void;
   /** A flow the receiver expired; the peer must drop it too. */
   expire(proto: number, srcIp: number, srcPort: number, dstIp: number, dstPort: number): void;
 }
+
+/** virtio_net_hdr flags (include/uapi/linux/virtio_net.h). */
+export const VNET_NEEDS_CSUM = 1;
+export const VNET_DATA_VALID = 2;
+export const VNET_HDR_LEN = 10;
 
 /** What `handle` did with a frame. */
 export const V_DROP = 0;

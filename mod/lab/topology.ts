@@ -76,6 +76,8 @@ export interface LabUpOptions {
   extraArgs?: string[];
   /** Bound on each readiness wait; default 20 s. */
   readyTimeoutMs?: number;
+  /** TAP checksum/segmentation offload in the units (default true); false = plain frames. */
+  offload?: boolean;
   /**
    * The program a unit runs, before `run --config …`; default `tandemCommand()`. For tests and
    * benchmarks that stand in another program for tandem.
@@ -201,7 +203,7 @@ async function readState(prefix: string): Promise<LabState> {
 }
 
 /** Builds namespaces, bridges, veths, TAPs and addresses (no processes). */
-async function buildTopology(prefix: string): Promise<void> {
+async function buildTopology(prefix: string, offload: boolean): Promise<void> {
   const ns = labNamespaces(prefix);
   const all = [ns.client, ns.a, ns.b, ns.server, ns.sw];
   for (const n of all) await sh(["ip", "netns", "add", n]);
@@ -283,9 +285,10 @@ async function buildTopology(prefix: string): Promise<void> {
     "link set brb up",
   ]);
 
-  // veth TX checksum offload leaves CHECKSUM_PARTIAL frames whose checksum field holds only the
-  // pseudo-header sum; read from a TAP in user space they look corrupt. Compute them in software.
-  if (hasCommand("ethtool")) {
+  // Units open their TAPs with offload (virtio_net_hdr): partial checksums and GSO frames
+  // arrive marked as such. Only without offload must the veths compute checksums in software,
+  // or frames read from a TAP carry only the pseudo-header sum and look corrupt.
+  if (!offload && hasCommand("ethtool")) {
     const ends: [string, string][] = [
       [ns.client, "eth0"],
       [ns.server, "eth0"],
@@ -417,7 +420,13 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   for (const u of ["a", "b"] as const) {
     await Deno.writeTextFile(
       `${dir}/${u}.yaml`,
-      labConfigText({ unit: u, keyFile, tokenFile, holdNewFlows: opts.holdNewFlows }),
+      labConfigText({
+        unit: u,
+        keyFile,
+        tokenFile,
+        holdNewFlows: opts.holdNewFlows,
+        offload: opts.offload !== false,
+      }),
     );
   }
   const st: LabState = {
@@ -429,7 +438,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   };
   await Deno.writeTextFile(`${dir}/lab.json`, JSON.stringify(st) + "\n");
 
-  await buildTopology(prefix);
+  await buildTopology(prefix, opts.offload !== false);
   const info: LabInfo = {
     prefix,
     mode,

@@ -97,12 +97,12 @@ Deno.test("batching: add until full, flush, every record comes back in order", (
 Deno.test("a batch fills up to maxBytes exactly and refuses a record one byte too big", () => {
   const max = 400;
   const room = max - BATCH_HEADER_LEN - BATCH_MAC_LEN; // 364 bytes of records
-  // A MIRROR record is 3 + 55 + frame bytes: 124-byte frames make 182 bytes each.
+  // A MIRROR record is 3 + 65 + frame bytes: 114-byte frames make 182 bytes each.
   const w = new BatchWriter(KEY, 1, max);
-  assert.ok(w.add(mirror(room / 2 - 58)));
-  assert.equal(w.add(mirror(room / 2 - 57)), false, "one byte over");
+  assert.ok(w.add(mirror(room / 2 - 68)));
+  assert.equal(w.add(mirror(room / 2 - 67)), false, "one byte over");
   assert.equal(w.pending, 1, "a refused record is not half-added");
-  assert.ok(w.add(mirror(room / 2 - 58)), "exactly the rest");
+  assert.ok(w.add(mirror(room / 2 - 68)), "exactly the rest");
   assert.equal(w.add(ack()), false);
   const dg = w.flush()!;
   assert.equal(dg.length, max);

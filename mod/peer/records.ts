@@ -124,6 +124,11 @@ export interface MirrorRecord {
   seqOffset: number;
   /** MAC the frame must go to (6 bytes). Decoded: a view into the datagram. */
   nextHop: Uint8Array;
+  /**
+   * The frame's TAP offload header (virtio_net_hdr: partial checksum, GSO
+   * type and segment size); zeros when none. Encoded as zeros when absent.
+   */
+  vnet?: Uint8Array;
   /** Decoded: a subarray of the datagram, not a copy. */
   frame: Uint8Array;
 }
@@ -290,11 +295,14 @@ export const MR = {
   rDport: 41,
   seqOffset: 43,
   nextHop: 47,
-  frameLen: 53,
-  frame: 55,
+  vnet: 53,
+  frameLen: 63,
+  frame: 65,
 } as const;
 /** MIRROR body bytes before the frame. */
-export const MIRROR_FIXED_LEN = 55;
+export const MIRROR_FIXED_LEN = 65;
+/** The TAP's virtio_net_hdr (offload metadata: checksum state, GSO type and size). */
+export const VNET_HDR_LEN = 10;
 export const MAC_ADDR_LEN = 6;
 
 function writeMac(b: WireBuf, at: number, mac: Uint8Array | undefined): void {
@@ -322,6 +330,8 @@ export function encodeMirror(b: WireBuf, off: number, r: MirrorRecord): number {
   v.setUint16(off + MR.rDport, r.rDport);
   v.setUint32(off + MR.seqOffset, r.seqOffset >>> 0);
   writeMac(b, off + MR.nextHop, r.nextHop);
+  if (r.vnet === undefined) b.bytes.fill(0, off + MR.vnet, off + MR.vnet + VNET_HDR_LEN);
+  else b.bytes.set(r.vnet.subarray(0, VNET_HDR_LEN), off + MR.vnet);
   v.setUint16(off + MR.frameLen, r.frame.length);
   b.bytes.set(r.frame, off + MR.frame);
   return MIRROR_FIXED_LEN + r.frame.length;
@@ -354,6 +364,7 @@ export function decodeMirror(b: WireBuf, off: number, len: number): MirrorRecord
     seqOffset: v.getUint32(off + MR.seqOffset),
     // A view, like `frame`: slice() would cost ~3x the rest of the decode.
     nextHop: b.bytes.subarray(off + MR.nextHop, off + MR.nextHop + MAC_ADDR_LEN),
+    vnet: b.bytes.subarray(off + MR.vnet, off + MR.vnet + VNET_HDR_LEN),
     frame: b.bytes.subarray(start, start + frameLen),
   };
 }

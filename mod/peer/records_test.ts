@@ -8,6 +8,7 @@ import {
   HEARTBEAT_LEN,
   MIRROR_FIXED_LEN,
   type MirrorRecord,
+  MR,
   type PeerRecord,
   REC_ACK,
   REC_CONTROL,
@@ -115,8 +116,8 @@ Deno.test("out-of-range values and unknown types decode to undefined", () => {
   buf[1] = 4; // state 4 does not exist
   assert.equal(decodeBody(REC_HEARTBEAT, b, 0, HEARTBEAT_LEN), undefined, "state 4");
   buf[1] = 0;
-  buf[53] = 0; // mirror frameLen = 10 but the body holds only 5 frame bytes
-  buf[54] = 10;
+  buf[MR.frameLen] = 0; // mirror frameLen = 10 but the body holds only 5 frame bytes
+  buf[MR.frameLen + 1] = 10;
   assert.equal(decodeBody(REC_MIRROR, b, 0, MIRROR_FIXED_LEN + 5), undefined, "frameLen");
   assert.ok(decodeBody(REC_MIRROR, b, 0, MIRROR_FIXED_LEN + 10), "frameLen that fits");
 });

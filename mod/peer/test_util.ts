@@ -55,6 +55,7 @@ export function mirror(frameLen = 100, mseq = 7): MirrorRecord {
     rDport: 61000,
     seqOffset: 0xdeadbeef,
     nextHop: new Uint8Array([0x02, 0x11, 0x22, 0x33, 0x44, 0x55]),
+    vnet: new Uint8Array([1, 1, 0, 54, 0x05, 0xa8, 0, 34, 0, 16]),
     frame,
   };
 }

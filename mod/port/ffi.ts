@@ -26,6 +26,8 @@ export const LIBC = {
   close: { parameters: ["i32"], result: "i32" },
   /** ioctl is variadic; every request we make passes one pointer argument. */
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  /** The same ioctl for requests whose argument is a value, not a pointer (TUNSETOFFLOAD). */
+  ioctl_value: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   /** int poll(struct pollfd *fds, nfds_t nfds, int timeout) on the calling thread. */

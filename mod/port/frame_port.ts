@@ -11,6 +11,11 @@ export interface FramePort {
   readonly name: string;
   /** File descriptor to poll for readability; -1 for in-memory ports. */
   readonly fd: number;
+  /**
+   * When true, every frame read or written is preceded by a 10-byte
+   * virtio_net_hdr (TAP offload metadata). Absent means false.
+   */
+  readonly vnet?: boolean;
   /** Reads one frame into buf; returns its length, or 0 when nothing is waiting (EAGAIN). */
   recv(buf: Uint8Array): number;
   /** Writes one frame; returns false when the device queue is full (EAGAIN) — caller counts a drop. */

@@ -17,6 +17,14 @@ const TUNSETIFF = 0x400454can;
 const IFF_TAP = 0x0002;
 /** No 4-byte packet-information prefix: reads and writes are bare Ethernet frames. */
 const IFF_NO_PI = 0x1000;
+/** Each frame is preceded by a struct virtio_net_hdr (offload metadata). */
+const IFF_VNET_HDR = 0x4000;
+/** _IOW('T', 208, unsigned int): which offloads user space accepts. */
+const TUNSETOFFLOAD = 0x400454d0n;
+/** TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN (include/uapi/linux/if_tun.h). */
+const TUN_OFFLOADS = 0x01n | 0x02n | 0x08n;
+/** sizeof(struct virtio_net_hdr) without num_buffers: the kernel's default vnet header size. */
+export const VNET_HDR_LEN = 10;
 /** sizeof(struct ifreq) on Linux: 16-byte name + 24-byte union. */
 const IFREQ_SIZE = 40;
 /** IFNAMSIZ - 1: the name and its NUL must fit in 16 bytes. */
@@ -28,16 +36,26 @@ const EINTR_RETRIES = 4;
 export interface TapOptions {
   /** Clone device path; tests point it elsewhere to exercise the error path. */
   devicePath?: string;
+  /**
+   * Exchange frames with a 10-byte virtio_net_hdr in front and accept
+   * checksum and TCP segmentation offload: the kernel then hands over and
+   * takes back GSO frames of up to 64 KiB (many TCP segments in one read or
+   * write), the largest lever on throughput for a user-space data plane.
+   */
+  offload?: boolean;
 }
 
 /** An attached TAP device. */
 export class TapPort implements FramePort {
   readonly name: string;
+  /** Every read and write carries a virtio_net_hdr of {@link VNET_HDR_LEN} bytes first. */
+  readonly vnet: boolean;
   #fd: number;
 
-  constructor(name: string, fd: number) {
+  constructor(name: string, fd: number, vnet = false) {
     this.name = name;
     this.#fd = fd;
+    this.vnet = vnet;
   }
 
   get fd(): number {
@@ -109,7 +127,8 @@ export function openTap(name: string, options: TapOptions = {}): TapPort {
   }
   const ifr = new Uint8Array(IFREQ_SIZE);
   ifr.set(nameBytes);
-  new DataView(ifr.buffer).setUint16(16, IFF_TAP | IFF_NO_PI, true);
+  const flags = IFF_TAP | IFF_NO_PI | (options.offload ? IFF_VNET_HDR : 0);
+  new DataView(ifr.buffer).setUint16(16, flags, true);
   if (sym.ioctl(fd, TUNSETIFF, ifr) < 0) {
     const errno = lastErrno();
     sym.close(fd);
@@ -122,8 +141,13 @@ export function openTap(name: string, options: TapOptions = {}): TapPort {
       : undefined;
     throw new OsError("ioctl", errno, `${name}, TUNSETIFF`, hint);
   }
+  if (options.offload && sym.ioctl_value(fd, TUNSETOFFLOAD, TUN_OFFLOADS) < 0) {
+    const errno = lastErrno();
+    sym.close(fd);
+    throw new OsError("ioctl", errno, `${name}, TUNSETOFFLOAD`);
+  }
   // The kernel writes back the final name (it expands patterns such as "tap%d").
   const end = ifr.indexOf(0);
   const actual = new TextDecoder().decode(ifr.subarray(0, end < 0 ? 16 : Math.min(end, 16)));
-  return new TapPort(actual, fd);
+  return new TapPort(actual, fd, options.offload === true);
 }

@@ -21,9 +21,16 @@ export class PeerChannel {
   txFull = 0;
   wrongSource = 0;
 
-  constructor(udp: UdpPort, key: Uint8Array, epoch: number, peerIp: number, peerPort: number) {
+  constructor(
+    udp: UdpPort,
+    key: Uint8Array,
+    epoch: number,
+    peerIp: number,
+    peerPort: number,
+    maxBytes?: number,
+  ) {
     this.udp = udp;
-    this.writer = new BatchWriter(key, epoch);
+    this.writer = new BatchWriter(key, epoch, maxBytes);
     this.reader = new BatchReader(key);
     this.#ip = peerIp;
     this.#port = peerPort;
