@@ -211,12 +211,20 @@ async function buildTopology(prefix: string, offload: boolean): Promise<void> {
   // No IPv6 at all, so kernels send no ND/RS noise; appliances must not route in the kernel:
   // the tandem process is the only forwarder there.
   const haveV6 = await Deno.stat("/proc/sys/net/ipv6").then(() => true, () => false);
+  const haveBrNf = await Deno.stat("/proc/sys/net/bridge").then(() => true, () => false);
   await Promise.all(all.map((n) => {
     const keys: string[] = [];
     if (haveV6) {
       keys.push("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
     }
     if (n === ns.a || n === ns.b) keys.push("net.ipv4.ip_forward=0");
+    // With br_netfilter loaded, bridged IPv4 would pass through iptables and a bridge would
+    // silently drop malformed frames before a unit can count them: lab bridges are plain wires.
+    if (haveBrNf && (n === ns.a || n === ns.b || n === ns.sw)) {
+      keys.push(
+        ...["iptables", "ip6tables", "arptables"].map((t) => `net.bridge.bridge-nf-call-${t}=0`),
+      );
+    }
     return keys.length > 0 ? nsExec(n, ["sysctl", "-qw", ...keys]) : Promise.resolve("");
   }));
 
