@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openTap } from "./tap.ts";
+import { openTap, VNET_HDR_LEN } from "./tap.ts";
 import { openUdp, type UdpPort } from "./udp.ts";
 import { Poller } from "./poller.ts";
 import { OsError } from "./errors.ts";
@@ -224,6 +224,42 @@ catch (e) { console.log(e instanceof Error ? e.message : String(e)); }`,
     } finally {
       await Deno.remove(dir, { recursive: true });
       await shQuiet("ip", "link", "del", "tp1t3");
+    }
+  },
+});
+
+Deno.test({
+  name: "TAP with offload: every frame carries a 10-byte virtio_net_hdr both ways",
+  ignore,
+  fn: async () => {
+    const name = "tp1t2";
+    await shQuiet("ip", "link", "del", name);
+    const tap = openTap(name, { offload: true });
+    try {
+      assert.equal(tap.vnet, true);
+      await shQuiet("sysctl", "-qw", `net.ipv6.conf.${name}.disable_ipv6=1`);
+      await sh("ip", "link", "set", name, "up");
+      await sh("ip", "addr", "add", `${TAP_IP.join(".")}/24`, "dev", name);
+      const out = new Uint8Array(VNET_HDR_LEN + 60);
+      out.set(arpRequest(), VNET_HDR_LEN); // a zero header: no offload for this frame
+      assert.equal(tap.send(out), true);
+      const buf = new Uint8Array(VNET_HDR_LEN + 2048);
+      const poller = new Poller([tap.fd]);
+      let reply: Uint8Array | undefined;
+      const deadline = performance.now() + 2000;
+      while (reply === undefined && performance.now() < deadline) {
+        if ((await poller.wait(deadline - performance.now())) === 0) continue;
+        for (let n = tap.recv(buf); n > 0; n = tap.recv(buf)) {
+          if (isArpReplyToUs(buf.subarray(VNET_HDR_LEN, n))) reply = buf.slice(0, n);
+        }
+      }
+      assert.ok(reply !== undefined, "no ARP reply behind a vnet header within 2 s");
+      assert.deepEqual([...reply.subarray(0, VNET_HDR_LEN)], new Array(VNET_HDR_LEN).fill(0));
+      const features = await sh("ethtool", "-k", name).catch(() => "");
+      if (features) assert.match(features, /tcp-segmentation-offload: on/);
+    } finally {
+      tap.close();
+      await shQuiet("ip", "link", "del", name);
     }
   },
 });
