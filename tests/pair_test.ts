@@ -5,7 +5,7 @@
  * byte-exact survival of every connection (DESIGN.md "Targets").
  */
 import assert from "node:assert/strict";
-import { crash, kill, labStateDir, restart, revive } from "../mod/lab/topology.ts";
+import { crash, kill, labStateDir, readPid, restart, revive } from "../mod/lab/topology.ts";
 import { nsCurl, requireLabTools, startTraffic, withLab } from "../mod/lab/harness.ts";
 import type { TrafficReport } from "../mod/lab/traffic.ts";
 import { nsRun } from "../mod/lab/netns.ts";
@@ -316,7 +316,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "pair standby-forward: planned switchover (POST /failover) swaps roles with nothing lost",
+  name:
+    "pair standby-forward: planned switchover (POST /failover, SIGUSR1) swaps roles, nothing lost",
   ignore: SKIP !== null,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -341,6 +342,14 @@ Deno.test({
         assert.ok(!s.events.some((e) => /peer dead/.test(e.detail)), `${u}: no failure involved`);
       }
       await assertSameTables(prefix, "after the switchover");
+      // SIGUSR1 to the active unit hands the roles back the same way.
+      const run2 = await startTraffic(prefix, { ...TRAFFIC, durationMs: 2500 });
+      run2.done.catch(() => {}); // awaited below
+      await new Promise((r) => setTimeout(r, 800));
+      Deno.kill((await readPid(prefix, "b"))!, "SIGUSR1");
+      assert.equal((await settled(prefix)).active, "a", "a is active again");
+      assertSurvived(await run2.done, "switchover by SIGUSR1");
+      await assertSameTables(prefix, "after the second switchover");
     });
   },
 });

@@ -46,6 +46,8 @@ export interface PairOptions {
   startupMs?: number;
   /** How long a joiner whose peer died waits before serving with what it has. */
   orphanMs?: number;
+  /** How long after the peer is first heard a longer dead time (500 ms) applies. */
+  peerWarmupMs?: number;
 }
 
 export function rolesFor(
@@ -71,6 +73,8 @@ export function rolesFor(
  * unit serves alone: our table is stale, so a wrong guess costs connections.
  */
 const WAKE_SILENCE_MS = 1000;
+/** How long after the peer is first heard its silences are judged leniently. */
+const PEER_WARMUP_MS = 2000;
 
 export class Pair {
   readonly mode: Mode;
@@ -93,6 +97,7 @@ export class Pair {
   #suspectSince = -Infinity;
   #pairedAt = -Infinity;
   #handingOver = false;
+  #peerUpSince = -Infinity;
   #splitAnnounced = -Infinity;
   #handoverAt = 0;
   /** Time of the latest input, for stamping transitions. */
@@ -101,6 +106,7 @@ export class Pair {
   #orphanSince = -Infinity;
   readonly #startupMs: number;
   readonly #orphanMs: number;
+  readonly #warmupMs: number;
 
   constructor(o: PairOptions, now: number) {
     this.mode = o.mode;
@@ -111,6 +117,7 @@ export class Pair {
     this.deadMs = o.intervalMs * o.deadAfter;
     this.#startupMs = o.startupMs ?? Math.max(1000, 4 * this.deadMs);
     this.#orphanMs = o.orphanMs ?? 5000;
+    this.#warmupMs = o.peerWarmupMs ?? PEER_WARMUP_MS;
     this.peer = o.peered ? "unknown" : "none";
     this.#starting = o.peered;
     this.#startDeadline = now + this.#startupMs;
@@ -165,6 +172,7 @@ export class Pair {
     this.peerHb = hb;
     if (was !== "up") {
       this.peer = "up";
+      this.#peerUpSince = now;
       out.push({ kind: "event", event: "peer", detail: `peer ${was} -> up (${hb.state})` });
     }
     if (this.#starting) {
@@ -342,7 +350,14 @@ export class Pair {
     }
     // A joining peer serves no traffic, so losing it costs nothing: give it
     // longer (its first seconds are JIT warm-up and bulk sync).
-    const limit = this.peerHb?.state === "joining" ? Math.max(this.deadMs, 1000) : this.deadMs;
+    // A peer heard for the first time is warming up (JIT, first allocations) and may
+    // pause: it gets a longer dead time for its first seconds.
+    const warming = now - this.#peerUpSince < this.#warmupMs;
+    const limit = this.peerHb?.state === "joining"
+      ? Math.max(this.deadMs, 1000)
+      : warming
+      ? Math.max(this.deadMs, 500)
+      : this.deadMs;
     const dead = now - this.lastHeard > limit;
     if (dead && this.peer === "up") {
       this.peer = "down";

@@ -53,7 +53,7 @@ Deno.test("role mapping follows the patent's three topologies", () => {
 
 Deno.test("a fresh pair takes its configured roles; exactly one receiver", () => {
   for (const mode of ["active-forward", "standby-forward", "standby-first"] as Mode[]) {
-    const opts = { mode, intervalMs: 10, deadAfter: 5, peered: true };
+    const opts = { mode, intervalMs: 10, deadAfter: 5, peered: true, peerWarmupMs: 0 };
     const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
     const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
     exchange(a, b, 0, 100);
@@ -65,7 +65,13 @@ Deno.test("a fresh pair takes its configured roles; exactly one receiver", () =>
 });
 
 Deno.test("a silent peer is declared dead after dead_after intervals and the survivor goes solo", () => {
-  const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const opts = {
+    mode: "standby-forward" as Mode,
+    intervalMs: 10,
+    deadAfter: 5,
+    peered: true,
+    peerWarmupMs: 0,
+  };
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
   const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
   exchange(a, b, 0, 100);
@@ -84,7 +90,13 @@ Deno.test("a silent peer is declared dead after dead_after intervals and the sur
 });
 
 Deno.test("a unit that boots beside a solo peer joins, syncs, then serves as standby", () => {
-  const opts = { mode: "standby-first" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const opts = {
+    mode: "standby-first" as Mode,
+    intervalMs: 10,
+    deadAfter: 5,
+    peered: true,
+    peerWarmupMs: 0,
+  };
   const b = new Pair({ ...opts, role: "standby", epoch: 1 }, 0);
   for (let t = 0; t <= 1200; t += 10) b.tick(t);
   assert.equal(b.state, "solo");
@@ -105,7 +117,13 @@ Deno.test("a unit that boots beside a solo peer joins, syncs, then serves as sta
 });
 
 Deno.test("split brain heals to exactly one owner", () => {
-  const opts = { mode: "active-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const opts = {
+    mode: "active-forward" as Mode,
+    intervalMs: 10,
+    deadAfter: 5,
+    peered: true,
+    peerWarmupMs: 0,
+  };
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
   const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
   exchange(a, b, 0, 100);
@@ -127,7 +145,13 @@ Deno.test("split brain heals to exactly one owner", () => {
 });
 
 Deno.test("a unit woken from a freeze drops its roles and rejoins when its peer took over", () => {
-  const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const opts = {
+    mode: "standby-forward" as Mode,
+    intervalMs: 10,
+    deadAfter: 5,
+    peered: true,
+    peerWarmupMs: 0,
+  };
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
   const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
   exchange(a, b, 0, 100);
@@ -144,7 +168,13 @@ Deno.test("a unit woken from a freeze drops its roles and rejoins when its peer 
 });
 
 Deno.test("a short stall the peer did not notice resumes the old roles", () => {
-  const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const opts = {
+    mode: "standby-forward" as Mode,
+    intervalMs: 10,
+    deadAfter: 5,
+    peered: true,
+    peerWarmupMs: 0,
+  };
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
   const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
   exchange(a, b, 0, 100);
@@ -157,7 +187,13 @@ Deno.test("a short stall the peer did not notice resumes the old roles", () => {
 });
 
 Deno.test("a woken unit whose peer stays silent serves alone", () => {
-  const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const opts = {
+    mode: "standby-forward" as Mode,
+    intervalMs: 10,
+    deadAfter: 5,
+    peered: true,
+    peerWarmupMs: 0,
+  };
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
   const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
   exchange(a, b, 0, 100);
@@ -170,7 +206,13 @@ Deno.test("a woken unit whose peer stays silent serves alone", () => {
 });
 
 Deno.test("planned switchover swaps the roles", () => {
-  const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const opts = {
+    mode: "standby-forward" as Mode,
+    intervalMs: 10,
+    deadAfter: 5,
+    peered: true,
+    peerWarmupMs: 0,
+  };
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
   const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
   exchange(a, b, 0, 100);
@@ -183,4 +225,15 @@ Deno.test("planned switchover swaps the roles", () => {
   assert.equal(a.state, "standby");
   assert.equal(b.state, "active");
   assert.ok(b.receiver && a.forwarder);
+});
+
+Deno.test("a peer heard for the first time gets a longer dead time while it warms up", () => {
+  const opts = { mode: "standby-forward" as Mode, intervalMs: 10, deadAfter: 5, peered: true };
+  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
+  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  exchange(a, b, 0, 100);
+  for (let t = 110; t <= 400; t += 10) a.tick(t); // a 300 ms pause of b just after boot
+  assert.equal(a.state, "active", "no takeover for a warming peer's pause");
+  for (let t = 410; t <= 700; t += 10) a.tick(t);
+  assert.equal(a.state, "solo", "a warming peer silent for 500 ms is dead");
 });
