@@ -11,6 +11,7 @@ import type { TrafficReport } from "../mod/lab/traffic.ts";
 import { nsRun } from "../mod/lab/netns.ts";
 import { readPcap } from "../mod/port/pcap.ts";
 import type { Mode, StatusSnapshot } from "../mod/api/snapshot.ts";
+import { unitStatus, waitFor } from "./helpers.ts";
 
 const SKIP = requireLabTools();
 if (SKIP) console.log(`skipping pair tests: ${SKIP}`);
@@ -18,24 +19,7 @@ if (SKIP) console.log(`skipping pair tests: ${SKIP}`);
 type U = "a" | "b";
 const other = (u: U): U => (u === "a" ? "b" : "a");
 
-async function status(prefix: string, u: U): Promise<StatusSnapshot> {
-  return await nsCurl(prefix, u, "/status") as StatusSnapshot;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = performance.now() + ms;
-  let last: unknown;
-  while (performance.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-}
+const status = (prefix: string, u: U): Promise<StatusSnapshot> => unitStatus(prefix, u);
 
 /** Waits until the pair is settled (one active, one synced standby) and returns who is which. */
 async function settled(prefix: string): Promise<{ active: U; standby: U }> {

@@ -46,7 +46,7 @@ export interface PairOptions {
   startupMs?: number;
   /** How long a joiner whose peer died waits before serving with what it has. */
   orphanMs?: number;
-  /** How long after the peer is first heard a longer dead time (500 ms) applies. */
+  /** How long after a new peer process is first heard a longer dead time (200 ms) applies. */
   peerWarmupMs?: number;
 }
 
@@ -74,7 +74,9 @@ export function rolesFor(
  */
 const WAKE_SILENCE_MS = 1000;
 /** How long after the peer is first heard its silences are judged leniently. */
-const PEER_WARMUP_MS = 2000;
+const PEER_WARMUP_MS = 1000;
+/** The dead time for a warming peer. */
+const PEER_WARMUP_DEAD_MS = 200;
 
 export class Pair {
   readonly mode: Mode;
@@ -98,6 +100,7 @@ export class Pair {
   #pairedAt = -Infinity;
   #handingOver = false;
   #peerUpSince = -Infinity;
+  #peerEpoch = -1;
   #splitAnnounced = -Infinity;
   #handoverAt = 0;
   /** Time of the latest input, for stamping transitions. */
@@ -170,9 +173,16 @@ export class Pair {
     const was = this.peer;
     this.lastHeard = now;
     this.peerHb = hb;
+    if (hb.epoch !== this.#peerEpoch) {
+      // A peer process we have not heard before (boot or restart): it warms up.
+      this.#peerEpoch = hb.epoch;
+      this.#peerUpSince = now;
+    }
     if (was !== "up") {
       this.peer = "up";
-      this.#peerUpSince = now;
+      // Mirroring starts the moment the peer is heard: a joiner must get live
+      // updates while its bulk sync runs (claims 20, 21).
+      out.push({ kind: "roles" });
       out.push({ kind: "event", event: "peer", detail: `peer ${was} -> up (${hb.state})` });
     }
     if (this.#starting) {
@@ -356,7 +366,7 @@ export class Pair {
     const limit = this.peerHb?.state === "joining"
       ? Math.max(this.deadMs, 1000)
       : warming
-      ? Math.max(this.deadMs, 500)
+      ? Math.max(this.deadMs, PEER_WARMUP_DEAD_MS)
       : this.deadMs;
     const dead = now - this.lastHeard > limit;
     if (dead && this.peer === "up") {
@@ -366,6 +376,7 @@ export class Pair {
         event: "peer",
         detail: `peer down: no heartbeat for ${Math.round(now - this.lastHeard)} ms`,
       });
+      out.push({ kind: "roles" });
       if (this.state === "active" || this.state === "standby") {
         this.#pairedEpoch = -1;
         this.#to("solo", this.role, out, "peer dead");

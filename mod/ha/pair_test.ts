@@ -103,6 +103,10 @@ Deno.test("a unit that boots beside a solo peer joins, syncs, then serves as sta
   const a = new Pair({ ...opts, role: "active", epoch: 2 }, 1200);
   const acts = a.onHeartbeat(1210, hbOf(b)).map((x) => x.kind);
   assert.ok(acts.includes("clear") && acts.includes("sync_request"));
+  assert.ok(
+    kinds(b.onHeartbeat(1210, hbOf(a))).includes("roles"),
+    "the holder starts mirroring at once",
+  );
   assert.equal(a.state, "joining");
   exchange(a, b, 1210, 1300);
   assert.equal(b.state, "solo", "holder stays solo until the joiner is synced");
@@ -232,8 +236,8 @@ Deno.test("a peer heard for the first time gets a longer dead time while it warm
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
   const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
   exchange(a, b, 0, 100);
-  for (let t = 110; t <= 400; t += 10) a.tick(t); // a 300 ms pause of b just after boot
+  for (let t = 110; t <= 250; t += 10) a.tick(t); // a 150 ms pause of b just after boot
   assert.equal(a.state, "active", "no takeover for a warming peer's pause");
-  for (let t = 410; t <= 700; t += 10) a.tick(t);
-  assert.equal(a.state, "solo", "a warming peer silent for 500 ms is dead");
+  for (let t = 260; t <= 400; t += 10) a.tick(t);
+  assert.equal(a.state, "solo", "a warming peer silent for 200 ms is dead");
 });

@@ -12,6 +12,7 @@
  * revision can append fields without breaking an older peer.
  * @module
  */
+import type { MirrorRecord as EngineMirrorRecord } from "../engine/types.ts";
 
 /** Record type codes (the `type u8` of each record). */
 export const REC_HEARTBEAT = 1;
@@ -100,37 +101,10 @@ export interface HeartbeatRecord {
  * source is the backend, its destination the SNAT address or the client),
  * state, sequence offset, egress and next hop, and the rewritten frame.
  */
-export interface MirrorRecord {
+export interface MirrorRecord extends EngineMirrorRecord {
   type: "mirror";
   /** Mirror sequence number, acked by `ACK`. */
   mseq: number;
-  /** The receiver's clock for this packet (ms). */
-  time: number;
-  ingress: number;
-  egress: number;
-  flags: number;
-  /** Flow state after this packet. */
-  state: number;
-  service: number;
-  proto: number;
-  oSrc: number;
-  oSport: number;
-  oDst: number;
-  oDport: number;
-  rSrc: number;
-  rSport: number;
-  rDst: number;
-  rDport: number;
-  seqOffset: number;
-  /** MAC the frame must go to (6 bytes). Decoded: a view into the datagram. */
-  nextHop: Uint8Array;
-  /**
-   * The frame's TAP offload header (virtio_net_hdr: partial checksum, GSO
-   * type and segment size); zeros when none. Encoded as zeros when absent.
-   */
-  vnet?: Uint8Array;
-  /** Decoded: a subarray of the datagram, not a copy. */
-  frame: Uint8Array;
 }
 
 export interface AckRecord {
