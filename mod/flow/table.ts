@@ -425,10 +425,11 @@ export class FlowTable {
 
   /**
    * Incremental reaper: examines at most `budget` slots from a cursor and
-   * removes flows idle past `timeoutOf(state)`. Returns the time it should
-   * run again: soon while a sweep is in progress, `now + period` after a
-   * full pass. The caller decides (determinism rule: only the receiver reaps
-   * and tells its peer).
+   * removes at most `maxExpire` flows idle past `timeoutOf(state)` (removal
+   * is the costly part: a mass expiry is spread over many turns). Returns the
+   * time it should run again: soon while a sweep is in progress, `now +
+   * period` after a full pass. The caller decides (determinism rule: only the
+   * receiver reaps and tells its peer).
    */
   reap(
     now: number,
@@ -436,20 +437,24 @@ export class FlowTable {
     timeoutOf: (state: number) => number,
     onExpire: (flow: number) => void,
     period = 1000,
+    maxExpire = 1024,
   ): number {
     const end = Math.min(this.capacity, this.#sweep + budget);
-    for (let f = this.#sweep; f < end; f++) {
+    let expired = 0;
+    let f = this.#sweep;
+    for (; f < end && expired < maxExpire; f++) {
       const st = this.state[f]!;
       if (st !== 0 && now - this.lastSeen[f]! >= timeoutOf(st)) {
         onExpire(f);
         this.remove(f);
+        expired++;
       }
     }
-    if (end >= this.capacity) {
+    if (f >= this.capacity) {
       this.#sweep = 0;
       return now + period;
     }
-    this.#sweep = end;
+    this.#sweep = f;
     return now + 1;
   }
 

@@ -91,6 +91,13 @@ Deno.test("reaper removes idle flows only and reports its next deadline", () => 
   assert.equal(expired.length, 5);
   assert.equal(ft.count, 5);
   assert.equal(next, 1250, "a full pass returns now + period");
+  const many = new FlowTable(100);
+  for (let i = 0; i < 50; i++) many.insert(...pair(i), ST_UDP_NEW, 0, 0, 0);
+  let gone = 0;
+  assert.equal(many.reap(1000, 100, () => 500, () => gone++, 250, 10), 1001, "bounded: again soon");
+  assert.equal(gone, 10, "at most maxExpire per call");
+  while (many.count > 0) many.reap(1000, 100, () => 500, () => gone++, 250, 10);
+  assert.equal(gone, 50);
   const partial = new FlowTable(100);
   assert.equal(partial.reap(0, 10, () => 1, () => {}), 1, "a partial pass asks to run again soon");
 });

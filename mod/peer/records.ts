@@ -42,6 +42,8 @@ export const CTRL_TAKEOVER = 5;
 export const CTRL_RELEASE = 6;
 /** `data` = shared random seed / SYN-cookie secret (claims 23, 24). */
 export const CTRL_SECRET = 7;
+/** The joiner's bulk-sync progress; `arg` = entries received so far (the sender's window). */
+export const CTRL_SYNC_PROGRESS = 8;
 
 /**
  * Mirror flag bits. The flags byte travels verbatim, so bits the engine adds

@@ -25,6 +25,7 @@ import {
   CTRL_FAILOVER_REQUEST,
   CTRL_SYNC_BEGIN,
   CTRL_SYNC_END,
+  CTRL_SYNC_PROGRESS,
   CTRL_SYNC_REQUEST,
   CTRL_TAKEOVER,
   type PeerRecord,
@@ -84,6 +85,8 @@ const MAX_MIRROR_FRAME = MAX_DATAGRAM - 20 - 16 - 3 - 65;
 const RX_BUFFER = 65536 + 64;
 const PEER_BUDGET = 8;
 const SYNC_BATCH_RECORDS = 2048;
+/** Bulk-sync entries in flight (~2 MB of records: half the socket buffer). */
+const SYNC_WINDOW = 20_000;
 
 export class Unit implements UnitControl {
   readonly engine: Engine;
@@ -113,7 +116,10 @@ export class Unit implements UnitControl {
   #nextGarp = 0;
   #syncOut: Int32Array | null = null;
   #syncPos = 0;
-  #syncIn = { expected: -1, got: 0, requestedAt: -Infinity };
+  /** Entries sent and entries the joiner reported received: at most SYNC_WINDOW in flight. */
+  #syncSent = 0;
+  #syncAcked = 0;
+  #syncIn = { expected: -1, got: 0, requestedAt: -Infinity, lastRx: 0, progressAt: 0 };
   readonly #tx = new Uint8Array(RX_BUFFER);
   #counters = {
     sync_entries_sent: 0,
@@ -348,6 +354,7 @@ export class Unit implements UnitControl {
         if (this.pair.state === "joining") {
           this.engine.flows.upsert(rec.entry);
           this.#syncIn.got++;
+          this.#syncIn.lastRx = now;
           this.#counters.sync_entries_received++;
         }
         break;
@@ -360,18 +367,28 @@ export class Unit implements UnitControl {
   #onControl(op: number, arg: number, now: number): void {
     switch (op) {
       case CTRL_SYNC_REQUEST:
-        if (this.pair.synced && this.#syncOut === null) {
+        // A repeated request means the joiner lost the start or stalled: start over.
+        if (this.pair.synced) {
           // Claims 20, 21: the whole table, busiest connections first, while live mirroring goes on.
           this.#syncOut = this.engine.flows.syncOrder();
           this.#syncPos = 0;
+          this.#syncSent = 0;
+          this.#syncAcked = 0;
           this.#queue({ type: "control", op: CTRL_SYNC_BEGIN, arg: this.#syncOut.length });
           this.#event(now, "sync", `bulk sync to peer started: ${this.#syncOut.length} flows`);
         }
         break;
+      case CTRL_SYNC_PROGRESS:
+        if (this.#syncOut && arg > this.#syncAcked) this.#syncAcked = arg;
+        break;
       case CTRL_SYNC_BEGIN:
         if (this.pair.state === "joining") {
+          // Everything live at the sender now follows, then live mirroring: start clean
+          // (a restarted sync must not keep flows the sender has since dropped).
+          this.engine.flows.clear();
           this.#syncIn.expected = arg;
           this.#syncIn.got = 0;
+          this.#syncIn.lastRx = now;
           this.#event(now, "sync", `bulk sync from peer started: ${arg} flows`);
         }
         break;
@@ -440,7 +457,21 @@ export class Unit implements UnitControl {
         for (const h of this.#held) deadline = Math.min(deadline, h.deadline);
       }
       this.#paceSync(now);
-      if (this.#syncOut) deadline = now;
+      if (this.#syncOut && this.#syncSent - this.#syncAcked < SYNC_WINDOW) deadline = now;
+      const sin = this.#syncIn;
+      if (this.pair.state === "joining" && sin.expected >= 0) {
+        // Report progress: it opens the sender's window.
+        if (now - sin.progressAt >= 20) {
+          sin.progressAt = now;
+          this.#queue({ type: "control", op: CTRL_SYNC_PROGRESS, arg: sin.got });
+        }
+        // Nothing for a second (a lost end record, a stalled sender): ask again.
+        if (now - sin.lastRx > 1000) {
+          this.#event(now, "sync", `bulk sync stalled at ${sin.got}/${sin.expected}; asking again`);
+          sin.expected = -1;
+          sin.requestedAt = -Infinity;
+        } else deadline = Math.min(deadline, now + 20);
+      }
       if (
         this.pair.state === "joining" && this.pair.peer === "up" && this.#syncIn.expected < 0 &&
         now - this.#syncIn.requestedAt > 200
@@ -452,22 +483,29 @@ export class Unit implements UnitControl {
     return deadline;
   }
 
+  /**
+   * Sends the next bulk-sync entries: at most SYNC_BATCH_RECORDS a turn and
+   * SYNC_WINDOW beyond what the joiner reported, so its socket never
+   * overflows (it did at a million flows).
+   */
   #paceSync(now: number): void {
     const ids = this.#syncOut;
     if (!ids) return;
     const ft = this.engine.flows;
-    const end = Math.min(ids.length, this.#syncPos + SYNC_BATCH_RECORDS);
-    for (; this.#syncPos < end; this.#syncPos++) {
+    const room = Math.min(SYNC_BATCH_RECORDS, SYNC_WINDOW - (this.#syncSent - this.#syncAcked));
+    let sent = 0;
+    for (; this.#syncPos < ids.length && sent < room; this.#syncPos++) {
       const f = ids[this.#syncPos]!;
       if (!ft.live(f)) continue;
       this.#queue({ type: "flow", entry: ft.entry(f) });
-      this.#counters.sync_entries_sent++;
+      sent++;
     }
+    this.#syncSent += sent;
+    this.#counters.sync_entries_sent += sent;
     if (this.#syncPos >= ids.length) {
-      this.#queue({ type: "control", op: CTRL_SYNC_END, arg: this.#counters.sync_entries_sent });
-      this.#event(now, "sync", `bulk sync to peer sent ${ids.length} flows`);
+      this.#queue({ type: "control", op: CTRL_SYNC_END, arg: this.#syncSent });
+      this.#event(now, "sync", `bulk sync to peer sent ${this.#syncSent} flows`);
       this.#syncOut = null;
-      this.#counters.sync_entries_sent = 0;
     }
   }
 
@@ -505,7 +543,7 @@ export class Unit implements UnitControl {
           break;
         case "clear":
           this.engine.flows.clear();
-          this.#syncIn = { expected: -1, got: 0, requestedAt: -Infinity };
+          this.#syncIn = { expected: -1, got: 0, requestedAt: -Infinity, lastRx: 0, progressAt: 0 };
           break;
         case "sync_request":
           this.#syncIn.requestedAt = now;
