@@ -272,3 +272,17 @@ Deno.test("20k random and mutated datagrams never throw", () => {
     assert.ok((seen.get(k) ?? 0) > 0, `${k} reached: ${JSON.stringify([...seen])}`);
   }
 });
+
+Deno.test("seal returns the same datagram as flush would, as a view of the writer's buffer", () => {
+  const a = new BatchWriter(KEY, 7);
+  const b = new BatchWriter(KEY, 7);
+  for (const rec of [ack(), mirror(100), ack()]) {
+    a.add(rec);
+    b.add(rec);
+  }
+  const sealed = a.seal()!;
+  assert.deepEqual([...sealed], [...b.flush()!]);
+  const res = new BatchReader(KEY).open(sealed);
+  assert.ok(res.ok && res.records.length === 3);
+  assert.equal(a.seal(), null, "nothing pending");
+});

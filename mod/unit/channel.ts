@@ -46,7 +46,7 @@ export class PeerChannel {
 
   flush(): void {
     if (this.writer.pending === 0) return;
-    const dg = this.writer.flush();
+    const dg = this.writer.seal();
     if (dg && !this.udp.sendTo(dg, dg.length, this.#ip, this.#port)) this.txFull++;
   }
 
