@@ -20,11 +20,14 @@ import { isRealtime, setNice, setRealtime } from "./mod/port/priority.ts";
 import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
+import { type HeartbeatSender, startHeartbeatWorker } from "./mod/unit/heartbeat.ts";
 import { unitSetup, VERSION } from "./mod/unit/setup.ts";
 
 /** `scheduling: realtime`: SCHED_RR at a low priority, like keepalived's; `nice`: this nice value. */
 const UNIT_RT_PRIORITY = 10;
 const UNIT_NICE = -10;
+/** How long the loop may pause before its heartbeat thread falls silent too. */
+const HEARTBEAT_GUARD_MS = 400;
 
 async function run(
   configPath: string,
@@ -50,15 +53,36 @@ async function run(
     }
   }
   const ports: FramePort[] = [];
-  let peer: { data: UdpPort; control: UdpPort } | null = null;
+  let peer: { data: UdpPort; control: UdpPort; heartbeat: UdpPort } | null = null;
+  let heartbeat: HeartbeatSender | undefined;
   try {
     for (const i of cfg.interfaces) ports.push(openTap(i.tap, { offload: i.offload }));
     if (cfg.peer) {
       // The peer link's data lane on the listen port, its control lane on the next one.
       const { address, port } = cfg.peer.listen;
-      peer = { data: openUdp(address, port), control: openUdp(address, port + 1) };
+      peer = {
+        data: openUdp(address, port),
+        control: openUdp(address, port + 1),
+        heartbeat: openUdp(address, port + 2),
+      };
     }
     const setup = unitSetup(cfg);
+    setup.epoch = performance.timeOrigin + performance.now();
+    if (cfg.peer) {
+      // Heartbeats from their own thread: a loop paused by load does not look dead.
+      heartbeat = startHeartbeatWorker({
+        bindIp: cfg.peer.listen.address,
+        peerIp: cfg.peer.address.address,
+        peerPort: cfg.peer.address.port + 2,
+        key: cfg.peer.key,
+        epoch: setup.epoch,
+        intervalMs: cfg.peer.heartbeatIntervalMs,
+        guardMs: HEARTBEAT_GUARD_MS,
+        configDigest: setup.configDigest,
+      });
+      setup.heartbeat = heartbeat;
+      setup.heartbeatGuardMs = HEARTBEAT_GUARD_MS;
+    }
     setup.onEvent = (e) => log.info("{kind}: {detail}", { kind: e.kind, detail: e.detail });
     const unit = new Unit(setup, ports, peer);
     const stop = new AbortController();
@@ -98,6 +122,8 @@ async function run(
     return 0;
   } finally {
     for (const p of ports) p.close();
+    heartbeat?.stop();
+    peer?.heartbeat.close();
     peer?.data.close();
     peer?.control.close();
   }

@@ -18,6 +18,8 @@ export interface LabConfigOptions {
   holdNewFlows?: number;
   /** TAP offload (default true in the config); false renders `offload: false`. */
   offload?: boolean;
+  /** CPU scheduling of the unit (default: the config's default, nice). */
+  scheduling?: "realtime" | "nice" | "normal";
   /** Written as `mode:`; without it the mode must come from `--mode`. */
   mode?: Mode;
 }
@@ -68,6 +70,7 @@ export function labConfigText(opts: LabConfigOptions): string {
     `  heartbeat_interval: 10ms`,
     `  dead_after: 5`,
     ...(opts.holdNewFlows === undefined ? [] : [`  hold_new_flows: ${opts.holdNewFlows}ms`]),
+    ...(opts.scheduling ? [`scheduling: ${opts.scheduling}`] : []),
     `api: { listen: 127.0.0.1:9090, token_file: ${JSON.stringify(opts.tokenFile)} }`,
   ];
   return lines.join("\n") + "\n";

@@ -46,6 +46,11 @@ export interface PairOptions {
   startupMs?: number;
   /** How long a joiner whose peer died waits before serving with what it has. */
   orphanMs?: number;
+  /**
+   * A pause of the loop longer than this means the peer may have taken over
+   * (default: the dead time; longer when heartbeats come from their own thread).
+   */
+  stallMs?: number;
   /** How long after a new peer process is first heard a longer dead time (200 ms) applies. */
   peerWarmupMs?: number;
 }
@@ -110,6 +115,7 @@ export class Pair {
   readonly #startupMs: number;
   readonly #orphanMs: number;
   readonly #warmupMs: number;
+  readonly #stallMs: number;
 
   constructor(o: PairOptions, now: number) {
     this.mode = o.mode;
@@ -121,6 +127,7 @@ export class Pair {
     this.#startupMs = o.startupMs ?? Math.max(1000, 4 * this.deadMs);
     this.#orphanMs = o.orphanMs ?? 5000;
     this.#warmupMs = o.peerWarmupMs ?? PEER_WARMUP_MS;
+    this.#stallMs = o.stallMs ?? this.deadMs;
     this.peer = o.peered ? "unknown" : "none";
     this.#starting = o.peered;
     this.#startDeadline = now + this.#startupMs;
@@ -321,7 +328,7 @@ export class Pair {
     const gap = now - this.#lastTick;
     this.#lastTick = now;
     if (this.peer === "none") return out;
-    if (gap > this.deadMs && gap !== Infinity && !this.#starting && this.state !== "joining") {
+    if (gap > this.#stallMs && gap !== Infinity && !this.#starting && this.state !== "joining") {
       // We were frozen (SIGSTOP, a long pause): the peer may have taken over
       // and our view is stale. Stop emitting until we hear what the peer did.
       out.push({ kind: "event", event: "stall", detail: `loop stalled ${Math.round(gap)} ms` });

@@ -78,6 +78,8 @@ export interface LabUpOptions {
   readyTimeoutMs?: number;
   /** TAP checksum/segmentation offload in the units (default true); false = plain frames. */
   offload?: boolean;
+  /** The units' CPU scheduling (config `scheduling`); default nice. */
+  scheduling?: "realtime" | "nice" | "normal";
   /**
    * The program a unit runs, before `run --config …`; default `tandemCommand()`. For tests and
    * benchmarks that stand in another program for tandem.
@@ -434,6 +436,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
         tokenFile,
         holdNewFlows: opts.holdNewFlows,
         offload: opts.offload !== false,
+        scheduling: opts.scheduling,
       }),
     );
   }

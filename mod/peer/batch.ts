@@ -13,7 +13,8 @@
  * and let a restarted peer start over with a larger epoch.
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { HmacSha256 } from "./hmac.ts";
 import { ReplayWindow } from "./replay_window.ts";
 import {
   decodeBody,
@@ -40,14 +41,17 @@ export const MAX_BATCH = 65507;
 
 /** Computes the 16-byte batch MAC over `data`. */
 export function batchMac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return createHmac("sha256", key).update(data).digest().subarray(0, BATCH_MAC_LEN);
+  return new HmacSha256(key).mac(data).subarray(0, BATCH_MAC_LEN);
 }
+
+/** Room kept in front of a batch buffer for the HMAC's ipad block (see `hmac.ts`). */
+export const MAC_ROOM = 64;
 
 /** Collects records into one batch and seals it. Reuses one internal buffer. */
 export class BatchWriter {
   readonly maxBytes: number;
   readonly epoch: number;
-  readonly #key: Uint8Array;
+  readonly #mac: HmacSha256;
   readonly #buf: WireBuf;
   #off = BATCH_HEADER_LEN;
   #count = 0;
@@ -58,10 +62,10 @@ export class BatchWriter {
       throw new RangeError(`maxBytes must be an integer in [64, ${MAX_BATCH}]: ${maxBytes}`);
     }
     if (!Number.isFinite(epoch)) throw new RangeError(`epoch must be finite: ${epoch}`);
-    this.#key = Uint8Array.from(key);
+    this.#mac = new HmacSha256(key);
     this.epoch = epoch;
     this.maxBytes = maxBytes;
-    this.#buf = wireBuf(new Uint8Array(maxBytes));
+    this.#buf = wireBuf(new Uint8Array(MAC_ROOM + maxBytes).subarray(MAC_ROOM));
   }
 
   /** Records waiting for `flush`. */
@@ -108,7 +112,7 @@ export class BatchWriter {
     view.setFloat64(BH.epoch, this.epoch);
     view.setUint32(BH.seq, ++this.#seq);
     const end = this.#off;
-    bytes.set(batchMac(this.#key, bytes.subarray(0, end)), end);
+    bytes.set(this.#mac.mac(bytes.subarray(0, end)).subarray(0, BATCH_MAC_LEN), end);
     this.#off = BATCH_HEADER_LEN;
     this.#count = 0;
     return bytes.subarray(0, end + BATCH_MAC_LEN);
@@ -130,7 +134,7 @@ export class BatchWriter {
     const end = this.#off;
     const out = new Uint8Array(end + BATCH_MAC_LEN);
     out.set(bytes.subarray(0, end));
-    out.set(batchMac(this.#key, out.subarray(0, end)), end);
+    out.set(this.#mac.mac(bytes.subarray(0, end)).subarray(0, BATCH_MAC_LEN), end);
     this.#off = BATCH_HEADER_LEN;
     this.#count = 0;
     return out;
@@ -163,14 +167,14 @@ export class BatchReader {
   };
   /** Batches accepted. */
   accepted = 0;
-  readonly #key: Uint8Array;
+  readonly #mac: HmacSha256;
   readonly #window: ReplayWindow;
   /** Epoch of the peer's current boot; -Infinity until the first batch. */
   #epoch = -Infinity;
 
   /** `window`: how many batches behind the newest may still arrive (multiple of 32). */
   constructor(key: Uint8Array, window = 1024) {
-    this.#key = Uint8Array.from(key);
+    this.#mac = new HmacSha256(key);
     this.#window = new ReplayWindow(window);
   }
 
@@ -192,7 +196,7 @@ export class BatchReader {
     if (v.getUint32(BH.magic) !== BATCH_MAGIC) return this.#reject("bad_magic");
     if (v.getUint8(BH.version) !== BATCH_VERSION) return this.#reject("bad_version");
     const end = len - BATCH_MAC_LEN;
-    const want = batchMac(this.#key, datagram.subarray(0, end));
+    const want = this.#mac.mac(datagram.subarray(0, end)).subarray(0, BATCH_MAC_LEN);
     if (!timingSafeEqual(want, datagram.subarray(end))) return this.#reject("bad_mac");
 
     // Authenticated from here on: a bad value is a buggy peer, not an attacker.

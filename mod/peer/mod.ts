@@ -14,5 +14,6 @@
  */
 export * from "./records.ts";
 export * from "./batch.ts";
+export * from "./hmac.ts";
 export { ReplayWindow } from "./replay_window.ts";
 export { type LinkCost, measureLinkCost } from "./link_cost.ts";

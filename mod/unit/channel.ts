@@ -9,7 +9,7 @@
  * what turns load into a false failover.
  * @module
  */
-import { BatchReader, BatchWriter, type PeerRecord } from "../peer/mod.ts";
+import { BatchReader, BatchWriter, MAC_ROOM, type PeerRecord } from "../peer/mod.ts";
 import type { UdpPort } from "../port/udp.ts";
 
 export class PeerChannel {
@@ -55,15 +55,17 @@ export class PeerChannel {
    * `onRecord`; returns how many datagrams were read.
    */
   drain(buf: Uint8Array, budget: number, onRecord: (rec: PeerRecord) => void): number {
+    const room = buf.subarray(MAC_ROOM);
     let n = 0;
     for (; n < budget; n++) {
-      const len = this.udp.recvFrom(buf);
+      // Read behind MAC_ROOM bytes: the HMAC borrows them instead of copying the datagram.
+      const len = this.udp.recvFrom(room);
       if (len <= 0) break;
       if (this.udp.lastAddr !== this.#ip) {
         this.wrongSource++;
         continue;
       }
-      const res = this.reader.open(buf.subarray(0, len));
+      const res = this.reader.open(room.subarray(0, len));
       if (!res.ok) continue;
       for (const rec of res.records) onRecord(rec);
     }

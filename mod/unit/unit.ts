@@ -34,6 +34,7 @@ import type { FramePort } from "../port/frame_port.ts";
 import { Poller } from "../port/poller.ts";
 import type { UdpPort } from "../port/udp.ts";
 import { PeerChannel } from "./channel.ts";
+import { HB, type HeartbeatSender, ROLES, STATES } from "./heartbeat.ts";
 import { ipv4ToString } from "../wire/addr.ts";
 
 export interface PeerSetup {
@@ -61,6 +62,15 @@ export interface UnitSetup {
   /** Uniform u32 source (SNAT ports, sequence offsets). */
   rng?: () => number;
   onEvent?: (e: TimelineEvent) => void;
+  /**
+   * Heartbeats sent from their own thread (see `heartbeat.ts`); without it the
+   * loop sends them itself on the control lane.
+   */
+  heartbeat?: HeartbeatSender;
+  /** With `heartbeat`: how long the loop may pause before heartbeats stop. */
+  heartbeatGuardMs?: number;
+  /** This boot's epoch (wall ms): peers tell restarts apart by it. Default: now. */
+  epoch?: number;
 }
 
 interface Held {
@@ -96,6 +106,8 @@ export class Unit implements UnitControl {
   /** Data lane (mirror, bulk sync, expiry) and control lane (heartbeat, ack, switchover). */
   readonly #data: PeerChannel | null;
   readonly #ctl: PeerChannel | null;
+  /** Heartbeat lane (listen port + 2): read first; written by the heartbeat thread. */
+  readonly #hbIn: PeerChannel | null;
   readonly #clock: () => number;
   readonly #started: number;
   readonly #events: TimelineEvent[] = [];
@@ -130,7 +142,7 @@ export class Unit implements UnitControl {
   constructor(
     setup: UnitSetup,
     ports: FramePort[],
-    peer: { data: UdpPort; control: UdpPort } | null,
+    peer: { data: UdpPort; control: UdpPort; heartbeat?: UdpPort } | null,
   ) {
     this.#s = setup;
     this.#ports = ports;
@@ -140,21 +152,26 @@ export class Unit implements UnitControl {
     const rng = setup.rng ?? (() => crypto.getRandomValues(new Uint32Array(1))[0]!);
     this.engine = new Engine(setup.engine, this.#sink(), rng);
     this.pair = new Pair({
+      stallMs: setup.heartbeat ? setup.heartbeatGuardMs : undefined,
       mode: setup.mode,
       role: setup.role,
       intervalMs: setup.peer?.intervalMs ?? 10,
       deadAfter: setup.peer?.deadAfter ?? 5,
       peered: setup.peer !== null,
-      epoch: now,
+      epoch: setup.epoch ?? now,
     }, now);
     const p = setup.peer;
     if (p && peer) {
       // Data batches may carry a whole GSO frame: up to the largest UDP datagram.
-      this.#data = new PeerChannel(peer.data, p.key, now, p.ip, p.port, MAX_DATAGRAM);
-      this.#ctl = new PeerChannel(peer.control, p.key, now, p.ip, p.port + 1);
+      this.#data = new PeerChannel(peer.data, p.key, this.pair.epoch, p.ip, p.port, MAX_DATAGRAM);
+      this.#ctl = new PeerChannel(peer.control, p.key, this.pair.epoch, p.ip, p.port + 1);
+      this.#hbIn = peer.heartbeat
+        ? new PeerChannel(peer.heartbeat, p.key, this.pair.epoch, p.ip, p.port + 2)
+        : null;
     } else {
       this.#data = null;
       this.#ctl = null;
+      this.#hbIn = null;
     }
     this.#applyRoles();
     if (this.pair.receiver) this.#announce(now);
@@ -241,9 +258,10 @@ export class Unit implements UnitControl {
   async run(signal: AbortSignal): Promise<void> {
     const fds = this.#ports.map((p) => p.fd).filter((fd) => fd >= 0);
     if (this.#ctl && this.#data) fds.push(this.#ctl.udp.fd, this.#data.udp.fd);
+    if (this.#hbIn) fds.push(this.#hbIn.udp.fd);
     const poller = fds.length > 0 ? new Poller(fds) : null;
     const rx = new Uint8Array(RX_BUFFER);
-    const prx = new Uint8Array(RX_BUFFER);
+    const prx = new Uint8Array(RX_BUFFER + 64);
     const plain = new Uint8Array(VNET_HDR_LEN);
     signal.addEventListener("abort", () => this.#stopped = true, { once: true });
     let lastYield = this.#clock();
@@ -295,8 +313,9 @@ export class Unit implements UnitControl {
     const ctl = this.#ctl, data = this.#data;
     if (!ctl || !data) return 0;
     const onRecord = (rec: PeerRecord) => this.#onRecord(rec, now);
-    // Control first, whatever is waiting on the data lane.
-    let n = ctl.drain(buf, PEER_BUDGET, onRecord);
+    // Heartbeats and control first, whatever is waiting on the data lane.
+    let n = this.#hbIn ? this.#hbIn.drain(buf, PEER_BUDGET, onRecord) : 0;
+    n += ctl.drain(buf, PEER_BUDGET, onRecord);
     n += data.drain(buf, PEER_BUDGET, onRecord);
     if (n > 0) this.pair.heard(now);
     if (this.#ackWanted > this.#ackSent) {
@@ -441,11 +460,15 @@ export class Unit implements UnitControl {
     deadline = Math.min(deadline, this.pair.nextDeadline(now));
     const peer = this.#s.peer;
     if (peer) {
-      if (now >= this.#nextHeartbeat) {
-        this.#sendHeartbeat(now);
-        this.#nextHeartbeat = now + peer.intervalMs;
+      if (this.#s.heartbeat) {
+        this.#publishHeartbeat(now);
+      } else {
+        if (now >= this.#nextHeartbeat) {
+          this.#sendHeartbeat(now);
+          this.#nextHeartbeat = now + peer.intervalMs;
+        }
+        deadline = Math.min(deadline, this.#nextHeartbeat);
       }
-      deadline = Math.min(deadline, this.#nextHeartbeat);
       if (this.#garpLeft > 0 && now >= this.#nextGarp) {
         this.engine.announce();
         this.#garpLeft--;
@@ -507,6 +530,22 @@ export class Unit implements UnitControl {
       this.#event(now, "sync", `bulk sync to peer sent ${this.#syncSent} flows`);
       this.#syncOut = null;
     }
+  }
+
+  /** Tells the heartbeat thread what to say, and that the loop is turning. */
+  #publishHeartbeat(now: number): void {
+    const s = this.#s.heartbeat!.state, p = this.pair, ft = this.engine.flows;
+    const d = ft.digest;
+    s[HB.role] = ROLES.indexOf(p.role);
+    s[HB.state] = STATES.indexOf(p.state);
+    s[HB.flags] = (p.receiver ? 1 : 0) | (p.forwarder ? 2 : 0) | (p.synced ? 4 : 0);
+    s[HB.priority] = p.priority;
+    s[HB.flowCount] = ft.count;
+    s[HB.digestHi] = parseInt(d.slice(0, 8), 16);
+    s[HB.digestLo] = parseInt(d.slice(8), 16);
+    s[HB.echoSentAt] = this.#lastPeerSentAt;
+    s[HB.echoHeardAt] = this.#lastPeerHeardAt;
+    s[HB.lastTurn] = now;
   }
 
   #sendHeartbeat(now: number): void {

@@ -1,0 +1,31 @@
+/**
+ * The heartbeat thread (see `heartbeat.ts`): seals a heartbeat every interval
+ * from the state the loop shares, while the loop keeps turning.
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { BatchWriter } from "../peer/batch.ts";
+import { openUdp } from "../port/udp.ts";
+import { HB, heartbeatFrom, type HeartbeatInit } from "./heartbeat.ts";
+
+self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
+  const init = e.data;
+  const s = new Float64Array(init.shared);
+  const udp = openUdp(init.bindIp, 0);
+  const writer = new BatchWriter(init.key, init.epoch, 512);
+  const clock = () => performance.timeOrigin + performance.now();
+  const beat = () => {
+    if (s[HB.stop] === 1) {
+      clearInterval(timer);
+      udp.close();
+      return;
+    }
+    const now = clock();
+    // A loop that stopped turning must look dead: no heartbeat past the guard.
+    if (now - s[HB.lastTurn]! > init.guardMs) return;
+    writer.add(heartbeatFrom(s, init.epoch, init.configDigest, now));
+    const dg = writer.seal();
+    if (dg) udp.sendTo(dg, dg.length, init.peerIp, init.peerPort);
+  };
+  const timer = setInterval(beat, init.intervalMs);
+};
