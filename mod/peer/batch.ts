@@ -120,24 +120,8 @@ export class BatchWriter {
 
   /** Seals the pending records into a datagram (a fresh copy) with the next seq; null if none. */
   flush(): Uint8Array | null {
-    if (this.#count === 0) return null;
-    // seq is u32 and never wraps within an epoch: at 100k batches/s that is
-    // 11 hours; past it the sender must restart with a new epoch.
-    if (this.#seq >= 0xffffffff) throw new RangeError("batch sequence exhausted: restart epoch");
-    const { bytes, view } = this.#buf;
-    view.setUint32(BH.magic, BATCH_MAGIC);
-    view.setUint8(BH.version, BATCH_VERSION);
-    view.setUint8(BH.flags, 0);
-    view.setUint16(BH.count, this.#count);
-    view.setFloat64(BH.epoch, this.epoch);
-    view.setUint32(BH.seq, ++this.#seq);
-    const end = this.#off;
-    const out = new Uint8Array(end + BATCH_MAC_LEN);
-    out.set(bytes.subarray(0, end));
-    out.set(this.#mac.mac(bytes.subarray(0, end)).subarray(0, BATCH_MAC_LEN), end);
-    this.#off = BATCH_HEADER_LEN;
-    this.#count = 0;
-    return out;
+    const sealed = this.seal();
+    return sealed && sealed.slice();
   }
 }
 
