@@ -60,3 +60,14 @@ export function setNice(nice: number): number {
   }
   return err;
 }
+
+/**
+ * Puts only the calling thread under SCHED_RR at `priority`: for a thread that
+ * does a few microseconds of work on a timer (the heartbeat) and must not wait
+ * behind anything. Returns 0 or the errno; never throws.
+ */
+export function setThreadRealtime(priority: number): number {
+  const param = new Uint8Array(4);
+  new DataView(param.buffer).setInt32(0, Math.max(1, Math.min(99, Math.trunc(priority))), true);
+  return libc().sched_setscheduler(0, SCHED_RR, param) === 0 ? 0 : lastErrno();
+}

@@ -6,10 +6,16 @@
 /// <reference lib="deno.worker" />
 import { BatchWriter } from "../peer/batch.ts";
 import { openUdp } from "../port/udp.ts";
+import { setThreadRealtime } from "../port/priority.ts";
 import { HB, heartbeatFrom, type HeartbeatInit } from "./heartbeat.ts";
+
+const HEARTBEAT_RT_PRIORITY = 20;
 
 self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
   const init = e.data;
+  // Like keepalived's VRRP thread: a few microseconds every interval, at real-time priority,
+  // so a saturated machine never delays a heartbeat (best effort: needs CAP_SYS_NICE).
+  setThreadRealtime(HEARTBEAT_RT_PRIORITY);
   const s = new Float64Array(init.shared);
   const udp = openUdp(init.bindIp, 0);
   const writer = new BatchWriter(init.key, init.epoch, 512);
