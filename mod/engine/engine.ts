@@ -385,7 +385,7 @@ export class Engine {
     flows.touch(f, ip.totalLength, now);
     this.#translate(ip, f, reply, tcp, udp);
     if (tcp) this.#trackSeq(f, reply, TcpSegment.checked(ip.payload)!);
-    return this.#deliver(frame, ip, ingress, f, reply, newFlow ? MF_NEW_FLOW : 0, now);
+    return this.#deliver(frame, ip, ingress, f, newFlow ? MF_NEW_FLOW : 0, now);
   }
 
   #createFlow(
@@ -563,7 +563,6 @@ export class Engine {
     ip: Ipv4Packet,
     ingress: number,
     f: number,
-    reply: boolean,
     flags: number,
     now: number,
   ): number {
@@ -574,7 +573,6 @@ export class Engine {
     const out = frame.subarray(0, len);
     out.set(this.#cfg.interfaces[egress]!.mac, 6);
     const rec = this.#fillRecord(f, flags, ingress, egress, out, now);
-    void reply;
     const mac = this.neighbors[egress]!.lookup(dst);
     if (!mac) {
       const q = this.neighbors[egress]!.enqueue(dst, out, rec, now);

@@ -5,8 +5,6 @@ import {
   BACKENDS,
   CLIENT,
   CLIENT_MAC,
-  GW,
-  ip,
   labEngineConfig,
   RecordingSink,
   SERVER_MAC,
@@ -237,12 +235,7 @@ Deno.test("malformed frames are dropped with a reason, and forwarding goes on", 
     ["truncated ipv4", (f) => f.subarray(0, 30), DROP.bad_ipv4_header],
     ["ihl < 5", (f) => (f[14] = 0x44, f), DROP.bad_ipv4_header],
     ["bad ip checksum", (f) => (f[24]! ^= 0xff, f), DROP.bad_ipv4_checksum],
-    ["length lies", (f) => {
-      f[16] = 0x05;
-      const p = Ipv4Packet.checked(f.subarray(14, 34));
-      void p;
-      return f;
-    }, DROP.bad_ipv4_header],
+    ["length lies", (f) => (f[16] = 0x05, f), DROP.bad_ipv4_header], // total length 1280+
     ["tcp data offset < 5", (f) => (f[46] = 0x40, f), DROP.bad_tcp_header],
     ["bad tcp checksum", (f) => (f[50]! ^= 0xff, f), DROP.bad_tcp_checksum],
     ["vlan", (f) => (f[12] = 0x81, f[13] = 0x00, f), DROP.vlan_tagged],
@@ -361,8 +354,6 @@ Deno.test("ping to self and floating addresses is answered", () => {
     assert.equal(IcmpPacket.checked(r.ip.payload)!.type, 0);
     assert.ok(IcmpPacket.checked(r.ip.payload)!.verifyChecksum());
   }
-  void GW;
-  void ip;
 });
 
 Deno.test("after a takeover, established flows get duplicate ACKs toward both endpoints", () => {
