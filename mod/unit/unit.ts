@@ -285,7 +285,9 @@ export class Unit implements UnitControl {
           work++;
         }
         // Heartbeats are read again between ports so a flood on one cannot delay them.
-        if (this.#data) work += this.#drainPeer(prx, now);
+        // Stamped with the time of reading, not of the turn's start: a turn slowed by
+        // kernel work in TAP writes must not make fresh heartbeats look old.
+        if (this.#data) work += this.#drainPeer(prx, this.#clock());
       }
       const deadline = this.#timers(this.#clock());
       this.#flush();
