@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { EngineTimeouts } from "../engine/types.ts";
 import { createHash } from "node:crypto";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
@@ -116,17 +117,8 @@ export interface ApiConfig {
   token: string | undefined;
 }
 
-/** Flow timeouts in ms. */
-export interface TimeoutsMs {
-  tcpSyn: number;
-  tcpEstablished: number;
-  tcpFin: number;
-  tcpTimeWait: number;
-  tcpClose: number;
-  udp: number;
-  udpStream: number;
-  icmp: number;
-}
+/** Flow timeouts in ms: exactly what the engine takes. */
+export type TimeoutsMs = EngineTimeouts;
 
 /** The resolved config: numbers, not strings; everything cross-checked. */
 export interface Config {

@@ -16,6 +16,15 @@ function hbOf(p: Pair): PeerHeartbeat {
   };
 }
 
+/** Units a (started active, older) and b (standby) of one pair at time 0, no warm-up grace. */
+function freshPair(mode: Mode): [Pair, Pair] {
+  const opts = { mode, intervalMs: 10, deadAfter: 5, peered: true, peerWarmupMs: 0 };
+  return [
+    new Pair({ ...opts, role: "active", epoch: 1 }, 0),
+    new Pair({ ...opts, role: "standby", epoch: 2 }, 0),
+  ];
+}
+
 /** Runs two pairs exchanging heartbeats every 10 ms until `until`. */
 function exchange(
   a: Pair,
@@ -65,15 +74,7 @@ Deno.test("a fresh pair takes its configured roles; exactly one receiver", () =>
 });
 
 Deno.test("a silent peer is declared dead after dead_after intervals and the survivor goes solo", () => {
-  const opts = {
-    mode: "standby-forward" as Mode,
-    intervalMs: 10,
-    deadAfter: 5,
-    peered: true,
-    peerWarmupMs: 0,
-  };
-  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
-  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  const [a, b] = freshPair("standby-forward");
   exchange(a, b, 0, 100);
   let took = -1;
   for (let t = 110; t < 300; t += 1) {
@@ -121,15 +122,7 @@ Deno.test("a unit that boots beside a solo peer joins, syncs, then serves as sta
 });
 
 Deno.test("split brain heals to exactly one owner", () => {
-  const opts = {
-    mode: "active-forward" as Mode,
-    intervalMs: 10,
-    deadAfter: 5,
-    peered: true,
-    peerWarmupMs: 0,
-  };
-  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
-  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  const [a, b] = freshPair("active-forward");
   exchange(a, b, 0, 100);
   // Peer link cut: both stop hearing each other.
   for (let t = 110; t <= 400; t += 10) {
@@ -149,15 +142,7 @@ Deno.test("split brain heals to exactly one owner", () => {
 });
 
 Deno.test("a unit woken from a freeze drops its roles and rejoins when its peer took over", () => {
-  const opts = {
-    mode: "standby-forward" as Mode,
-    intervalMs: 10,
-    deadAfter: 5,
-    peered: true,
-    peerWarmupMs: 0,
-  };
-  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
-  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  const [a, b] = freshPair("standby-forward");
   exchange(a, b, 0, 100);
   // a frozen for 2 s; b took over meanwhile.
   for (let t = 110; t <= 2100; t += 10) b.tick(t);
@@ -172,15 +157,7 @@ Deno.test("a unit woken from a freeze drops its roles and rejoins when its peer 
 });
 
 Deno.test("a short stall the peer did not notice resumes the old roles", () => {
-  const opts = {
-    mode: "standby-forward" as Mode,
-    intervalMs: 10,
-    deadAfter: 5,
-    peered: true,
-    peerWarmupMs: 0,
-  };
-  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
-  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  const [a, b] = freshPair("standby-forward");
   exchange(a, b, 0, 100);
   a.tick(170); // 70 ms stall
   assert.ok(!a.receiver);
@@ -191,15 +168,7 @@ Deno.test("a short stall the peer did not notice resumes the old roles", () => {
 });
 
 Deno.test("a woken unit whose peer stays silent serves alone", () => {
-  const opts = {
-    mode: "standby-forward" as Mode,
-    intervalMs: 10,
-    deadAfter: 5,
-    peered: true,
-    peerWarmupMs: 0,
-  };
-  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
-  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  const [a, b] = freshPair("standby-forward");
   exchange(a, b, 0, 100);
   a.tick(1000);
   for (let t = 1010; t <= 1900; t += 10) a.tick(t);
@@ -210,15 +179,7 @@ Deno.test("a woken unit whose peer stays silent serves alone", () => {
 });
 
 Deno.test("planned switchover swaps the roles", () => {
-  const opts = {
-    mode: "standby-forward" as Mode,
-    intervalMs: 10,
-    deadAfter: 5,
-    peered: true,
-    peerWarmupMs: 0,
-  };
-  const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);
-  const b = new Pair({ ...opts, role: "standby", epoch: 2 }, 0);
+  const [a, b] = freshPair("standby-forward");
   exchange(a, b, 0, 100);
   assert.deepEqual(kinds(a.requestFailover()), ["failover_request"]);
   assert.ok(kinds(b.onFailoverRequest()).includes("takeover"));
