@@ -9,6 +9,8 @@
 
 import dgram from "node:dgram";
 import { parseArgs } from "node:util";
+import { fmix32 } from "../util/hash.ts";
+import { xorshift32 } from "../util/prng.ts";
 
 /** Options of one traffic run; see `DEFAULT_TRAFFIC`. */
 export interface TrafficOptions {
@@ -105,27 +107,12 @@ export const UDP_ID_BASE = 0x2000_0000;
 /** Window before the mark in which opened connections are reported. */
 export const MARK_WINDOW_MS = 50;
 
-/** 32-bit mix (a murmur3-style finalizer) used to seed the payload generator. */
-function mix32(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
 /**
  * The message a connection sends as its `seq`th: header plus a payload of 16..1024 bytes, both
  * length and content a pure function of (id, seq) so any process can recompute it.
  */
 export function messageBytes(id: number, seq: number): Uint8Array {
-  let s = mix32((id * 0x9e3779b1) ^ mix32(seq + 0x632be5ab)) || 1;
-  const next = (): number => {
-    // xorshift32
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const next = xorshift32(fmix32((id * 0x9e3779b1) ^ fmix32(seq + 0x632be5ab)) || 1);
   const len = 16 + (next() % 1009);
   const out = new Uint8Array(HEADER_LEN + len);
   const dv = new DataView(out.buffer);

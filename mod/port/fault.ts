@@ -6,6 +6,7 @@
  */
 
 import type { FramePort } from "./frame_port.ts";
+import { xorshift32Unit } from "../util/prng.ts";
 
 /** Options for {@link FaultPort}. */
 export interface FaultOptions {
@@ -15,18 +16,6 @@ export interface FaultOptions {
   dropPercent?: number;
   /** PRNG seed, so a failing run can be replayed. */
   seed?: number;
-}
-
-/** Small deterministic PRNG (xorshift32, Marsaglia 2003): uniform in [0, 1). */
-export function xorshift32(seed: number): () => number {
-  let state = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x100000000;
-  };
 }
 
 /** Wraps a port and drops some of what is sent through it, counting both outcomes. */
@@ -48,7 +37,7 @@ export class FaultPort implements FramePort {
     this.inner = inner;
     this.dropEvery = options.dropEvery ?? 0;
     this.dropPercent = options.dropPercent ?? 0;
-    this.#random = xorshift32(options.seed ?? 1);
+    this.#random = xorshift32Unit(options.seed ?? 1);
   }
 
   get name(): string {
@@ -63,7 +52,7 @@ export class FaultPort implements FramePort {
     return this.inner.recv(buf);
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, len: number = frame.length): boolean {
     this.#attempts++;
     // Draw on every send so the random sequence does not depend on the other rules.
     const roll = this.#random() * 100;
@@ -75,7 +64,7 @@ export class FaultPort implements FramePort {
       return true;
     }
     this.passed++;
-    return this.inner.send(frame);
+    return this.inner.send(frame, len);
   }
 
   close(): void {

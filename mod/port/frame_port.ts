@@ -18,8 +18,12 @@ export interface FramePort {
   readonly vnet?: boolean;
   /** Reads one frame into buf; returns its length, or 0 when nothing is waiting (EAGAIN). */
   recv(buf: Uint8Array): number;
-  /** Writes one frame; returns false when the device queue is full (EAGAIN) — caller counts a drop. */
-  send(frame: Uint8Array): boolean;
+  /**
+   * Writes one frame, `frame[0, len)` (default: all of it), so a caller can send from the
+   * start of a reused buffer without making a view per frame. Returns false when the device
+   * queue is full (EAGAIN): the caller counts a drop.
+   */
+  send(frame: Uint8Array, len?: number): boolean;
   /** Releases the device. Further recv/send calls throw. */
   close(): void;
 }

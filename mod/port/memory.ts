@@ -66,13 +66,13 @@ export class MemoryPort implements FramePort {
     return n;
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, len: number = frame.length): boolean {
     this.#check("write");
     if (this.sent.length >= this.capacity) {
       this.refused++;
       return false;
     }
-    this.sent.push(frame.slice());
+    this.sent.push(frame.slice(0, len));
     return true;
   }
 

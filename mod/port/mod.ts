@@ -38,7 +38,7 @@ export type { UdpOptions } from "./udp.ts";
 export { clampTimeout, MAX_POLL_FDS, MAX_POLL_MS, Poller } from "./poller.ts";
 export { MemoryPort } from "./memory.ts";
 export type { MemoryPortOptions } from "./memory.ts";
-export { FaultPort, xorshift32 } from "./fault.ts";
+export { FaultPort } from "./fault.ts";
 export type { FaultOptions } from "./fault.ts";
 export { CapturePort, LINKTYPE_ETHERNET, pcapLinkType, PcapWriter, readPcap } from "./pcap.ts";
 export type { PcapRecord } from "./pcap.ts";

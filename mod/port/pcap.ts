@@ -168,9 +168,9 @@ export class CapturePort implements FramePort {
     return n;
   }
 
-  send(frame: Uint8Array): boolean {
-    const ok = this.inner.send(frame);
-    if (ok) this.writer.write(frame, this.#now());
+  send(frame: Uint8Array, len: number = frame.length): boolean {
+    const ok = this.inner.send(frame, len);
+    if (ok) this.writer.write(frame.subarray(0, len), this.#now());
     return ok;
   }
 

@@ -75,10 +75,10 @@ export class TapPort implements FramePort {
     }
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, len: number = frame.length): boolean {
     const sym = libc();
     for (let attempt = 0;; attempt++) {
-      const n = sym.write(this.#fd, frame, BigInt(frame.length));
+      const n = sym.write(this.#fd, frame, BigInt(len));
       if (n >= 0) return true;
       const errno = lastErrno();
       // EIO: the kernel refuses writes while the interface is administratively

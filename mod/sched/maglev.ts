@@ -7,7 +7,7 @@
  * belonged to the others.
  * @module
  */
-import { hash32 } from "./hash.ts";
+import { hash32 } from "../util/hash.ts";
 
 /** The two seeds of the paper's two hash functions h1 (offset) and h2 (skip). */
 const SEED_OFFSET = 0x6d61676c;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isPrime, Maglev } from "./maglev.ts";
-import { hashTuple } from "./hash.ts";
+import { hashTuple } from "../util/hash.ts";
 
 const names = (n: number): string[] =>
   Array.from({ length: n }, (_, i) => `203.0.113.${20 + i}:7000`);

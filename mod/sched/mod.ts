@@ -6,4 +6,3 @@
  */
 export { RoundRobin } from "./round_robin.ts";
 export { isPrime, Maglev, MAGLEV_DEFAULT_SIZE } from "./maglev.ts";
-export { fmix32, hash32, hashTuple } from "./hash.ts";

@@ -10,7 +10,13 @@
 
 import { readU16, readU32, writeU16, writeU32 } from "./bytes.ts";
 import { BROADCAST_MAC } from "./addr.ts";
-import { ETHERNET_HEADER_LEN, EthernetFrame, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from "./ethernet.ts";
+import {
+  copyMac,
+  ETHERNET_HEADER_LEN,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  writeEthernet,
+} from "./ethernet.ts";
 
 export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
@@ -33,58 +39,81 @@ const TPA = 24;
 
 const ZERO_MAC = new Uint8Array(6);
 
-/** Zero-copy view of an Ethernet/IPv4 ARP packet. */
-export class ArpPacket {
-  readonly bytes: Uint8Array;
+const EMPTY = new Uint8Array(0);
 
-  /** Wraps `bytes` without checks; use {@link ArpPacket.checked} on untrusted input. */
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+/** View of an Ethernet/IPv4 ARP packet at `buf[off, …)`; re-pointable with `check`. */
+export class ArpPacket {
+  buf: Uint8Array;
+  off: number;
+
+  /** Wraps `bytes` at `off` without checks; use {@link ArpPacket.checked} on untrusted input. */
+  constructor(bytes: Uint8Array = EMPTY, off = 0) {
+    this.buf = bytes;
+    this.off = off;
   }
 
   /** A view, or undefined unless ≥ 28 bytes with htype 1, ptype 0x0800, hlen 6, plen 4. */
   static checked(bytes: Uint8Array): ArpPacket | undefined {
-    if (bytes.length < ARP_LEN) return undefined;
-    if (readU16(bytes, HTYPE) !== ARP_HTYPE_ETHERNET || readU16(bytes, PTYPE) !== ETHERTYPE_IPV4) {
-      return undefined;
-    }
-    if (bytes[HLEN] !== 6 || bytes[PLEN] !== 4) return undefined;
-    return new ArpPacket(bytes);
+    const v = new ArpPacket();
+    return v.check(bytes, 0, bytes.length) ? v : undefined;
   }
 
+  /** Points the view at `buf[off, end)` when it holds an Ethernet/IPv4 ARP packet. */
+  check(buf: Uint8Array, off: number, end: number): boolean {
+    if (end - off < ARP_LEN) return false;
+    if (
+      readU16(buf, off + HTYPE) !== ARP_HTYPE_ETHERNET ||
+      readU16(buf, off + PTYPE) !== ETHERTYPE_IPV4
+    ) {
+      return false;
+    }
+    if (buf[off + HLEN] !== 6 || buf[off + PLEN] !== 4) return false;
+    this.buf = buf;
+    this.off = off;
+    return true;
+  }
+
+  /** The 28 bytes as a subarray (allocates: not for the per-packet path). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(this.off, this.off + ARP_LEN);
+  }
   get op(): number {
-    return readU16(this.bytes, OP);
+    return readU16(this.buf, this.off + OP);
   }
   set op(value: number) {
-    writeU16(this.bytes, OP, value);
+    writeU16(this.buf, this.off + OP, value);
+  }
+  /** Offset of the sender hardware address in `buf`. */
+  get shaOff(): number {
+    return this.off + SHA;
   }
   /** Sender hardware address (aliases the packet). */
   get sha(): Uint8Array {
-    return this.bytes.subarray(SHA, SHA + 6);
+    return this.buf.subarray(this.off + SHA, this.off + SHA + 6);
   }
   set sha(mac: Uint8Array) {
-    this.bytes.set(mac.subarray(0, 6), SHA);
+    copyMac(mac, this.buf, this.off + SHA);
   }
   /** Sender protocol address, u32. */
   get spa(): number {
-    return readU32(this.bytes, SPA);
+    return readU32(this.buf, this.off + SPA);
   }
   set spa(addr: number) {
-    writeU32(this.bytes, SPA, addr);
+    writeU32(this.buf, this.off + SPA, addr);
   }
   /** Target hardware address (aliases the packet). */
   get tha(): Uint8Array {
-    return this.bytes.subarray(THA, THA + 6);
+    return this.buf.subarray(this.off + THA, this.off + THA + 6);
   }
   set tha(mac: Uint8Array) {
-    this.bytes.set(mac.subarray(0, 6), THA);
+    copyMac(mac, this.buf, this.off + THA);
   }
   /** Target protocol address, u32. */
   get tpa(): number {
-    return readU32(this.bytes, TPA);
+    return readU32(this.buf, this.off + TPA);
   }
   set tpa(addr: number) {
-    writeU32(this.bytes, TPA, addr);
+    writeU32(this.buf, this.off + TPA, addr);
   }
 }
 
@@ -110,23 +139,35 @@ export const ArpRepr = {
   },
   /** Writes the 28-byte packet at the start of `buf` (≥ 28 bytes); returns 28. */
   emit(repr: ArpRepr, buf: Uint8Array): number {
-    writeU16(buf, HTYPE, ARP_HTYPE_ETHERNET);
-    writeU16(buf, PTYPE, ETHERTYPE_IPV4);
-    buf[HLEN] = 6;
-    buf[PLEN] = 4;
-    const packet = new ArpPacket(buf);
-    packet.op = repr.op;
-    packet.sha = repr.sha;
-    packet.spa = repr.spa;
-    packet.tha = repr.tha;
-    packet.tpa = repr.tpa;
+    writeArp(buf, 0, repr.op, repr.sha, repr.spa, repr.tha, repr.tpa);
     return ARP_LEN;
   },
 };
 
+/** Writes an Ethernet/IPv4 ARP packet at `buf[at]`, allocating nothing. */
+function writeArp(
+  buf: Uint8Array,
+  at: number,
+  op: number,
+  sha: Uint8Array,
+  spa: number,
+  tha: Uint8Array,
+  tpa: number,
+): void {
+  writeU16(buf, at + HTYPE, ARP_HTYPE_ETHERNET);
+  writeU16(buf, at + PTYPE, ETHERTYPE_IPV4);
+  buf[at + HLEN] = 6;
+  buf[at + PLEN] = 4;
+  writeU16(buf, at + OP, op);
+  copyMac(sha, buf, at + SHA);
+  writeU32(buf, at + SPA, spa);
+  copyMac(tha, buf, at + THA);
+  writeU32(buf, at + TPA, tpa);
+}
+
 /**
  * Writes an Ethernet frame carrying ARP into `buf`: Ethernet src = `senderMac`, dst = `ethDst`.
- * Returns the length written (42), or 0 when `buf` is shorter than that.
+ * Returns the length written (42), or 0 when `buf` is shorter than that. Allocates nothing.
  */
 export function buildArpFrame(
   buf: Uint8Array,
@@ -138,14 +179,8 @@ export function buildArpFrame(
   ethDst: Uint8Array,
 ): number {
   if (buf.length < ARP_FRAME_LEN) return 0;
-  const eth = new EthernetFrame(buf);
-  eth.dst = ethDst;
-  eth.src = senderMac;
-  eth.etherType = ETHERTYPE_ARP;
-  ArpRepr.emit(
-    { op, sha: senderMac, spa: senderIp, tha: targetMac, tpa: targetIp },
-    buf.subarray(ETHERNET_HEADER_LEN),
-  );
+  writeEthernet(buf, 0, ethDst, senderMac, ETHERTYPE_ARP);
+  writeArp(buf, ETHERNET_HEADER_LEN, op, senderMac, senderIp, targetMac, targetIp);
   return ARP_FRAME_LEN;
 }
 

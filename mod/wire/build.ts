@@ -1,13 +1,14 @@
 /**
  * Frame builders for the replies the appliance originates: ICMP errors, TCP resets and echo
  * replies. Each writes into a caller-supplied buffer and returns the frame length (0 when no
- * frame may or can be built); nothing is allocated besides views. The offending packet may live
- * in the same buffer: every field is read before anything is written.
+ * frame may or can be built) and allocates nothing, so the data path can call them per packet.
+ * The offending packet may live in the same buffer: every field is read before anything is
+ * written.
  * @module
  */
 
-import { ETHERNET_HEADER_LEN, EthernetFrame, ETHERTYPE_IPV4 } from "./ethernet.ts";
-import { IPV4_HEADER_LEN, Ipv4Packet, Ipv4Repr, PROTO_ICMP, PROTO_TCP } from "./ipv4.ts";
+import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, writeEthernet } from "./ethernet.ts";
+import { IPV4_HEADER_LEN, Ipv4Packet, PROTO_ICMP, PROTO_TCP, writeIpv4Header } from "./ipv4.ts";
 import {
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
@@ -15,8 +16,9 @@ import {
   IcmpPacket,
   isIcmpError,
 } from "./icmp.ts";
-import { TCP_ACK, TCP_HEADER_LEN, TCP_RST, TcpSegment } from "./tcp.ts";
-import { writeU32 } from "./bytes.ts";
+import { TCP_ACK, TCP_HEADER_LEN, TCP_RST, TcpSegment, writeTcpHeader } from "./tcp.ts";
+import { OPT_NOP, OPT_TIMESTAMPS, OPT_TIMESTAMPS_LEN } from "./tcp_options.ts";
+import { readU16, writeU32 } from "./bytes.ts";
 
 /** TTL of originated packets (the Linux default, RFC 1700 recommends 64). */
 export const DEFAULT_TTL = 64;
@@ -49,19 +51,27 @@ export function mayReplyWithIcmpError(packet: Ipv4Packet): boolean {
   if (dstFirst >= 224 && dstFirst < 240) return false;
   if (packet.dst === 0xffffffff) return false;
   if (packet.protocol === PROTO_ICMP) {
-    const type = packet.payload[0];
-    if (type === undefined || isIcmpError(type)) return false;
+    const at = packet.payloadOff;
+    if (at >= packet.packetEnd) return false;
+    if (isIcmpError(packet.buf[at]!)) return false;
   }
   return true;
 }
 
+// Scratch views for the builders: JS runs one builder at a time, so one of each serves every
+// call without allocating.
+const origIp = new Ipv4Packet();
+const origTcp = new TcpSegment();
+const outTcp = new TcpSegment();
+const outIcmp = new IcmpPacket();
+
 /**
  * Builds Ethernet + IPv4 + ICMP error (`type`/`code`, `rest` = the 4 "rest of header" bytes,
- * e.g. the next-hop MTU for frag-needed) about `original`, an IPv4 packet. The quote holds the
- * original header and as much payload as keeps the IP datagram within 576 bytes
- * (RFC 792, RFC 1812 §4.3.2.3). TTL 64, checksums filled. Returns the frame length, or 0 when
- * `original` is not valid IPv4, RFC 1812 §4.3.2.7 forbids an error about it, or `buf` cannot
- * hold the header plus 8 bytes of quoted payload.
+ * e.g. the next-hop MTU for frag-needed) about the IPv4 packet at `original[off, end)`. The quote
+ * holds the original header and as much payload as keeps the IP datagram within 576 bytes
+ * (RFC 792, RFC 1812 §4.3.2.3). TTL 64, checksums filled. Returns the frame length, or 0 when the
+ * original is not valid IPv4, RFC 1812 §4.3.2.7 forbids an error about it, or `buf` cannot hold
+ * the header plus 8 bytes of quoted payload. `original` may alias `buf`.
  */
 export function buildIcmpError(
   buf: Uint8Array,
@@ -73,59 +83,61 @@ export function buildIcmpError(
   code: number,
   original: Uint8Array,
   rest = 0,
+  off = 0,
+  end: number = original.length,
 ): number {
-  const orig = Ipv4Packet.checked(original);
-  if (orig === undefined || !mayReplyWithIcmpError(orig)) return 0;
-  const origLen = orig.totalLength;
+  if (!origIp.check(original, off, end) || !mayReplyWithIcmpError(origIp)) return 0;
+  const origLen = origIp.totalLength;
   const room = Math.min(
     ICMP_ERROR_MAX_IP_LEN - IPV4_HEADER_LEN - ICMP_HEADER_LEN,
     buf.length - ICMP_AT - ICMP_HEADER_LEN,
   );
   const quoteLen = Math.min(origLen, room);
-  if (quoteLen < Math.min(origLen, orig.headerLen + 8)) return 0;
-  // Copy the quote first: `original` may alias `buf`, and TypedArray#set copes with overlap.
-  buf.set(original.subarray(0, quoteLen), ICMP_AT + ICMP_HEADER_LEN);
+  if (quoteLen < Math.min(origLen, origIp.headerLen + 8)) return 0;
+  // Copy the quote first: `original` may alias `buf`, and copyWithin/set cope with overlap.
+  if (original === buf) buf.copyWithin(ICMP_AT + ICMP_HEADER_LEN, off, off + quoteLen);
+  else buf.set(original.subarray(off, off + quoteLen), ICMP_AT + ICMP_HEADER_LEN);
   const icmpLen = ICMP_HEADER_LEN + quoteLen;
-  const eth = new EthernetFrame(buf);
-  eth.dst = dstMac;
-  eth.src = srcMac;
-  eth.etherType = ETHERTYPE_IPV4;
-  Ipv4Repr.emit({
-    src: srcIp,
-    dst: dstIp,
-    protocol: PROTO_ICMP,
-    payloadLength: icmpLen,
-    ttl: DEFAULT_TTL,
-    dscpEcn: TOS_INTERNETWORK_CONTROL,
-    ident: 0,
-    dontFragment: false,
-  }, buf.subarray(L3));
-  const icmp = new IcmpPacket(buf.subarray(ICMP_AT, ICMP_AT + icmpLen));
+  writeEthernet(buf, 0, dstMac, srcMac, ETHERTYPE_IPV4);
+  writeIpv4Header(
+    buf,
+    L3,
+    srcIp,
+    dstIp,
+    PROTO_ICMP,
+    icmpLen,
+    DEFAULT_TTL,
+    TOS_INTERNETWORK_CONTROL,
+  );
+  const icmp = outIcmp;
+  icmp.check(buf, ICMP_AT, ICMP_AT + icmpLen);
   icmp.type = type;
   icmp.code = code;
-  writeU32(icmp.bytes, 4, rest);
+  writeU32(buf, ICMP_AT + 4, rest);
   icmp.fillChecksum();
   return ICMP_AT + icmpLen;
 }
 
 /**
- * Builds the reset RFC 9293 §3.10.7.1 prescribes for `offending` (an IPv4 packet carrying TCP),
- * with addresses and ports swapped: if it had ACK, `<SEQ=SEG.ACK><CTL=RST>`; otherwise
- * `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>` (SEG.LEN counts SYN and FIN). Returns the frame
- * length (54), or 0 when `offending` is not valid IPv4/TCP, is a fragment, is itself a RST
- * (a reset is never answered, RFC 9293 §3.10.7.1) or `buf` is too short.
+ * Builds the reset RFC 9293 §3.10.7.1 prescribes for the offending IPv4/TCP packet at
+ * `offending[off, end)`, with addresses and ports swapped: if it had ACK, `<SEQ=SEG.ACK><CTL=RST>`;
+ * otherwise `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>` (SEG.LEN counts SYN and FIN). Returns the
+ * frame length (54), or 0 when the offending packet is not valid IPv4/TCP, is a fragment, is
+ * itself a RST (a reset is never answered, RFC 9293 §3.10.7.1) or `buf` is too short.
  */
 export function buildTcpRst(
   buf: Uint8Array,
   srcMac: Uint8Array,
   dstMac: Uint8Array,
   offending: Uint8Array,
+  off = 0,
+  end: number = offending.length,
 ): number {
   if (buf.length < TCP_RST_FRAME_LEN) return 0;
-  const ip = Ipv4Packet.checked(offending);
-  if (ip === undefined || ip.protocol !== PROTO_TCP || ip.isFragment) return 0;
-  const seg = TcpSegment.checked(ip.payload);
-  if (seg === undefined || seg.rst) return 0;
+  const ip = origIp;
+  if (!ip.check(offending, off, end) || ip.protocol !== PROTO_TCP || ip.isFragment) return 0;
+  const seg = origTcp;
+  if (!seg.check(offending, ip.payloadOff, ip.packetEnd) || seg.rst) return 0;
   const src = ip.dst;
   const dst = ip.src;
   const srcPort = seg.dstPort;
@@ -133,48 +145,82 @@ export function buildTcpRst(
   const hadAck = seg.ack;
   const seq = hadAck ? seg.ackNumber : 0;
   const ack = hadAck ? 0 : (seg.seqNumber + seg.segmentLength) >>> 0;
-  const eth = new EthernetFrame(buf);
-  eth.dst = dstMac;
-  eth.src = srcMac;
-  eth.etherType = ETHERTYPE_IPV4;
-  Ipv4Repr.emit({
+  return buildTcpSegment(
+    buf,
+    dstMac,
+    srcMac,
     src,
     dst,
-    protocol: PROTO_TCP,
-    payloadLength: TCP_HEADER_LEN,
-    ttl: DEFAULT_TTL,
-    dscpEcn: 0,
-    ident: 0,
-    dontFragment: true,
-  }, buf.subarray(L3));
-  const rst = new TcpSegment(buf.subarray(TCP_AT, TCP_RST_FRAME_LEN));
-  rst.srcPort = srcPort;
-  rst.dstPort = dstPort;
-  rst.seqNumber = seq;
-  rst.ackNumber = ack;
-  rst.bytes[12] = (TCP_HEADER_LEN / 4) << 4;
-  rst.flags = hadAck ? TCP_RST : TCP_RST | TCP_ACK;
-  rst.window = 0;
-  rst.bytes[18] = 0;
-  rst.bytes[19] = 0;
-  rst.fillChecksum(src, dst);
-  return TCP_RST_FRAME_LEN;
+    srcPort,
+    dstPort,
+    seq,
+    ack,
+    hadAck ? TCP_RST : TCP_RST | TCP_ACK,
+    0,
+  );
 }
 
 /**
- * Turns an Ethernet frame holding an ICMP echo request into the echo reply, in place (RFC 792):
- * MACs and IP addresses swapped, type 0, TTL reset to 64, both checksums updated incrementally
- * (RFC 1624; swapping the addresses leaves the IP checksum as it was). Returns false, touching
- * nothing, unless the frame is an unfragmented IPv4 ICMP echo request.
+ * Builds Ethernet + IPv4 (DF, TTL 64) + a TCP segment without payload, allocating nothing: the
+ * segments the appliance originates (resets, and the probes a survivor sends after a takeover).
+ * With `tsVal`/`tsEcr` given, the segment carries NOP, NOP, timestamps (RFC 7323 Appendix A's
+ * layout). Returns the frame length, or 0 when `buf` is too short.
  */
-export function turnEchoReply(frame: Uint8Array): boolean {
-  const eth = EthernetFrame.checked(frame);
-  if (eth === undefined || eth.etherType !== ETHERTYPE_IPV4) return false;
-  const ip = Ipv4Packet.checked(eth.payload);
-  if (ip === undefined || ip.protocol !== PROTO_ICMP || ip.isFragment) return false;
-  const icmp = IcmpPacket.checked(ip.payload);
-  if (icmp === undefined || icmp.type !== ICMP_ECHO_REQUEST) return false;
-  for (let i = 0; i < 6; i++) {
+export function buildTcpSegment(
+  buf: Uint8Array,
+  dstMac: Uint8Array,
+  srcMac: Uint8Array,
+  src: number,
+  dst: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  tsVal?: number,
+  tsEcr?: number,
+): number {
+  const ts = tsVal !== undefined && tsEcr !== undefined;
+  const tcpLen = TCP_HEADER_LEN + (ts ? 12 : 0);
+  const len = TCP_AT + tcpLen;
+  if (buf.length < len) return 0;
+  writeEthernet(buf, 0, dstMac, srcMac, ETHERTYPE_IPV4);
+  writeIpv4Header(buf, L3, src, dst, PROTO_TCP, tcpLen, DEFAULT_TTL, 0, 0, true);
+  writeTcpHeader(buf, TCP_AT, srcPort, dstPort, seq, ack, flags, window, tcpLen);
+  if (ts) {
+    const o = TCP_AT + TCP_HEADER_LEN;
+    buf[o] = OPT_NOP;
+    buf[o + 1] = OPT_NOP;
+    buf[o + 2] = OPT_TIMESTAMPS;
+    buf[o + 3] = OPT_TIMESTAMPS_LEN;
+    writeU32(buf, o + 4, tsVal);
+    writeU32(buf, o + 8, tsEcr);
+  }
+  outTcp.check(buf, TCP_AT, len);
+  outTcp.fillChecksum(src, dst);
+  return len;
+}
+
+const echoIp = new Ipv4Packet();
+const echoIcmp = new IcmpPacket();
+
+/**
+ * Turns the Ethernet frame at `frame[off, end)` holding an ICMP echo request into the echo reply,
+ * in place (RFC 792): MACs and IP addresses swapped, type 0, TTL reset to 64, both checksums
+ * updated incrementally (RFC 1624; swapping the addresses leaves the IP checksum as it was).
+ * Returns false, touching nothing, unless the frame is an unfragmented IPv4 ICMP echo request.
+ */
+export function turnEchoReply(frame: Uint8Array, off = 0, end: number = frame.length): boolean {
+  if (end - off < ETHERNET_HEADER_LEN || readU16(frame, off + 12) !== ETHERTYPE_IPV4) return false;
+  const ip = echoIp;
+  if (!ip.check(frame, off + ETHERNET_HEADER_LEN, end)) return false;
+  if (ip.protocol !== PROTO_ICMP || ip.isFragment) return false;
+  const icmp = echoIcmp;
+  if (!icmp.check(frame, ip.payloadOff, ip.packetEnd) || icmp.type !== ICMP_ECHO_REQUEST) {
+    return false;
+  }
+  for (let i = off; i < off + 6; i++) {
     const b = frame[i]!;
     frame[i] = frame[i + 6]!;
     frame[i + 6] = b;

@@ -61,3 +61,18 @@ export function adjust32(checksum: number, oldValue: number, newValue: number): 
       (newValue & 0xffff),
   ) & 0xffff;
 }
+
+/**
+ * The change a 32-bit value makes to a one's-complement sum when it goes from `oldValue` to
+ * `newValue`: `~m + m'` for each of its 16-bit words (RFC 1624 eqn 3). Deltas add up; apply the
+ * total once with {@link applyDelta}. Small integers only, so a caller that sums several never
+ * boxes a 32-bit number.
+ */
+export function wordDelta32(oldValue: number, newValue: number): number {
+  return (~oldValue >>> 16) + (~oldValue & 0xffff) + (newValue >>> 16) + (newValue & 0xffff);
+}
+
+/** `checksum` updated by a summed delta: `~(~HC + delta)`, folded (RFC 1624 eqn 3). */
+export function applyDelta(checksum: number, delta: number): number {
+  return ~fold((~checksum & 0xffff) + delta) & 0xffff;
+}

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { adjust16, adjust32, fold, internetChecksum, pseudoHeaderSum, sum16 } from "./checksum.ts";
+import {
+  adjust16,
+  adjust32,
+  applyDelta,
+  fold,
+  internetChecksum,
+  pseudoHeaderSum,
+  sum16,
+  wordDelta32,
+} from "./checksum.ts";
 import { fromHex, prng, randomBytes } from "./test_util.ts";
 
 Deno.test("RFC 1071 §3 worked example: 00 01 f2 03 f4 f5 f6 f7", () => {
@@ -92,4 +101,47 @@ Deno.test("RFC 1624 edges: no-op edits keep the checksum; 0xffff and 0x0000 word
   bytes[3] = 0xfe;
   assert.equal(internetChecksum(bytes, 0, 4), 0x0000);
   assert.equal(adjust16(hc, 0x0000, 0xfffe), 0x0000);
+});
+
+Deno.test("wordDelta32 + applyDelta and adjust16/adjust32 match a full recompute (3000 rounds)", () => {
+  const next = prng(1624);
+  for (let i = 0; i < 3000; i++) {
+    const bytes = randomBytes(next, 24 + 2 * (next() % 20));
+    // The checksum lives in bytes 0-1 of this test region; fill it in.
+    bytes[0] = bytes[1] = 0;
+    const fill = () => {
+      bytes[0] = bytes[1] = 0;
+      const c = internetChecksum(bytes, 0, bytes.length);
+      bytes[0] = c >> 8;
+      bytes[1] = c & 255;
+    };
+    fill();
+    const dv = new DataView(bytes.buffer);
+    let hc = dv.getUint16(0);
+    // Change 1-3 aligned 32-bit values and one 16-bit word, the way NAT does.
+    let delta = 0;
+    for (let k = 0; k < 1 + (i % 3); k++) {
+      const at = 2 + 4 * (next() % ((bytes.length - 2) / 4 - 1));
+      const old = dv.getUint32(at), now = next() >>> 0;
+      if (k === 0 && i % 2) hc = adjust32(hc, old, now);
+      else delta += wordDelta32(old, now);
+      dv.setUint32(at, now);
+    }
+    hc = applyDelta(hc, delta);
+    const w = 2 + 2 * (next() % ((bytes.length - 2) / 2));
+    const oldWord = dv.getUint16(w), newWord = next() & 0xffff;
+    hc = adjust16(hc, oldWord, newWord);
+    dv.setUint16(w, newWord);
+    dv.setUint16(0, hc);
+    assert.equal(internetChecksum(bytes, 0, bytes.length), 0, `round ${i}: verifies`);
+    fill();
+    assert.equal(hc, dv.getUint16(0), `round ${i}: equals a full recompute`);
+  }
+});
+
+Deno.test("applyDelta with no change leaves a checksum as it was; eqn 3 never yields 0xffff", () => {
+  for (const c of [0, 1, 0x1234, 0xfffe]) assert.equal(applyDelta(c, 0), c);
+  // RFC 1624 §3: eqn 3 gives 0x0000, not the negative zero 0xffff of eqn 2.
+  assert.equal(adjust16(0x0001, 0x0000, 0x0001), 0x0000);
+  assert.equal(wordDelta32(0, 0), 0x1fffe);
 });

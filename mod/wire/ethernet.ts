@@ -21,54 +21,95 @@ export const ETHERNET_HEADER_LEN = 14;
 const DST = 0;
 const SRC = 6;
 const ETHERTYPE = 12;
+const EMPTY = new Uint8Array(0);
 
-/** Zero-copy view of an Ethernet II frame. */
+/**
+ * View of an Ethernet II frame at `buf[off, end)`. Re-pointable with {@link EthernetFrame.check}
+ * so the data path reuses one view per packet instead of allocating.
+ */
 export class EthernetFrame {
-  /** The whole frame, as given. */
-  readonly bytes: Uint8Array;
+  buf: Uint8Array;
+  off: number;
+  end: number;
 
-  /** Wraps `bytes` without checks; use {@link EthernetFrame.checked} on untrusted input. */
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+  /** Wraps `bytes[off, end)` without checks; use {@link EthernetFrame.checked} on untrusted input. */
+  constructor(bytes: Uint8Array = EMPTY, off = 0, end = bytes.length) {
+    this.buf = bytes;
+    this.off = off;
+    this.end = end;
   }
 
   /** A view, or undefined when `bytes` cannot hold an Ethernet header (< 14 bytes). */
   static checked(bytes: Uint8Array): EthernetFrame | undefined {
-    return bytes.length < ETHERNET_HEADER_LEN ? undefined : new EthernetFrame(bytes);
+    const v = new EthernetFrame();
+    return v.check(bytes, 0, bytes.length) ? v : undefined;
   }
 
+  /** Points the view at `buf[off, end)`; false (view unchanged) when no header fits. */
+  check(buf: Uint8Array, off: number, end: number): boolean {
+    if (end - off < ETHERNET_HEADER_LEN) return false;
+    this.buf = buf;
+    this.off = off;
+    this.end = end;
+    return true;
+  }
+
+  /** The frame as a subarray (allocates a view: not for the per-packet path). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(this.off, this.end);
+  }
   /** Destination MAC: a 6-byte subarray aliasing the frame. */
   get dst(): Uint8Array {
-    return this.bytes.subarray(DST, DST + 6);
+    return this.buf.subarray(this.off + DST, this.off + DST + 6);
   }
   set dst(mac: Uint8Array) {
-    this.bytes.set(mac.subarray(0, 6), DST);
+    copyMac(mac, this.buf, this.off + DST);
   }
-
   /** Source MAC: a 6-byte subarray aliasing the frame. */
   get src(): Uint8Array {
-    return this.bytes.subarray(SRC, SRC + 6);
+    return this.buf.subarray(this.off + SRC, this.off + SRC + 6);
   }
   set src(mac: Uint8Array) {
-    this.bytes.set(mac.subarray(0, 6), SRC);
+    copyMac(mac, this.buf, this.off + SRC);
   }
-
+  /** True when the destination MAC equals `mac` (no allocation). */
+  dstIs(mac: Uint8Array): boolean {
+    return macEquals(this.buf, this.off + DST, mac);
+  }
   get etherType(): number {
-    return readU16(this.bytes, ETHERTYPE);
+    return readU16(this.buf, this.off + ETHERTYPE);
   }
   set etherType(value: number) {
-    writeU16(this.bytes, ETHERTYPE, value);
+    writeU16(this.buf, this.off + ETHERTYPE, value);
   }
-
+  /** Offset of the payload in `buf`. */
+  get payloadOff(): number {
+    return this.off + ETHERNET_HEADER_LEN;
+  }
   /** Everything after the header (may include padding up to the 60-byte minimum frame). */
   get payload(): Uint8Array {
-    return this.bytes.subarray(ETHERNET_HEADER_LEN);
+    return this.buf.subarray(this.off + ETHERNET_HEADER_LEN, this.end);
   }
-
   /** True when the destination is a group (multicast or broadcast) address (I/G bit set). */
   get isGroupDst(): boolean {
-    return (this.bytes[DST]! & 1) === 1;
+    return (this.buf[this.off + DST]! & 1) === 1;
   }
+}
+
+/** True when `buf[at, at + 6)` equals `mac`. */
+export function macEquals(buf: Uint8Array, at: number, mac: Uint8Array): boolean {
+  return buf[at] === mac[0] && buf[at + 1] === mac[1] && buf[at + 2] === mac[2] &&
+    buf[at + 3] === mac[3] && buf[at + 4] === mac[4] && buf[at + 5] === mac[5];
+}
+
+/** Writes the 6 bytes of `mac` at `buf[at]` (a byte loop: `set` on a subarray would allocate). */
+export function copyMac(mac: Uint8Array, buf: Uint8Array, at: number): void {
+  buf[at] = mac[0]!;
+  buf[at + 1] = mac[1]!;
+  buf[at + 2] = mac[2]!;
+  buf[at + 3] = mac[3]!;
+  buf[at + 4] = mac[4]!;
+  buf[at + 5] = mac[5]!;
 }
 
 /** A parsed Ethernet header as plain values. */
@@ -86,10 +127,20 @@ export const EthernetRepr = {
   },
   /** Writes the 14-byte header at the start of `buf`; returns the number of bytes written. */
   emit(repr: EthernetRepr, buf: Uint8Array): number {
-    const frame = new EthernetFrame(buf);
-    frame.dst = repr.dst;
-    frame.src = repr.src;
-    frame.etherType = repr.etherType;
+    writeEthernet(buf, 0, repr.dst, repr.src, repr.etherType);
     return ETHERNET_HEADER_LEN;
   },
 };
+
+/** Writes an Ethernet header at `buf[at]` without allocating. */
+export function writeEthernet(
+  buf: Uint8Array,
+  at: number,
+  dst: Uint8Array,
+  src: Uint8Array,
+  etherType: number,
+): void {
+  copyMac(dst, buf, at + DST);
+  copyMac(src, buf, at + SRC);
+  writeU16(buf, at + ETHERTYPE, etherType);
+}

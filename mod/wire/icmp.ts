@@ -42,73 +42,100 @@ export function isIcmpError(type: number): boolean {
   return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
 }
 
-/** Zero-copy view of an ICMP message (the whole IPv4 payload). */
-export class IcmpPacket {
-  readonly bytes: Uint8Array;
+const EMPTY = new Uint8Array(0);
 
-  /** Wraps `bytes` without checks; use {@link IcmpPacket.checked} on untrusted input. */
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+/**
+ * View of an ICMP message (the whole IPv4 payload) at `buf[off, end)`. Re-pointable with
+ * {@link IcmpPacket.check}: the data path keeps one view.
+ */
+export class IcmpPacket {
+  buf: Uint8Array;
+  off: number;
+  end: number;
+
+  /** Wraps `bytes[off, end)` without checks; use {@link IcmpPacket.checked} on untrusted input. */
+  constructor(bytes: Uint8Array = EMPTY, off = 0, end = bytes.length) {
+    this.buf = bytes;
+    this.off = off;
+    this.end = end;
   }
 
   /** A view, or undefined when shorter than the 8-byte header. */
   static checked(bytes: Uint8Array): IcmpPacket | undefined {
-    return bytes.length < ICMP_HEADER_LEN ? undefined : new IcmpPacket(bytes);
+    const v = new IcmpPacket();
+    return v.check(bytes, 0, bytes.length) ? v : undefined;
   }
 
+  /** Points the view at `buf[off, end)` when a whole header is there. */
+  check(buf: Uint8Array, off: number, end: number): boolean {
+    if (end - off < ICMP_HEADER_LEN) return false;
+    this.buf = buf;
+    this.off = off;
+    this.end = end;
+    return true;
+  }
+
+  /** The message as a subarray (allocates: not for the per-packet path). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(this.off, this.end);
+  }
   get type(): number {
-    return this.bytes[TYPE]!;
+    return this.buf[this.off + TYPE]!;
   }
   set type(value: number) {
-    this.bytes[TYPE] = value;
+    this.buf[this.off + TYPE] = value;
   }
   get code(): number {
-    return this.bytes[CODE]!;
+    return this.buf[this.off + CODE]!;
   }
   set code(value: number) {
-    this.bytes[CODE] = value;
+    this.buf[this.off + CODE] = value;
   }
   get checksum(): number {
-    return readU16(this.bytes, CHECKSUM);
+    return readU16(this.buf, this.off + CHECKSUM);
   }
   set checksum(value: number) {
-    writeU16(this.bytes, CHECKSUM, value);
+    writeU16(this.buf, this.off + CHECKSUM, value);
   }
   /** Echo identifier (bytes 4-5). */
   get echoId(): number {
-    return readU16(this.bytes, ECHO_ID);
+    return readU16(this.buf, this.off + ECHO_ID);
   }
   set echoId(value: number) {
-    writeU16(this.bytes, ECHO_ID, value);
+    writeU16(this.buf, this.off + ECHO_ID, value);
   }
   /** Echo sequence number (bytes 6-7). */
   get echoSeq(): number {
-    return readU16(this.bytes, ECHO_SEQ);
+    return readU16(this.buf, this.off + ECHO_SEQ);
   }
   set echoSeq(value: number) {
-    writeU16(this.bytes, ECHO_SEQ, value);
+    writeU16(this.buf, this.off + ECHO_SEQ, value);
   }
   /** Next-hop MTU of a "fragmentation needed" error (bytes 6-7, RFC 1191). */
   get nextHopMtu(): number {
-    return readU16(this.bytes, ECHO_SEQ);
+    return readU16(this.buf, this.off + ECHO_SEQ);
   }
   /** The 4 "rest of header" bytes (aliases the packet). */
   get rest(): Uint8Array {
-    return this.bytes.subarray(REST, REST + 4);
+    return this.buf.subarray(this.off + REST, this.off + REST + 4);
+  }
+  /** Offset in `buf` of the bytes after the header (echo data, or an error's quote). */
+  get embeddedOff(): number {
+    return this.off + ICMP_HEADER_LEN;
   }
   /** Bytes after the header: echo data, or the quoted original datagram of an error. */
   get embedded(): Uint8Array {
-    return this.bytes.subarray(ICMP_HEADER_LEN);
+    return this.buf.subarray(this.off + ICMP_HEADER_LEN, this.end);
   }
 
   /** True when the checksum over the whole message is correct. */
   verifyChecksum(): boolean {
-    return internetChecksum(this.bytes, 0, this.bytes.length) === 0;
+    return internetChecksum(this.buf, this.off, this.end) === 0;
   }
   /** Recomputes and stores the checksum over the whole message. */
   fillChecksum(): void {
     this.checksum = 0;
-    this.checksum = internetChecksum(this.bytes, 0, this.bytes.length);
+    this.checksum = internetChecksum(this.buf, this.off, this.end);
   }
   /** Sets type and code, updating the checksum incrementally (RFC 1624). */
   rewriteTypeCode(type: number, code: number): void {
@@ -134,7 +161,7 @@ export const IcmpRepr = {
     return {
       type: packet.type,
       code: packet.code,
-      rest: readU32(packet.bytes, REST),
+      rest: readU32(packet.buf, packet.off + REST),
       payload: packet.embedded,
     };
   },
@@ -144,7 +171,7 @@ export const IcmpRepr = {
    */
   emit(repr: IcmpRepr, buf: Uint8Array): number {
     const length = ICMP_HEADER_LEN + repr.payload.length;
-    const packet = new IcmpPacket(buf.subarray(0, length));
+    const packet = new IcmpPacket(buf, 0, length);
     packet.type = repr.type;
     packet.code = repr.code;
     writeU32(buf, REST, repr.rest);

@@ -35,15 +35,22 @@ const DST = 16;
 const FLAG_DF = 0x4000;
 const FLAG_MF = 0x2000;
 const FRAG_MASK = 0x1fff;
+const EMPTY = new Uint8Array(0);
 
-/** Zero-copy view of an IPv4 packet. */
+/**
+ * View of an IPv4 packet at `buf[off, end)` (`end` may run past `totalLength`, e.g. Ethernet
+ * padding). Re-pointable with {@link Ipv4Packet.check}: the data path keeps one view.
+ */
 export class Ipv4Packet {
-  /** The bytes as given (may extend past `totalLength`, e.g. Ethernet padding). */
-  readonly bytes: Uint8Array;
+  buf: Uint8Array;
+  off: number;
+  end: number;
 
-  /** Wraps `bytes` without checks; use {@link Ipv4Packet.checked} on untrusted input. */
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+  /** Wraps `bytes[off, end)` without checks; use {@link Ipv4Packet.checked} on untrusted input. */
+  constructor(bytes: Uint8Array = EMPTY, off = 0, end = bytes.length) {
+    this.buf = bytes;
+    this.off = off;
+    this.end = end;
   }
 
   /**
@@ -51,116 +58,137 @@ export class Ipv4Packet {
    * than the bytes, totalLength < header length, or totalLength > the bytes (a length that lies).
    */
   static checked(bytes: Uint8Array): Ipv4Packet | undefined {
-    if (bytes.length < IPV4_HEADER_LEN) return undefined;
-    const verIhl = bytes[VER_IHL]!;
-    if (verIhl >>> 4 !== 4) return undefined;
-    const headerLen = (verIhl & 0x0f) * 4;
-    if (headerLen < IPV4_HEADER_LEN || headerLen > bytes.length) return undefined;
-    const totalLength = readU16(bytes, TOTAL_LEN);
-    if (totalLength < headerLen || totalLength > bytes.length) return undefined;
-    return new Ipv4Packet(bytes);
+    const v = new Ipv4Packet();
+    return v.check(bytes, 0, bytes.length) ? v : undefined;
   }
 
   /**
    * Like {@link Ipv4Packet.checked} but trusts no length beyond the header: for the packet quoted
    * inside an ICMP error (RFC 792), whose totalLength describes the original, untruncated packet.
-   * Undefined when < 20 bytes, version ≠ 4, IHL < 5 or the header overruns the bytes.
    */
   static checkedHeader(bytes: Uint8Array): Ipv4Packet | undefined {
-    if (bytes.length < IPV4_HEADER_LEN) return undefined;
-    const verIhl = bytes[VER_IHL]!;
-    if (verIhl >>> 4 !== 4) return undefined;
-    const headerLen = (verIhl & 0x0f) * 4;
-    if (headerLen < IPV4_HEADER_LEN || headerLen > bytes.length) return undefined;
-    return new Ipv4Packet(bytes);
+    const v = new Ipv4Packet();
+    return v.checkHeader(bytes, 0, bytes.length) ? v : undefined;
   }
 
+  /** Points the view at `buf[off, end)` when it holds a valid packet (see `checked`). */
+  check(buf: Uint8Array, off: number, end: number): boolean {
+    if (!this.checkHeader(buf, off, end)) return false;
+    const totalLength = readU16(buf, off + TOTAL_LEN);
+    if (totalLength < this.headerLen || totalLength > end - off) return false;
+    return true;
+  }
+
+  /** Points the view at `buf[off, end)` when a whole header is there (see `checkedHeader`). */
+  checkHeader(buf: Uint8Array, off: number, end: number): boolean {
+    if (end - off < IPV4_HEADER_LEN) return false;
+    const verIhl = buf[off + VER_IHL]!;
+    if (verIhl >>> 4 !== 4) return false;
+    const headerLen = (verIhl & 0x0f) * 4;
+    if (headerLen < IPV4_HEADER_LEN || headerLen > end - off) return false;
+    this.buf = buf;
+    this.off = off;
+    this.end = end;
+    return true;
+  }
+
+  /** The bytes as given, as a subarray (allocates: not for the per-packet path). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(this.off, this.end);
+  }
   get version(): number {
-    return this.bytes[VER_IHL]! >>> 4;
+    return this.buf[this.off + VER_IHL]! >>> 4;
   }
   /** Header length in bytes (IHL × 4), options included. */
   get headerLen(): number {
-    return (this.bytes[VER_IHL]! & 0x0f) * 4;
+    return (this.buf[this.off + VER_IHL]! & 0x0f) * 4;
   }
   /** The DSCP (high 6 bits) and ECN (low 2 bits) byte. */
   get dscpEcn(): number {
-    return this.bytes[DSCP_ECN]!;
+    return this.buf[this.off + DSCP_ECN]!;
   }
   get totalLength(): number {
-    return readU16(this.bytes, TOTAL_LEN);
+    return readU16(this.buf, this.off + TOTAL_LEN);
   }
   set totalLength(value: number) {
-    writeU16(this.bytes, TOTAL_LEN, value);
+    writeU16(this.buf, this.off + TOTAL_LEN, value);
   }
   get ident(): number {
-    return readU16(this.bytes, IDENT);
+    return readU16(this.buf, this.off + IDENT);
   }
   get dontFragment(): boolean {
-    return (readU16(this.bytes, FLAGS_FRAG) & FLAG_DF) !== 0;
+    return (readU16(this.buf, this.off + FLAGS_FRAG) & FLAG_DF) !== 0;
   }
   get moreFragments(): boolean {
-    return (readU16(this.bytes, FLAGS_FRAG) & FLAG_MF) !== 0;
+    return (readU16(this.buf, this.off + FLAGS_FRAG) & FLAG_MF) !== 0;
   }
   /** Fragment offset in bytes (the field counts 8-byte units). */
   get fragmentOffset(): number {
-    return (readU16(this.bytes, FLAGS_FRAG) & FRAG_MASK) * 8;
+    return (readU16(this.buf, this.off + FLAGS_FRAG) & FRAG_MASK) * 8;
   }
   /** True for any fragment, first or later (MF set or offset ≠ 0). */
   get isFragment(): boolean {
-    return (readU16(this.bytes, FLAGS_FRAG) & (FLAG_MF | FRAG_MASK)) !== 0;
+    return (readU16(this.buf, this.off + FLAGS_FRAG) & (FLAG_MF | FRAG_MASK)) !== 0;
   }
   get ttl(): number {
-    return this.bytes[TTL]!;
+    return this.buf[this.off + TTL]!;
   }
   set ttl(value: number) {
-    this.bytes[TTL] = value;
+    this.buf[this.off + TTL] = value;
   }
   get protocol(): number {
-    return this.bytes[PROTOCOL]!;
+    return this.buf[this.off + PROTOCOL]!;
   }
   get checksum(): number {
-    return readU16(this.bytes, CHECKSUM);
+    return readU16(this.buf, this.off + CHECKSUM);
   }
   set checksum(value: number) {
-    writeU16(this.bytes, CHECKSUM, value);
+    writeU16(this.buf, this.off + CHECKSUM, value);
   }
   /** Source address, u32. */
   get src(): number {
-    return readU32(this.bytes, SRC);
+    return readU32(this.buf, this.off + SRC);
   }
   set src(addr: number) {
-    writeU32(this.bytes, SRC, addr);
+    writeU32(this.buf, this.off + SRC, addr);
   }
   /** Destination address, u32. */
   get dst(): number {
-    return readU32(this.bytes, DST);
+    return readU32(this.buf, this.off + DST);
   }
   set dst(addr: number) {
-    writeU32(this.bytes, DST, addr);
+    writeU32(this.buf, this.off + DST, addr);
   }
   /** Option bytes between the fixed header and the payload (empty when IHL = 5). */
   get options(): Uint8Array {
-    return this.bytes.subarray(IPV4_HEADER_LEN, this.headerLen);
+    return this.buf.subarray(this.off + IPV4_HEADER_LEN, this.off + this.headerLen);
+  }
+  /** Offset of the payload (the L4 header) in `buf`. */
+  get payloadOff(): number {
+    return this.off + this.headerLen;
+  }
+  /** End of the packet in `buf` (`off + totalLength`): the payload ends here, before padding. */
+  get packetEnd(): number {
+    return this.off + this.totalLength;
   }
   /** `bytes[headerLen, totalLength)`: the L4 segment, without Ethernet padding. */
   get payload(): Uint8Array {
-    return this.bytes.subarray(this.headerLen, this.totalLength);
+    return this.buf.subarray(this.payloadOff, this.packetEnd);
   }
   /** `bytes[0, totalLength)`: the packet itself, without trailing padding. */
   get packet(): Uint8Array {
-    return this.bytes.subarray(0, this.totalLength);
+    return this.buf.subarray(this.off, this.packetEnd);
   }
 
   /** True when the header checksum is correct (the header sums to 0xffff, RFC 1071). */
   verifyChecksum(): boolean {
-    return internetChecksum(this.bytes, 0, this.headerLen) === 0;
+    return internetChecksum(this.buf, this.off, this.off + this.headerLen) === 0;
   }
   /** Recomputes and stores the header checksum. */
   fillChecksum(): void {
     this.checksum = 0;
-    this.checksum = internetChecksum(this.bytes, 0, this.headerLen);
+    this.checksum = internetChecksum(this.buf, this.off, this.off + this.headerLen);
   }
-
   /** Sets the source address and updates the header checksum incrementally (RFC 1624). */
   rewriteSrc(addr: number): void {
     this.checksum = adjust32(this.checksum, this.src, addr);
@@ -170,17 +198,6 @@ export class Ipv4Packet {
   rewriteDst(addr: number): void {
     this.checksum = adjust32(this.checksum, this.dst, addr);
     this.dst = addr;
-  }
-  /**
-   * Decrements the TTL by one with an incremental checksum update (RFC 1812 §5.3.1, RFC 1624)
-   * and returns the new TTL. A TTL already 0 or 1 is left alone and returned as 0: the caller
-   * must drop the packet and may send ICMP time exceeded.
-   */
-  decrementTtl(): number {
-    const ttl = this.ttl;
-    if (ttl <= 1) return 0;
-    this.rewriteTtl(ttl - 1);
-    return ttl - 1;
   }
   /** Sets the TTL, updating the header checksum incrementally (TTL shares a word with protocol). */
   rewriteTtl(ttl: number): void {
@@ -220,16 +237,47 @@ export const Ipv4Repr = {
   },
   /** Writes a 20-byte header with its checksum at the start of `buf` (≥ 20 bytes); returns 20. */
   emit(repr: Ipv4Repr, buf: Uint8Array): number {
-    buf[VER_IHL] = 0x45;
-    buf[DSCP_ECN] = repr.dscpEcn;
-    writeU16(buf, TOTAL_LEN, IPV4_HEADER_LEN + repr.payloadLength);
-    writeU16(buf, IDENT, repr.ident);
-    writeU16(buf, FLAGS_FRAG, repr.dontFragment ? FLAG_DF : 0);
-    buf[TTL] = repr.ttl;
-    buf[PROTOCOL] = repr.protocol;
-    writeU32(buf, SRC, repr.src);
-    writeU32(buf, DST, repr.dst);
-    new Ipv4Packet(buf).fillChecksum();
-    return IPV4_HEADER_LEN;
+    return writeIpv4Header(
+      buf,
+      0,
+      repr.src,
+      repr.dst,
+      repr.protocol,
+      repr.payloadLength,
+      repr.ttl,
+      repr.dscpEcn,
+      repr.ident,
+      repr.dontFragment,
+    );
   },
 };
+
+/**
+ * Writes an option-less 20-byte IPv4 header with its checksum at `buf[at]`, allocating nothing
+ * (for packets the appliance originates on the data path). Returns 20.
+ */
+export function writeIpv4Header(
+  buf: Uint8Array,
+  at: number,
+  src: number,
+  dst: number,
+  protocol: number,
+  payloadLength: number,
+  ttl: number,
+  dscpEcn = 0,
+  ident = 0,
+  dontFragment = false,
+): number {
+  buf[at + VER_IHL] = 0x45;
+  buf[at + DSCP_ECN] = dscpEcn;
+  writeU16(buf, at + TOTAL_LEN, IPV4_HEADER_LEN + payloadLength);
+  writeU16(buf, at + IDENT, ident);
+  writeU16(buf, at + FLAGS_FRAG, dontFragment ? FLAG_DF : 0);
+  buf[at + TTL] = ttl;
+  buf[at + PROTOCOL] = protocol;
+  writeU16(buf, at + CHECKSUM, 0);
+  writeU32(buf, at + SRC, src);
+  writeU32(buf, at + DST, dst);
+  writeU16(buf, at + CHECKSUM, internetChecksum(buf, at, at + IPV4_HEADER_LEN));
+  return IPV4_HEADER_LEN;
+}

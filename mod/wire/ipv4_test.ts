@@ -144,20 +144,6 @@ Deno.test("rewriteSrc/rewriteDst/rewriteTtl update the checksum like a full reco
   }
 });
 
-Deno.test("decrementTtl lowers the TTL with a valid checksum and refuses at 1 and 0", () => {
-  const ip = new Ipv4Packet(packet(4));
-  assert.equal(ip.decrementTtl(), 63);
-  assert.equal(ip.ttl, 63);
-  assert.ok(ip.verifyChecksum());
-  for (const ttl of [1, 0]) {
-    ip.ttl = ttl;
-    ip.fillChecksum();
-    const before = ip.bytes.slice();
-    assert.equal(ip.decrementTtl(), 0, `ttl ${ttl}`);
-    assert.deepEqual(ip.bytes, before, `ttl ${ttl} left alone`);
-  }
-});
-
 Deno.test("checkedHeader accepts a quoted header whose totalLength exceeds the bytes", () => {
   const quoted = packet(100).subarray(0, 28);
   assert.equal(Ipv4Packet.checked(quoted), undefined);

@@ -1,5 +1,5 @@
 /**
- * The wire layer: zero-copy views over Ethernet, ARP, IPv4, TCP, UDP and ICMP bytes, plain
+ * The wire layer: zero-copy, re-pointable views over Ethernet, ARP, IPv4, TCP, UDP and ICMP bytes, plain
  * `*Repr` values with `parse`/`emit`, the Internet checksum with RFC 1624 incremental updates,
  * and builders for the frames the appliance originates (ICMP errors, TCP resets, echo replies,
  * gratuitous ARP). Modelled on smoltcp `src/wire/` and gVisor `pkg/tcpip/header` (ideas only).
@@ -24,6 +24,7 @@ export * from "./ethernet.ts";
 export * from "./arp.ts";
 export * from "./ipv4.ts";
 export * from "./tcp.ts";
+export * from "./tcp_options.ts";
 export * from "./udp.ts";
 export * from "./icmp.ts";
 export * from "./build.ts";

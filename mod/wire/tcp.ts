@@ -6,12 +6,12 @@
  * never silently read a 32-bit number (or the reverse) and still type-check.
  *
  * Checksums cover the IPv4 pseudo-header, so they take the addresses; the segment length is the
- * length of this view, so wrap the IPv4 `payload` (which excludes Ethernet padding).
+ * length of this view, so wrap the IPv4 payload (which excludes Ethernet padding).
  * @module
  */
 
 import { readU16, readU32, writeU16, writeU32 } from "./bytes.ts";
-import { adjust16, adjust32, internetChecksum, pseudoHeaderSum } from "./checksum.ts";
+import { internetChecksum, pseudoHeaderSum } from "./checksum.ts";
 import { PROTO_TCP } from "./ipv4.ts";
 
 export const TCP_FIN = 0x01;
@@ -39,147 +39,161 @@ const FLAGS = 13;
 const WINDOW = 14;
 const CHECKSUM = 16;
 const URGENT = 18;
+const EMPTY = new Uint8Array(0);
 
-/** Zero-copy view of a TCP segment (header, options and payload). */
+/**
+ * View of a TCP segment (header, options and payload) at `buf[off, end)`, where `end` is the end
+ * of the IP packet. Re-pointable with {@link TcpSegment.check}: the data path keeps one view.
+ */
 export class TcpSegment {
-  /** The segment: the IPv4 payload, exactly. */
-  readonly bytes: Uint8Array;
+  buf: Uint8Array;
+  off: number;
+  end: number;
 
-  /** Wraps `bytes` without checks; use {@link TcpSegment.checked} on untrusted input. */
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+  /** Wraps `bytes[off, end)` without checks; use {@link TcpSegment.checked} on untrusted input. */
+  constructor(bytes: Uint8Array = EMPTY, off = 0, end = bytes.length) {
+    this.buf = bytes;
+    this.off = off;
+    this.end = end;
   }
 
   /** A view, or undefined when < 20 bytes, data offset < 5, or the header overruns the bytes. */
   static checked(bytes: Uint8Array): TcpSegment | undefined {
-    if (bytes.length < TCP_HEADER_LEN) return undefined;
-    const headerLen = (bytes[DATA_OFF]! >>> 4) * 4;
-    if (headerLen < TCP_HEADER_LEN || headerLen > bytes.length) return undefined;
-    return new TcpSegment(bytes);
+    const v = new TcpSegment();
+    return v.check(bytes, 0, bytes.length) ? v : undefined;
   }
 
+  /** Points the view at `buf[off, end)` when it holds a valid header (see `checked`). */
+  check(buf: Uint8Array, off: number, end: number): boolean {
+    if (end - off < TCP_HEADER_LEN) return false;
+    const headerLen = (buf[off + DATA_OFF]! >>> 4) * 4;
+    if (headerLen < TCP_HEADER_LEN || headerLen > end - off) return false;
+    this.buf = buf;
+    this.off = off;
+    this.end = end;
+    return true;
+  }
+
+  /** The segment as a subarray (allocates: not for the per-packet path). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(this.off, this.end);
+  }
+  /** Segment length in bytes: header, options and payload. */
+  get length(): number {
+    return this.end - this.off;
+  }
   get srcPort(): number {
-    return readU16(this.bytes, SRC_PORT);
+    return readU16(this.buf, this.off + SRC_PORT);
   }
   set srcPort(port: number) {
-    writeU16(this.bytes, SRC_PORT, port);
+    writeU16(this.buf, this.off + SRC_PORT, port);
   }
   get dstPort(): number {
-    return readU16(this.bytes, DST_PORT);
+    return readU16(this.buf, this.off + DST_PORT);
   }
   set dstPort(port: number) {
-    writeU16(this.bytes, DST_PORT, port);
+    writeU16(this.buf, this.off + DST_PORT, port);
   }
   /** Sequence number, u32. */
   get seqNumber(): number {
-    return readU32(this.bytes, SEQ);
+    return readU32(this.buf, this.off + SEQ);
   }
   set seqNumber(value: number) {
-    writeU32(this.bytes, SEQ, value);
+    writeU32(this.buf, this.off + SEQ, value);
   }
   /** Acknowledgment number, u32 (meaningful only when the ACK flag is set). */
   get ackNumber(): number {
-    return readU32(this.bytes, ACK);
+    return readU32(this.buf, this.off + ACK);
   }
   set ackNumber(value: number) {
-    writeU32(this.bytes, ACK, value);
+    writeU32(this.buf, this.off + ACK, value);
   }
   /** Header length in bytes (data offset × 4), options included. */
   get headerLen(): number {
-    return (this.bytes[DATA_OFF]! >>> 4) * 4;
+    return (this.buf[this.off + DATA_OFF]! >>> 4) * 4;
   }
   /** The flags byte (CWR ECE URG ACK PSH RST SYN FIN); compare with the `TCP_*` constants. */
   get flags(): number {
-    return this.bytes[FLAGS]!;
+    return this.buf[this.off + FLAGS]!;
   }
   set flags(value: number) {
-    this.bytes[FLAGS] = value;
+    this.buf[this.off + FLAGS] = value;
   }
   get fin(): boolean {
-    return (this.bytes[FLAGS]! & TCP_FIN) !== 0;
+    return (this.flags & TCP_FIN) !== 0;
   }
   get syn(): boolean {
-    return (this.bytes[FLAGS]! & TCP_SYN) !== 0;
+    return (this.flags & TCP_SYN) !== 0;
   }
   get rst(): boolean {
-    return (this.bytes[FLAGS]! & TCP_RST) !== 0;
+    return (this.flags & TCP_RST) !== 0;
   }
   get psh(): boolean {
-    return (this.bytes[FLAGS]! & TCP_PSH) !== 0;
+    return (this.flags & TCP_PSH) !== 0;
   }
   /** The ACK flag (the number is {@link TcpSegment.ackNumber}). */
   get ack(): boolean {
-    return (this.bytes[FLAGS]! & TCP_ACK) !== 0;
+    return (this.flags & TCP_ACK) !== 0;
   }
   get urg(): boolean {
-    return (this.bytes[FLAGS]! & TCP_URG) !== 0;
+    return (this.flags & TCP_URG) !== 0;
   }
   get window(): number {
-    return readU16(this.bytes, WINDOW);
+    return readU16(this.buf, this.off + WINDOW);
   }
   set window(value: number) {
-    writeU16(this.bytes, WINDOW, value);
+    writeU16(this.buf, this.off + WINDOW, value);
   }
   get checksum(): number {
-    return readU16(this.bytes, CHECKSUM);
+    return readU16(this.buf, this.off + CHECKSUM);
   }
   set checksum(value: number) {
-    writeU16(this.bytes, CHECKSUM, value);
+    writeU16(this.buf, this.off + CHECKSUM, value);
   }
   get urgent(): number {
-    return readU16(this.bytes, URGENT);
+    return readU16(this.buf, this.off + URGENT);
+  }
+  /** Offset of the options in `buf`; they end at {@link TcpSegment.payloadOff}. */
+  get optionsOff(): number {
+    return this.off + TCP_HEADER_LEN;
+  }
+  /** Offset of the payload in `buf`. */
+  get payloadOff(): number {
+    return this.off + this.headerLen;
+  }
+  /** Payload bytes (without SYN/FIN). */
+  get payloadLength(): number {
+    return this.end - this.payloadOff;
   }
   /** Option bytes (empty when the data offset is 5). */
   get options(): Uint8Array {
-    return this.bytes.subarray(TCP_HEADER_LEN, this.headerLen);
+    return this.buf.subarray(this.optionsOff, this.payloadOff);
   }
   get payload(): Uint8Array {
-    return this.bytes.subarray(this.headerLen);
+    return this.buf.subarray(this.payloadOff, this.end);
   }
   /** SEG.LEN of RFC 9293 §3.3.1: payload octets plus one each for SYN and FIN. */
   get segmentLength(): number {
-    const f = this.bytes[FLAGS]!;
-    return this.bytes.length - this.headerLen + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0);
+    const f = this.flags;
+    return this.payloadLength + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0);
   }
 
   /** True when the checksum over pseudo-header + segment is correct. */
   verifyChecksum(src: number, dst: number): boolean {
-    const pseudo = pseudoHeaderSum(src, dst, PROTO_TCP, this.bytes.length);
-    return internetChecksum(this.bytes, 0, this.bytes.length, pseudo) === 0;
+    return this.verifyWithPseudo(pseudoHeaderSum(src, dst, PROTO_TCP, this.length));
+  }
+  /**
+   * {@link verifyChecksum} given the pseudo-header's sum: the data path computes it from the
+   * address words itself, so no 32-bit address crosses a call (V8 would box it).
+   */
+  verifyWithPseudo(pseudo: number): boolean {
+    return internetChecksum(this.buf, this.off, this.end, pseudo) === 0;
   }
   /** Recomputes and stores the checksum for the given IPv4 addresses. */
   fillChecksum(src: number, dst: number): void {
     this.checksum = 0;
-    const pseudo = pseudoHeaderSum(src, dst, PROTO_TCP, this.bytes.length);
-    this.checksum = internetChecksum(this.bytes, 0, this.bytes.length, pseudo);
-  }
-
-  /** Sets the source port, updating the checksum incrementally (RFC 1624). */
-  rewriteSrcPort(port: number): void {
-    this.checksum = adjust16(this.checksum, this.srcPort, port);
-    this.srcPort = port;
-  }
-  /** Sets the destination port, updating the checksum incrementally (RFC 1624). */
-  rewriteDstPort(port: number): void {
-    this.checksum = adjust16(this.checksum, this.dstPort, port);
-    this.dstPort = port;
-  }
-  /** Sets the sequence number (e.g. a per-flow offset), updating the checksum incrementally. */
-  rewriteSeqNumber(value: number): void {
-    this.checksum = adjust32(this.checksum, this.seqNumber, value >>> 0);
-    this.seqNumber = value;
-  }
-  /** Sets the acknowledgment number, updating the checksum incrementally. */
-  rewriteAckNumber(value: number): void {
-    this.checksum = adjust32(this.checksum, this.ackNumber, value >>> 0);
-    this.ackNumber = value;
-  }
-  /**
-   * Updates the checksum for an IPv4 address change made in the enclosing header (the address
-   * is part of the pseudo-header, so NAT must call this for each address it rewrites).
-   */
-  adjustForAddress(oldAddr: number, newAddr: number): void {
-    this.checksum = adjust32(this.checksum, oldAddr, newAddr);
+    const pseudo = pseudoHeaderSum(src, dst, PROTO_TCP, this.length);
+    this.checksum = internetChecksum(this.buf, this.off, this.end, pseudo);
   }
 }
 
@@ -226,19 +240,48 @@ export const TcpRepr = {
     const options = repr.options.subarray(0, TCP_MAX_OPTIONS_LEN);
     const headerLen = TCP_HEADER_LEN + ((options.length + 3) & ~3);
     const length = headerLen + repr.payload.length;
-    const seg = new TcpSegment(buf.subarray(0, length));
-    seg.srcPort = repr.srcPort;
-    seg.dstPort = repr.dstPort;
-    seg.seqNumber = repr.seqNumber;
-    seg.ackNumber = repr.ackNumber;
-    buf[DATA_OFF] = (headerLen / 4) << 4;
-    seg.flags = repr.flags;
-    seg.window = repr.window;
+    writeTcpHeader(
+      buf,
+      0,
+      repr.srcPort,
+      repr.dstPort,
+      repr.seqNumber,
+      repr.ackNumber,
+      repr.flags,
+      repr.window,
+      headerLen,
+    );
     writeU16(buf, URGENT, repr.urgent);
     buf.set(options, TCP_HEADER_LEN);
     buf.fill(0, TCP_HEADER_LEN + options.length, headerLen);
     buf.set(repr.payload, headerLen);
-    seg.fillChecksum(src, dst);
+    new TcpSegment(buf, 0, length).fillChecksum(src, dst);
     return length;
   },
 };
+
+/**
+ * Writes the fixed TCP header at `buf[at]` (checksum and urgent pointer zero), allocating
+ * nothing; the caller writes options, then fills the checksum over the whole segment.
+ */
+export function writeTcpHeader(
+  buf: Uint8Array,
+  at: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  headerLen = TCP_HEADER_LEN,
+): void {
+  writeU16(buf, at + SRC_PORT, srcPort);
+  writeU16(buf, at + DST_PORT, dstPort);
+  writeU32(buf, at + SEQ, seq);
+  writeU32(buf, at + ACK, ack);
+  buf[at + DATA_OFF] = (headerLen / 4) << 4;
+  buf[at + FLAGS] = flags;
+  writeU16(buf, at + WINDOW, window);
+  writeU16(buf, at + CHECKSUM, 0);
+  writeU16(buf, at + URGENT, 0);
+}

@@ -13,7 +13,7 @@ import {
   TcpSegment,
 } from "./tcp.ts";
 import { parseIpv4 } from "./addr.ts";
-import { fromHex, fuzz, poisoned, prng, randomBytes } from "./test_util.ts";
+import { fromHex, fuzz, poisoned } from "./test_util.ts";
 
 const SRC = parseIpv4("198.51.100.2")!;
 const DST = parseIpv4("198.51.100.10")!;
@@ -93,47 +93,6 @@ Deno.test("fillChecksum/verifyChecksum use the pseudo-header", () => {
   assert.ok(seg.verifyChecksum(SRC, DST));
   assert.equal(seg.verifyChecksum(SRC, DST + 1), false, "a different address must fail");
   assert.equal(new TcpSegment(seg.bytes.subarray(0, 20)).verifyChecksum(SRC, DST), false);
-});
-
-Deno.test("rewrite* and adjustForAddress match a full recompute (2000 random segments)", () => {
-  const next = prng(9293);
-  for (let i = 0; i < 2000; i++) {
-    const bytes = randomBytes(next, 20 + (next() % 30));
-    bytes[12] = 0x50;
-    let src = next();
-    let dst = next();
-    const seg = new TcpSegment(bytes);
-    seg.fillChecksum(src, dst);
-    switch (i % 6) {
-      case 0:
-        seg.rewriteSrcPort(next() & 0xffff);
-        break;
-      case 1:
-        seg.rewriteDstPort(next() & 0xffff);
-        break;
-      case 2:
-        seg.rewriteSeqNumber(seg.seqNumber + next());
-        break;
-      case 3:
-        seg.rewriteAckNumber(next());
-        break;
-      case 4: {
-        const to = next();
-        seg.adjustForAddress(src, to);
-        src = to;
-        break;
-      }
-      default: {
-        const to = next();
-        seg.adjustForAddress(dst, to);
-        dst = to;
-      }
-    }
-    assert.ok(seg.verifyChecksum(src, dst), `round ${i}`);
-    const incremental = seg.checksum;
-    seg.fillChecksum(src, dst);
-    assert.equal(incremental, seg.checksum, `round ${i}`);
-  }
 });
 
 Deno.test("TcpRepr emit into a 0xa5 buffer: options padded, checksum valid, parses back", () => {

@@ -3,18 +3,10 @@
  * reproduce, a no-throw fuzz loop, and hex conversion for golden frames.
  * @module
  */
+import { xorshift32 } from "../util/prng.ts";
 
-/** Mulberry32: a tiny seeded 32-bit PRNG; returns a function yielding u32 values. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+/** The project's seeded PRNG (u32 values), so failures reproduce. */
+export const prng: (seed: number) => () => number = xorshift32;
 
 /** Random bytes of the given length from `next`. */
 export function randomBytes(next: () => number, length: number): Uint8Array {

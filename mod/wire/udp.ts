@@ -8,7 +8,7 @@
  */
 
 import { readU16, writeU16 } from "./bytes.ts";
-import { adjust16, adjust32, internetChecksum, pseudoHeaderSum } from "./checksum.ts";
+import { internetChecksum, pseudoHeaderSum } from "./checksum.ts";
 import { PROTO_UDP } from "./ipv4.ts";
 
 /** Length of the UDP header. */
@@ -19,97 +19,95 @@ const DST_PORT = 2;
 const LENGTH = 4;
 const CHECKSUM = 6;
 
-/** Zero-copy view of a UDP datagram. */
-export class UdpDatagram {
-  /** The bytes as given (the IPv4 payload; may be longer than `length`). */
-  readonly bytes: Uint8Array;
+const EMPTY = new Uint8Array(0);
 
-  /** Wraps `bytes` without checks; use {@link UdpDatagram.checked} on untrusted input. */
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+/**
+ * View of a UDP datagram at `buf[off, end)` (`end` is the end of the IP packet and may lie past
+ * `length`). Re-pointable with {@link UdpDatagram.check}: the data path keeps one view.
+ */
+export class UdpDatagram {
+  buf: Uint8Array;
+  off: number;
+  end: number;
+
+  /** Wraps `bytes[off, end)` without checks; use {@link UdpDatagram.checked} on untrusted input. */
+  constructor(bytes: Uint8Array = EMPTY, off = 0, end = bytes.length) {
+    this.buf = bytes;
+    this.off = off;
+    this.end = end;
   }
 
   /** A view, or undefined when < 8 bytes, length < 8, or length > the bytes (a lie). */
   static checked(bytes: Uint8Array): UdpDatagram | undefined {
-    if (bytes.length < UDP_HEADER_LEN) return undefined;
-    const length = readU16(bytes, LENGTH);
-    if (length < UDP_HEADER_LEN || length > bytes.length) return undefined;
-    return new UdpDatagram(bytes);
+    const v = new UdpDatagram();
+    return v.check(bytes, 0, bytes.length) ? v : undefined;
   }
 
+  /** Points the view at `buf[off, end)` when it holds a valid datagram (see `checked`). */
+  check(buf: Uint8Array, off: number, end: number): boolean {
+    if (end - off < UDP_HEADER_LEN) return false;
+    const length = readU16(buf, off + LENGTH);
+    if (length < UDP_HEADER_LEN || length > end - off) return false;
+    this.buf = buf;
+    this.off = off;
+    this.end = end;
+    return true;
+  }
+
+  /** The bytes as given, as a subarray (allocates: not for the per-packet path). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(this.off, this.end);
+  }
   get srcPort(): number {
-    return readU16(this.bytes, SRC_PORT);
+    return readU16(this.buf, this.off + SRC_PORT);
   }
   set srcPort(port: number) {
-    writeU16(this.bytes, SRC_PORT, port);
+    writeU16(this.buf, this.off + SRC_PORT, port);
   }
   get dstPort(): number {
-    return readU16(this.bytes, DST_PORT);
+    return readU16(this.buf, this.off + DST_PORT);
   }
   set dstPort(port: number) {
-    writeU16(this.bytes, DST_PORT, port);
+    writeU16(this.buf, this.off + DST_PORT, port);
   }
   /** The UDP length field: header plus payload. */
   get length(): number {
-    return readU16(this.bytes, LENGTH);
+    return readU16(this.buf, this.off + LENGTH);
   }
   set length(value: number) {
-    writeU16(this.bytes, LENGTH, value);
+    writeU16(this.buf, this.off + LENGTH, value);
   }
   get checksum(): number {
-    return readU16(this.bytes, CHECKSUM);
+    return readU16(this.buf, this.off + CHECKSUM);
   }
   set checksum(value: number) {
-    writeU16(this.bytes, CHECKSUM, value);
+    writeU16(this.buf, this.off + CHECKSUM, value);
   }
   /** `bytes[8, length)`. */
   get payload(): Uint8Array {
-    return this.bytes.subarray(UDP_HEADER_LEN, this.length);
+    return this.buf.subarray(this.off + UDP_HEADER_LEN, this.off + this.length);
   }
 
   /** True when the checksum is absent (0) or correct over pseudo-header + datagram. */
   verifyChecksum(src: number, dst: number): boolean {
+    return this.verifyWithPseudo(pseudoHeaderSum(src, dst, PROTO_UDP, this.length));
+  }
+  /** {@link verifyChecksum} given the pseudo-header's sum (see `TcpSegment.verifyWithPseudo`). */
+  verifyWithPseudo(pseudo: number): boolean {
     if (this.checksum === 0) return true;
-    const length = this.length;
-    const pseudo = pseudoHeaderSum(src, dst, PROTO_UDP, length);
-    return internetChecksum(this.bytes, 0, length, pseudo) === 0;
+    return internetChecksum(this.buf, this.off, this.off + this.length, pseudo) === 0;
   }
   /** Computes and stores the checksum; a computed 0 is stored as 0xffff. */
   fillChecksum(src: number, dst: number): void {
     this.checksum = 0;
     const length = this.length;
     const sum = internetChecksum(
-      this.bytes,
-      0,
-      length,
+      this.buf,
+      this.off,
+      this.off + length,
       pseudoHeaderSum(src, dst, PROTO_UDP, length),
     );
     this.checksum = sum === 0 ? 0xffff : sum;
-  }
-
-  /** Sets the source port, updating a present checksum incrementally (RFC 1624). */
-  rewriteSrcPort(port: number): void {
-    this.adjust16(this.srcPort, port);
-    this.srcPort = port;
-  }
-  /** Sets the destination port, updating a present checksum incrementally (RFC 1624). */
-  rewriteDstPort(port: number): void {
-    this.adjust16(this.dstPort, port);
-    this.dstPort = port;
-  }
-  /** Updates a present checksum for an address rewritten in the enclosing IPv4 header. */
-  adjustForAddress(oldAddr: number, newAddr: number): void {
-    const checksum = this.checksum;
-    if (checksum === 0) return;
-    const next = adjust32(checksum, oldAddr, newAddr);
-    this.checksum = next === 0 ? 0xffff : next;
-  }
-
-  private adjust16(oldWord: number, newWord: number): void {
-    const checksum = this.checksum;
-    if (checksum === 0) return;
-    const next = adjust16(checksum, oldWord, newWord);
-    this.checksum = next === 0 ? 0xffff : next;
   }
 }
 
@@ -131,7 +129,7 @@ export const UdpRepr = {
    */
   emit(repr: UdpRepr, buf: Uint8Array, src: number, dst: number): number {
     const length = UDP_HEADER_LEN + repr.payload.length;
-    const datagram = new UdpDatagram(buf);
+    const datagram = new UdpDatagram(buf, 0, length);
     datagram.srcPort = repr.srcPort;
     datagram.dstPort = repr.dstPort;
     datagram.length = length;

@@ -3,7 +3,7 @@ import { UDP_HEADER_LEN, UdpDatagram, UdpRepr } from "./udp.ts";
 import { fold, pseudoHeaderSum, sum16 } from "./checksum.ts";
 import { PROTO_UDP } from "./ipv4.ts";
 import { parseIpv4 } from "./addr.ts";
-import { fromHex, fuzz, poisoned, prng, randomBytes } from "./test_util.ts";
+import { fromHex, fuzz, poisoned } from "./test_util.ts";
 
 const SRC = parseIpv4("198.51.100.2")!;
 const DST = parseIpv4("198.51.100.10")!;
@@ -66,47 +66,6 @@ Deno.test("fillChecksum verifies, detects corruption, and sends a computed 0 as 
   zero.fillChecksum(SRC, DST);
   assert.equal(zero.checksum, 0xffff);
   assert.ok(zero.verifyChecksum(SRC, DST));
-});
-
-Deno.test("rewrites keep a present checksum valid, leave 0 alone, and never produce 0", () => {
-  const next = prng(768);
-  for (let i = 0; i < 1000; i++) {
-    const payload = randomBytes(next, next() % 20);
-    const bytes = new Uint8Array(8 + payload.length);
-    bytes.set(payload, 8);
-    const d = new UdpDatagram(bytes);
-    d.length = bytes.length;
-    d.srcPort = next() & 0xffff;
-    d.dstPort = next() & 0xffff;
-    let src = next();
-    const dst = next();
-    d.fillChecksum(src, dst);
-    if (i % 3 === 0) d.rewriteSrcPort(next() & 0xffff);
-    else if (i % 3 === 1) d.rewriteDstPort(next() & 0xffff);
-    else {
-      const to = next();
-      d.adjustForAddress(src, to);
-      src = to;
-    }
-    assert.ok(d.verifyChecksum(src, dst), `round ${i}`);
-    assert.notEqual(d.checksum, 0, `round ${i}`);
-  }
-  const none = new UdpDatagram(DGRAM.slice());
-  none.rewriteSrcPort(1);
-  none.rewriteDstPort(2);
-  none.adjustForAddress(SRC, 0xc0000201);
-  assert.equal(none.checksum, 0);
-  assert.equal(none.srcPort, 1);
-  assert.equal(none.dstPort, 2);
-
-  // Arrive at a datagram whose true checksum is 0 by rewriting a port: must store 0xffff.
-  const bytes = zeroSumDatagram();
-  const d = new UdpDatagram(bytes);
-  d.srcPort = 1234;
-  d.fillChecksum(SRC, DST);
-  d.rewriteSrcPort(40001);
-  assert.equal(d.checksum, 0xffff);
-  assert.ok(d.verifyChecksum(SRC, DST));
 });
 
 Deno.test("UdpRepr emit into a 0xa5 buffer writes length and checksum and parses back", () => {
