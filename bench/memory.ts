@@ -11,14 +11,15 @@
  * @module
  */
 
-import { FlowTable, ST_TCP_ESTABLISHED, ST_UDP_STREAM, type Tuple } from "../mod/flow/table.ts";
+import { type FlowEntry, FlowTable, ST_TCP_ESTABLISHED, ST_UDP_STREAM } from "../mod/flow/mod.ts";
+import { xorshift32 } from "../mod/util/prng.ts";
+import { REAP_BUDGET, Reaper } from "../mod/engine/reaper.ts";
+import type { EngineTimeouts } from "../mod/engine/config.ts";
 import { REPO_ROOT } from "./labs.ts";
 import { int, isoDate, NA, num, type Row, type SuiteResult } from "./report.ts";
 
 /** Flows in the table. */
 export const MEMORY_FLOWS = 1_000_000;
-/** The engine's reap budget per tick (`Engine.tick`). */
-const REAP_BUDGET = 65_536;
 /** Inserts between yields to the event loop (where the 1 ms timer can run). */
 const CHUNK = 4096;
 
@@ -40,16 +41,8 @@ export interface MemoryFigures {
   gcCount?: number;
 }
 
-/** Xorshift32: deterministic tuples, the same in every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
-}
+/** Deterministic tuples, the same in every run. */
+const rng = xorshift32;
 
 const ip = (a: number, b: number, c: number, d: number): number =>
   ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
@@ -58,39 +51,52 @@ const CLIENT_NETS = [ip(198, 51, 100, 0), ip(203, 0, 113, 0), ip(192, 0, 2, 0)];
 const VIP = ip(198, 51, 100, 10);
 const BACKENDS = [ip(203, 0, 113, 20), ip(203, 0, 113, 21)];
 
+/** Every flow is past its timeout: the reaper removes all it examines. */
+const ZERO_TIMEOUTS: EngineTimeouts = {
+  tcpSyn: 0,
+  tcpEstablished: 0,
+  tcpFin: 0,
+  tcpTimeWait: 0,
+  tcpClose: 0,
+  udp: 0,
+  udpStream: 0,
+  icmp: 0,
+};
+
 const yieldLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 /**
- * Draws the next realistic flow into `orig` and `reply` and returns its state: 85% TCP to :80
- * or :7000, 15% UDP to :7001, from any port of 762 client addresses, DNAT to either backend.
+ * Draws the next realistic flow into `e`: 85% TCP to :80 or :7000, 15% UDP to :7001, from any
+ * port of 762 client addresses, DNAT to either backend, a random sequence offset.
  */
-export function nextFlow(rand: () => number, orig: Tuple, reply: Tuple): number {
+export function nextFlow(rand: () => number, e: Partial<FlowEntry>): Partial<FlowEntry> {
   const r = rand();
   const tcp = r % 100 < 85;
-  orig.proto = reply.proto = tcp ? 6 : 17;
-  orig.srcIp = CLIENT_NETS[(r >>> 8) % 3]! + 1 + ((r >>> 10) % 254);
-  orig.srcPort = 1024 + (rand() % 64512);
-  orig.dstIp = VIP;
-  orig.dstPort = tcp ? ((r & 0x100000) ? 80 : 7000) : 7001;
-  reply.srcIp = BACKENDS[(r >>> 21) & 1]!;
-  reply.srcPort = orig.dstPort;
-  reply.dstIp = orig.srcIp;
-  reply.dstPort = orig.srcPort;
-  return tcp ? ST_TCP_ESTABLISHED : ST_UDP_STREAM;
+  e.proto = tcp ? 6 : 17;
+  e.state = tcp ? ST_TCP_ESTABLISHED : ST_UDP_STREAM;
+  e.service = tcp ? 0 : 1;
+  e.oSrc = CLIENT_NETS[(r >>> 8) % 3]! + 1 + ((r >>> 10) % 254);
+  e.oSport = 1024 + (rand() % 64512);
+  e.oDst = VIP;
+  e.oDport = tcp ? ((r & 0x100000) ? 80 : 7000) : 7001;
+  e.backend = (r >>> 21) & 1;
+  e.rSrc = BACKENDS[e.backend]!;
+  e.rSport = e.oDport;
+  e.rDst = e.oSrc;
+  e.rDport = e.oSport;
+  e.seqOffset = rand();
+  return e;
 }
 
 /** Inserts `n` realistic flows into `table` (a tuple drawn twice is drawn again). */
 export function fillTable(table: FlowTable, n: number, seed = 0x5eed, now = 0): void {
   const rand = rng(seed);
-  const orig: Tuple = { proto: 6, srcIp: 0, srcPort: 0, dstIp: VIP, dstPort: 80 };
-  const reply: Tuple = { proto: 6, srcIp: 0, srcPort: 80, dstIp: 0, dstPort: 0 };
+  const e: Partial<FlowEntry> = { created: now, lastSeen: now };
   for (let i = 0; i < n;) {
-    const state = nextFlow(rand, orig, reply);
     // Packet counts spread over decades, so the busiest-first order has work to do.
-    const f = table.insert(orig, reply, state, state === ST_UDP_STREAM ? 1 : 0, rand(), now);
+    const f = table.addEntry(nextFlow(rand, e));
     if (f < 0) continue;
-    table.touch(f, 0, now);
-    table.packets[f] = rand() % (1 << (rand() % 20));
+    table.c.packets[f] = rand() % (1 << (rand() % 20));
     i++;
   }
 }
@@ -100,8 +106,7 @@ export async function measureMemory(n = MEMORY_FLOWS): Promise<MemoryFigures> {
   const rand = rng(0x5eed);
   const rssBefore = Deno.memoryUsage().rss;
   const table = new FlowTable(n);
-  const orig: Tuple = { proto: 6, srcIp: 0, srcPort: 0, dstIp: VIP, dstPort: 80 };
-  const reply: Tuple = { proto: 6, srcIp: 0, srcPort: 80, dstIp: 0, dstPort: 0 };
+  const e: Partial<FlowEntry> = {};
   const t0 = performance.now();
   let maxInsert = 0, maxTurn = 0, turns = 0;
   let inserted = 0;
@@ -110,8 +115,9 @@ export async function measureMemory(n = MEMORY_FLOWS): Promise<MemoryFigures> {
     const turn = performance.now();
     let prev = turn;
     while (inserted < end) {
-      const state = nextFlow(rand, orig, reply);
-      const f = table.insert(orig, reply, state, state === ST_UDP_STREAM ? 1 : 0, rand(), inserted);
+      nextFlow(rand, e);
+      e.created = e.lastSeen = inserted;
+      const f = table.addEntry(e);
       const now = performance.now();
       if (now - prev > maxInsert) maxInsert = now - prev;
       prev = now;
@@ -129,9 +135,11 @@ export async function measureMemory(n = MEMORY_FLOWS): Promise<MemoryFigures> {
   const t1 = performance.now();
   let maxReap = 0;
   const farFuture = 1e12;
+  const reaper = new Reaper();
   while (table.count > 0) {
     const s = performance.now();
-    table.reap(farFuture, REAP_BUDGET, () => 0, () => {});
+    // Each call a millisecond later, so the sweep's own pacing never holds it back.
+    reaper.sweep(table, ZERO_TIMEOUTS, farFuture + turns++, () => {});
     maxReap = Math.max(maxReap, performance.now() - s);
     await yieldLoop();
     if (performance.now() - t1 > 60_000) throw new Error("reap did not empty the table in 60 s");

@@ -36,9 +36,9 @@ Deno.test("fillTable inserts exactly n distinct flows with DNAT reply tuples", (
   fillTable(t, 5000, 42);
   assert.equal(t.count, 5000);
   for (const f of [0, 1234, 4999]) {
-    assert.equal(t.rDst[f], t.oSrc[f], "pure DNAT: replies go back to the client");
-    assert.equal(t.rDport[f], t.oSport[f]);
-    assert.ok([0xcb007114, 0xcb007115].includes(t.rSrc[f]!), "a lab backend");
+    assert.equal(t.c.rDst[f], t.c.oSrc[f], "pure DNAT: replies go back to the client");
+    assert.equal(t.c.rDport[f], t.c.oSport[f]);
+    assert.ok([0xcb007114, 0xcb007115].includes(t.c.rSrc[f]!), "a lab backend");
   }
   const again = new FlowTable(5000);
   fillTable(again, 5000, 42);
