@@ -17,11 +17,14 @@ import { timingSafeEqual } from "node:crypto";
 import { HmacSha256 } from "./hmac.ts";
 import { ReplayWindow } from "./replay_window.ts";
 import {
-  decodeBody,
+  decodeRecord,
   encodeRecord,
-  type PeerRecord,
+  minBodySize,
+  type PeerRecordIn,
+  type PeerRecordOut,
   RECORD_HEADER_LEN,
   recordSize,
+  RecordSlots,
   type WireBuf,
   wireBuf,
 } from "./records.ts";
@@ -57,7 +60,17 @@ export class BatchWriter {
   #count = 0;
   #seq = 0;
 
-  constructor(key: Uint8Array, epoch: number, maxBytes: number = DEFAULT_MAX_BATCH) {
+  /**
+   * `buffer`, when given, is where batches are built: `MAC_ROOM + maxBytes` bytes (the unit
+   * carves it from the same ArrayBuffer as its receive buffer, so frames copy in without a
+   * view per record). Default: a buffer of its own.
+   */
+  constructor(
+    key: Uint8Array,
+    epoch: number,
+    maxBytes: number = DEFAULT_MAX_BATCH,
+    buffer?: Uint8Array,
+  ) {
     if (!Number.isInteger(maxBytes) || maxBytes < 64 || maxBytes > MAX_BATCH) {
       throw new RangeError(`maxBytes must be an integer in [64, ${MAX_BATCH}]: ${maxBytes}`);
     }
@@ -65,7 +78,11 @@ export class BatchWriter {
     this.#mac = new HmacSha256(key);
     this.epoch = epoch;
     this.maxBytes = maxBytes;
-    this.#buf = wireBuf(new Uint8Array(MAC_ROOM + maxBytes).subarray(MAC_ROOM));
+    const room = buffer ?? new Uint8Array(MAC_ROOM + maxBytes);
+    if (room.length < MAC_ROOM + maxBytes) {
+      throw new RangeError(`buffer of ${room.length} bytes: need ${MAC_ROOM + maxBytes}`);
+    }
+    this.#buf = wireBuf(room.subarray(MAC_ROOM, MAC_ROOM + maxBytes));
   }
 
   /** Records waiting for `flush`. */
@@ -83,7 +100,7 @@ export class BatchWriter {
    * this batch: flush, then add again. A record bigger than a whole batch
    * throws a RangeError, as do invalid field values: both are caller bugs.
    */
-  add(rec: PeerRecord): boolean {
+  add(rec: PeerRecordOut): boolean {
     const size = recordSize(rec);
     const room = this.maxBytes - BATCH_MAC_LEN;
     if (BATCH_HEADER_LEN + size > room) {
@@ -134,8 +151,9 @@ export type RejectReason =
   | "stale_epoch"
   | "malformed";
 
+/** What `open` found: the batch's epoch, sequence and record count, or why it was rejected. */
 export type OpenResult =
-  | { ok: true; epoch: number; seq: number; records: PeerRecord[] }
+  | { ok: true; epoch: number; seq: number; count: number }
   | { ok: false; reason: RejectReason };
 
 /** Authenticates and decodes batches from one peer. Never throws on input bytes. */
@@ -153,6 +171,7 @@ export class BatchReader {
   accepted = 0;
   readonly #mac: HmacSha256;
   readonly #window: ReplayWindow;
+  readonly #slots = new RecordSlots();
   /** Epoch of the peer's current boot; -Infinity until the first batch. */
   #epoch = -Infinity;
 
@@ -168,11 +187,13 @@ export class BatchReader {
   }
 
   /**
-   * Checks, in order: length, magic, version, MAC, epoch and sequence
-   * window, record framing. Decoded frames and control data are subarrays
-   * of `datagram`.
+   * Checks, in order: length, magic, version, MAC, epoch and sequence window, record framing
+   * (every record's length fits and its body is at least as long as its type needs). Only a
+   * batch that passes all of them is delivered: `onRecord` gets each record in order, decoded
+   * into a reused object that is valid during the call (byte parts are offsets into
+   * `datagram`). Returns what was checked; a rejected batch is counted under its reason.
    */
-  open(datagram: Uint8Array): OpenResult {
+  open(datagram: Uint8Array, onRecord: (rec: PeerRecordIn) => void): OpenResult {
     const len = datagram.length;
     if (len < BATCH_HEADER_LEN + BATCH_MAC_LEN) return this.#reject("truncated");
     const b = wireBuf(datagram);
@@ -188,32 +209,38 @@ export class BatchReader {
     const seq = v.getUint32(BH.seq);
     if (!Number.isFinite(epoch)) return this.#reject("malformed");
     if (epoch < this.#epoch) return this.#reject("stale_epoch");
-    if (epoch > this.#epoch) {
-      // A larger epoch: the peer restarted and counts from 1 again.
-      this.#epoch = epoch;
-      this.#window.reset();
-    }
-    if (!this.#window.check(seq)) return this.#reject("replay");
-    // RFC 4303 §3.4.3: the window moves once integrity is verified.
-    this.#window.update(seq);
-
     const count = v.getUint16(BH.count);
-    const records: PeerRecord[] = [];
+    // Framing first, so a malformed batch delivers nothing.
     let off = BATCH_HEADER_LEN;
     for (let i = 0; i < count; i++) {
       if (off + RECORD_HEADER_LEN > end) return this.#reject("malformed");
       const type = v.getUint8(off);
       const blen = v.getUint16(off + 1);
       const body = off + RECORD_HEADER_LEN;
-      if (body + blen > end) return this.#reject("malformed");
-      const rec = decodeBody(type, b, body, blen);
-      if (rec === undefined) return this.#reject("malformed");
-      records.push(rec);
+      const min = minBodySize(type);
+      if (body + blen > end || min === 0 || blen < min) return this.#reject("malformed");
       off = body + blen;
     }
     if (off !== end) return this.#reject("malformed");
+    if (epoch > this.#epoch) {
+      // A larger epoch: the peer restarted and counts from 1 again (0 is never valid; a
+      // rejected batch must not move the epoch or the window).
+      if (seq === 0) return this.#reject("replay");
+      this.#epoch = epoch;
+      this.#window.reset();
+    }
+    if (!this.#window.check(seq)) return this.#reject("replay");
+    // RFC 4303 §3.4.3: the window moves once integrity is verified.
+    this.#window.update(seq);
     this.accepted++;
-    return { ok: true, epoch, seq, records };
+    off = BATCH_HEADER_LEN;
+    for (let i = 0; i < count; i++) {
+      const blen = v.getUint16(off + 1);
+      const body = off + RECORD_HEADER_LEN;
+      onRecord(decodeRecord(v.getUint8(off), b, body, blen, this.#slots)!);
+      off = body + blen;
+    }
+    return { ok: true, epoch, seq, count };
   }
 
   #reject(reason: RejectReason): OpenResult {

@@ -1,11 +1,14 @@
 /**
- * Micro-benchmark of the peer link's CPU and wire cost per mirrored packet:
- * encode, seal and open MIRROR records carrying 100-byte frames. The bench
- * harness calls it; it reads the monotonic clock, so it is not pure logic.
+ * Micro-benchmark of the peer link's CPU and wire cost per mirrored packet: encode, seal and
+ * open MIRROR records carrying 100-byte frames. The bench harness calls it; it reads the
+ * monotonic clock, so it is not pure logic.
  * @module
  */
+import { FlowTable } from "../flow/table.ts";
+import { ST_TCP_ESTABLISHED } from "../flow/states.ts";
+import type { MirrorOut } from "../engine/output.ts";
 import { BatchReader, BatchWriter } from "./batch.ts";
-import type { MirrorRecord } from "./records.ts";
+import type { MirrorRecordOut, PeerRecordIn } from "./records.ts";
 
 export interface LinkCost {
   /** Encode + seal + open + decode, per record (ns). */
@@ -22,45 +25,51 @@ export function measureLinkCost(n: number, maxBytes?: number): LinkCost {
   const reader = new BatchReader(key);
   const frame = new Uint8Array(100);
   for (let i = 0; i < frame.length; i++) frame[i] = i;
-  const rec: MirrorRecord = {
-    type: "mirror",
-    mseq: 0,
+  const flows = new FlowTable(1);
+  const c = flows.c;
+  c.proto[0] = 6;
+  c.state[0] = ST_TCP_ESTABLISHED;
+  c.oSrc[0] = 0xc0000201;
+  c.oSport[0] = 40000;
+  c.oDst[0] = 0xcb007101;
+  c.oDport[0] = 80;
+  c.rSrc[0] = 0xcb007114;
+  c.rSport[0] = 7000;
+  c.rDst[0] = 0xc0000201;
+  c.rDport[0] = 40000;
+  const out: MirrorOut = {
+    flags: 1,
     time: 0,
     ingress: 0,
     egress: 1,
-    flags: 1,
-    state: 3,
-    service: 0,
-    proto: 6,
-    oSrc: 0xc0000201,
-    oSport: 40000,
-    oDst: 0xcb007101,
-    oDport: 80,
-    rSrc: 0xcb007114,
-    rSport: 7000,
-    rDst: 0xc0000201,
-    rDport: 40000,
-    seqOffset: 0,
     nextHop: new Uint8Array([2, 0, 0, 0, 0, 1]),
+    flows,
+    flow: 0,
     frame,
+    frameOff: 0,
+    frameEnd: frame.length,
+    vnet: new Uint8Array(10),
   };
+  const rec: MirrorRecordOut = { type: "mirror", mseq: 0, rec: out };
   let bytes = 0, seen = 0;
+  const count = (_r: PeerRecordIn): void => {
+    seen++;
+  };
   const open = (dg: Uint8Array): void => {
     bytes += dg.length;
-    const res = reader.open(dg);
+    const res = reader.open(dg, count);
     if (!res.ok) throw new Error(`link cost: own batch rejected: ${res.reason}`);
-    seen += res.records.length;
   };
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     rec.mseq = i + 1;
-    rec.time = i;
+    out.time = i;
     if (!writer.add(rec)) {
-      open(writer.flush()!);
+      open(writer.seal()!);
       writer.add(rec);
     }
   }
-  const last = writer.flush();
+  const last = writer.seal();
   if (last) open(last);
   const t1 = performance.now();
   if (seen !== n) throw new Error(`link cost: ${seen} of ${n} records came back`);

@@ -1,15 +1,28 @@
 import assert from "node:assert/strict";
 import {
-  decodeBody,
-  decodeMirror,
+  ACK,
+  bodySize,
+  CONTROL,
+  copyInto,
+  CTRL_FAILOVER_REQUEST,
+  CTRL_SECRET,
+  CTRL_SYNC_BEGIN,
+  CTRL_SYNC_END,
+  CTRL_SYNC_PROGRESS,
+  CTRL_SYNC_REQUEST,
+  CTRL_TAKEOVER,
+  decodeRecord,
   encodeRecord,
-  EXPIRE_LEN,
-  FLOW_LEN,
-  HEARTBEAT_LEN,
-  MIRROR_FIXED_LEN,
-  type MirrorRecord,
-  MR,
-  type PeerRecord,
+  EXPIRE,
+  FLOW,
+  HB_FORWARDER,
+  HB_RECEIVER,
+  HB_SYNC_COMPLETE,
+  HEARTBEAT,
+  MAX_BODY_LEN,
+  minBodySize,
+  MIRROR,
+  type PeerRecordOut,
   REC_ACK,
   REC_CONTROL,
   REC_EXPIRE,
@@ -18,130 +31,332 @@ import {
   REC_MIRROR,
   RECORD_HEADER_LEN,
   recordSize,
+  RecordSlots,
   wireBuf,
 } from "./records.ts";
-import { ack, allRecords, control, expire, flow, heartbeat, mirror } from "./test_util.ts";
+import { MIRROR_ROW, SYNC_ROW } from "../flow/fields.ts";
+import { FlowTable } from "../flow/table.ts";
+import { SAMPLE } from "../flow/test_util.ts";
+import {
+  ack,
+  ACK_BODY,
+  allCopied,
+  allRecords,
+  control,
+  CONTROL_BODY,
+  copyRecord,
+  expire,
+  EXPIRE_BODY,
+  flow,
+  FLOW_BODY,
+  frameBytes,
+  heartbeat,
+  HEARTBEAT_BODY,
+  mirror,
+  mirrorBody,
+  mirrorOut,
+} from "./test_util.ts";
 
-/** Encodes at offset 5 into a buffer of 0xa5 so unset fields show, then decodes. */
-function roundTrip(rec: PeerRecord): { back: PeerRecord | undefined; buf: Uint8Array; n: number } {
-  const buf = new Uint8Array(2048).fill(0xa5);
-  const b = wireBuf(buf);
-  const n = encodeRecord(b, 5, rec);
-  assert.equal(n, recordSize(rec), "recordSize agrees with encodeRecord");
-  assert.equal(buf[4], 0xa5, "nothing written before the record");
-  assert.equal(buf[5 + n], 0xa5, "nothing written after the record");
-  const len = (buf[6]! << 8) | buf[7]!;
-  assert.equal(len, n - RECORD_HEADER_LEN);
-  return { back: decodeBody(buf[5]!, b, 5 + RECORD_HEADER_LEN, len), buf, n };
+const TYPES = [REC_HEARTBEAT, REC_MIRROR, REC_ACK, REC_EXPIRE, REC_FLOW, REC_CONTROL];
+const BODIES = () => [
+  HEARTBEAT_BODY,
+  mirrorBody(),
+  ACK_BODY,
+  EXPIRE_BODY,
+  FLOW_BODY,
+  CONTROL_BODY,
+];
+
+/** Encodes `rec` at offset 5 of a 0xa5-filled buffer; checks the size and the untouched edges. */
+function encoded(rec: PeerRecordOut, size = 512): { buf: Uint8Array; n: number } {
+  const buf = new Uint8Array(size).fill(0xa5);
+  const n = encodeRecord(wireBuf(buf), 5, rec);
+  assert.equal(n, recordSize(rec), `${rec.type}: recordSize agrees with encodeRecord`);
+  assert.equal(n, RECORD_HEADER_LEN + bodySize(rec), rec.type);
+  assert.deepEqual([...buf.subarray(0, 5)], [0xa5, 0xa5, 0xa5, 0xa5, 0xa5], "before");
+  assert.ok(buf.subarray(5 + n).every((b) => b === 0xa5), `${rec.type}: nothing after`);
+  return { buf, n };
 }
 
-Deno.test("every record type survives encode and decode unchanged", () => {
-  const types = [REC_HEARTBEAT, REC_MIRROR, REC_ACK, REC_EXPIRE, REC_FLOW, REC_CONTROL];
-  for (const [i, rec] of allRecords().entries()) {
-    const { back, buf } = roundTrip(rec);
-    assert.equal(buf[5], types[i], `${rec.type} type code`);
-    assert.deepEqual(back, rec, rec.type);
-  }
-});
-
-Deno.test("record bodies have the documented fixed lengths", () => {
-  assert.equal(recordSize(heartbeat()), 3 + HEARTBEAT_LEN);
-  assert.equal(recordSize(mirror(100)), 3 + MIRROR_FIXED_LEN + 100);
-  assert.equal(recordSize(ack()), 3 + 4);
-  assert.equal(recordSize(expire()), 3 + EXPIRE_LEN);
-  assert.equal(recordSize(flow()), 3 + FLOW_LEN);
-  assert.equal(recordSize(control()), 3 + 5 + 32);
-});
-
-Deno.test("EXPIRE and ACK bytes are big-endian in the documented order", () => {
-  const buf = new Uint8Array(32).fill(0xa5);
-  const b = wireBuf(buf);
-  const n = encodeRecord(b, 0, expire());
+Deno.test("records: type codes, header length and constants are the documented values", () => {
+  assert.deepEqual(TYPES, [1, 2, 3, 4, 5, 6]);
+  assert.equal(RECORD_HEADER_LEN, 3);
+  assert.equal(MAX_BODY_LEN, 65535);
   assert.deepEqual(
-    [...buf.subarray(0, n)],
-    [REC_EXPIRE, 0, 13, 17, 0xc0, 0, 2, 2, 0, 53, 0xcb, 0, 0x71, 2, 0x14, 0xe9],
+    [
+      CTRL_SYNC_REQUEST,
+      CTRL_SYNC_BEGIN,
+      CTRL_SYNC_END,
+      CTRL_FAILOVER_REQUEST,
+      CTRL_TAKEOVER,
+      CTRL_SECRET,
+      CTRL_SYNC_PROGRESS,
+    ],
+    [1, 2, 3, 4, 5, 7, 8],
   );
-  const m = encodeRecord(b, 0, ack());
-  assert.deepEqual([...buf.subarray(0, m)], [REC_ACK, 0, 4, 0xff, 0xff, 0xff, 0xfe]);
+  assert.deepEqual([HB_RECEIVER, HB_FORWARDER, HB_SYNC_COMPLETE], [1, 2, 4]);
 });
 
-Deno.test("heartbeat flag bits and digests sit at their documented offsets", () => {
-  const { buf } = roundTrip(heartbeat());
-  const body = buf.subarray(5 + 3);
-  assert.deepEqual([...body.subarray(0, 4)], [1, 3, 0b110, 200], "role, state, flags, priority");
-  assert.deepEqual([...body.subarray(4, 12)], [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]);
-  assert.deepEqual([...body.subarray(12, 16)], [0, 0x01, 0xe2, 0x40], "flowCount 123456");
+Deno.test("records: body layouts have the documented offsets and sizes (wire contract)", () => {
+  assert.deepEqual({ ...HEARTBEAT.at }, {
+    role: 0,
+    state: 1,
+    flags: 2,
+    priority: 3,
+    configDigestHi: 4,
+    configDigestLo: 8,
+    flowCount: 12,
+    tableDigestHi: 16,
+    tableDigestLo: 20,
+    sentAt: 24,
+    echoSentAt: 32,
+    echoHeldMs: 40,
+    epoch: 44,
+  });
+  assert.equal(HEARTBEAT.size, 52);
+  assert.deepEqual({ ...MIRROR.at }, {
+    mseq: 0,
+    time: 4,
+    ingress: 12,
+    egress: 13,
+    flags: 14,
+    nextHop: 15,
+    flow: 21,
+    vnet: 21 + MIRROR_ROW.size,
+  });
+  assert.equal(MIRROR.size, 66);
+  assert.equal(MIRROR.size, 31 + MIRROR_ROW.size);
+  assert.deepEqual({ ...ACK.at }, { mseq: 0 });
+  assert.equal(ACK.size, 4);
+  assert.deepEqual({ ...EXPIRE.at }, { proto: 0, srcIp: 1, srcPort: 5, dstIp: 7, dstPort: 11 });
+  assert.equal(EXPIRE.size, 13);
+  assert.deepEqual({ ...FLOW.at }, { flow: 0 });
+  assert.equal(FLOW.size, SYNC_ROW.size);
+  assert.equal(FLOW.size, 103);
+  assert.deepEqual({ ...CONTROL.at }, { op: 0, arg: 1 });
+  assert.equal(CONTROL.size, 5);
 });
 
-Deno.test("optional fields: a FLOW without MACs sends zeros; CONTROL without data is 5 bytes", () => {
-  const f = flow();
-  delete f.entry.clientMac;
-  delete f.entry.serverMac;
-  const back = roundTrip(f).back;
-  assert.ok(back?.type === "flow");
-  assert.deepEqual(back.entry.clientMac, new Uint8Array(6));
-  assert.deepEqual(back.entry.serverMac, new Uint8Array(6));
-  const c = roundTrip({ type: "control", op: 1, arg: 0 });
-  assert.equal(c.n, 3 + 5);
-  assert.deepEqual(c.back, { type: "control", op: 1, arg: 0, data: new Uint8Array(0) });
+Deno.test("records: every type encodes to its golden bytes", () => {
+  const bodies = BODIES();
+  allRecords().forEach((rec, i) => {
+    const { buf, n } = encoded(rec);
+    const body = bodies[i]!;
+    assert.equal(n, RECORD_HEADER_LEN + body.length, rec.type);
+    assert.deepEqual(
+      [...buf.subarray(5, 5 + n)],
+      [TYPES[i], body.length >> 8, body.length & 255, ...body],
+      rec.type,
+    );
+  });
 });
 
-Deno.test("decoded mirror frame and next hop are views into the datagram, not copies", () => {
-  const { buf } = roundTrip(mirror(64));
+Deno.test("records: sizes without encoding", () => {
+  assert.equal(bodySize(heartbeat()), 52);
+  assert.equal(bodySize(mirror(0)), 66);
+  assert.equal(bodySize(mirror(100)), 166, "only frame[frameOff, frameEnd) counts");
+  assert.equal(bodySize(ack()), 4);
+  assert.equal(bodySize(expire()), 13);
+  assert.equal(bodySize(flow()), 103);
+  assert.equal(bodySize(control()), 37);
+  assert.equal(bodySize({ type: "control", op: 1, arg: 0 }), 5);
+  assert.equal(recordSize(ack()), 7);
+  assert.equal(recordSize(mirror(100)), 169);
+});
+
+Deno.test("records: a mirror without a flow carries a zeroed row", () => {
+  const m = mirror();
+  m.rec.flow = -1;
+  const { buf } = encoded(m);
+  const want = mirrorBody();
+  want.fill(0, MIRROR.at.flow, MIRROR.at.flow + MIRROR_ROW.size);
+  assert.deepEqual([...buf.subarray(5 + 3, 5 + 3 + want.length)], want);
+});
+
+Deno.test("records: a mirror of flow 0 carries flow 0's row", () => {
+  const flows = new FlowTable(2);
+  assert.equal(flows.addEntry(SAMPLE), 0);
+  const { buf } = encoded({ type: "mirror", mseq: 0xa1b2c3d4, rec: mirrorOut(8, flows, 0) });
+  assert.deepEqual([...buf.subarray(5 + 3, 5 + 3 + 74)], mirrorBody(8));
+});
+
+Deno.test("records: a mirror copies frame[frameOff, frameEnd) only", () => {
+  const m = mirror(0);
+  m.rec.frame = frameBytes(40);
+  m.rec.frameOff = 11;
+  m.rec.frameEnd = 29;
+  const { buf, n } = encoded(m);
+  assert.equal(n, 3 + 66 + 18);
+  assert.deepEqual([...buf.subarray(5 + 3 + 66, 5 + n)], [...frameBytes(40).subarray(11, 29)]);
+  // Another sample flow row: the row is read from the record's own table and flow.
+  const other = mirrorOut(0);
+  other.flows.c.service[other.flow] = 0xbeef;
+  const { buf: b2 } = encoded({ type: "mirror", mseq: 1, rec: other });
+  const svc = 5 + 3 + MIRROR.at.flow + 2;
+  assert.deepEqual([...b2.subarray(svc, svc + 2)], [0xbe, 0xef]);
+});
+
+Deno.test("records: a body over 65535 bytes is a RangeError and writes nothing", () => {
+  const big = new Uint8Array(70_000).fill(0xa5);
+  const b = wireBuf(big);
+  const atLimit = { type: "control" as const, op: 1, arg: 2, data: new Uint8Array(65530) };
+  assert.equal(bodySize(atLimit), 65535);
+  assert.equal(encodeRecord(b, 0, atLimit), 65538);
+  assert.deepEqual([...big.subarray(0, 3)], [REC_CONTROL, 0xff, 0xff]);
+  big.fill(0xa5);
+  const over = { ...atLimit, data: new Uint8Array(65531) };
+  assert.throws(() => encodeRecord(b, 0, over), RangeError);
+  assert.ok(big.every((x) => x === 0xa5), "nothing written");
+  const m = mirror(65535 - 66);
+  assert.equal(encodeRecord(b, 0, m), 65538);
+  assert.throws(() => encodeRecord(b, 0, mirror(65536 - 66)), RangeError);
+});
+
+Deno.test("records: minBodySize per type, 0 for unknown types", () => {
+  assert.deepEqual(TYPES.map(minBodySize), [52, 66, 4, 13, 103, 5]);
+  for (const t of [0, 7, 8, 99, 255, -1]) assert.equal(minBodySize(t), 0, String(t));
+});
+
+Deno.test("records: decode of every type returns what was encoded", () => {
+  const copies = allCopied();
+  const slots = new RecordSlots();
+  allRecords().forEach((rec, i) => {
+    const { buf, n } = encoded(rec);
+    const b = wireBuf(buf);
+    const got = decodeRecord(TYPES[i]!, b, 8, n - 3, slots);
+    assert.ok(got, rec.type);
+    assert.equal(got.type, rec.type);
+    assert.deepEqual(copyRecord(got), copies[i], rec.type);
+  });
+});
+
+Deno.test("records: decoded byte parts are offsets into the buffer", () => {
+  const slots = new RecordSlots();
+  const { buf, n } = encoded(mirror(8));
   const b = wireBuf(buf);
-  const rec = decodeMirror(b, 8, MIRROR_FIXED_LEN + 64) as MirrorRecord;
-  assert.equal(rec.frame.buffer, buf.buffer);
-  assert.equal(rec.frame.byteOffset, 8 + MIRROR_FIXED_LEN);
-  assert.equal(rec.nextHop.buffer, buf.buffer, "nextHop is a view too");
-  assert.deepEqual(rec.nextHop, mirror(64).nextHop);
+  const m = decodeRecord(REC_MIRROR, b, 8, n - 3, slots);
+  assert.ok(m?.type === "mirror");
+  assert.equal(m, slots.mirror, "the reused slot");
+  assert.equal(m.buf, buf);
+  assert.equal(m.view, b.view);
+  assert.deepEqual(
+    [m.nextHopOff, m.rowOff, m.vnetOff, m.frameOff, m.frameEnd],
+    [8 + 15, 8 + 21, 8 + 56, 8 + 66, 8 + 74],
+  );
+  const c = encoded(control());
+  const cb = wireBuf(c.buf);
+  const ctl = decodeRecord(REC_CONTROL, cb, 8, c.n - 3, slots);
+  assert.ok(ctl?.type === "control");
+  assert.equal(ctl, slots.control);
+  assert.equal(ctl.buf, c.buf);
+  assert.deepEqual([ctl.dataOff, ctl.dataEnd], [8 + 5, 8 + 37]);
+  const f = encoded(flow());
+  const fb = wireBuf(f.buf);
+  const fl = decodeRecord(REC_FLOW, fb, 8, f.n - 3, slots);
+  assert.ok(fl?.type === "flow");
+  assert.equal(fl, slots.flow);
+  assert.equal(fl.view, fb.view);
+  assert.equal(fl.rowOff, 8);
 });
 
-Deno.test("a body one byte shorter than its type needs decodes to undefined", () => {
-  for (const rec of allRecords()) {
-    const { buf, n } = roundTrip(rec);
-    // CONTROL needs only its fixed part; the rest is data of any length.
-    const need = rec.type === "control" ? 5 : n - 3;
-    assert.equal(decodeBody(buf[5]!, wireBuf(buf), 8, need - 1), undefined, rec.type);
-  }
-});
-
-Deno.test("out-of-range values and unknown types decode to undefined", () => {
-  const buf = new Uint8Array(256).fill(0);
+Deno.test("records: slots are reused; each decode overwrites every field", () => {
+  const slots = new RecordSlots();
+  const buf = new Uint8Array(64);
   const b = wireBuf(buf);
-  assert.equal(decodeBody(0, b, 0, 100), undefined, "type 0");
-  assert.equal(decodeBody(99, b, 0, 100), undefined, "type 99");
-  buf[0] = 2; // role 2 does not exist
-  assert.equal(decodeBody(REC_HEARTBEAT, b, 0, HEARTBEAT_LEN), undefined, "role 2");
-  buf[0] = 0;
-  buf[1] = 4; // state 4 does not exist
-  assert.equal(decodeBody(REC_HEARTBEAT, b, 0, HEARTBEAT_LEN), undefined, "state 4");
-  buf[1] = 0;
-  buf[MR.frameLen] = 0; // mirror frameLen = 10 but the body holds only 5 frame bytes
-  buf[MR.frameLen + 1] = 10;
-  assert.equal(decodeBody(REC_MIRROR, b, 0, MIRROR_FIXED_LEN + 5), undefined, "frameLen");
-  assert.ok(decodeBody(REC_MIRROR, b, 0, MIRROR_FIXED_LEN + 10), "frameLen that fits");
+  encodeRecord(b, 0, { type: "ack", mseq: 5 });
+  const first = decodeRecord(REC_ACK, b, 3, 4, slots);
+  encodeRecord(b, 0, { type: "ack", mseq: 6 });
+  const second = decodeRecord(REC_ACK, b, 3, 4, slots);
+  assert.equal(first, second);
+  assert.deepEqual(second, { type: "ack", mseq: 6 });
+  // A heartbeat decoded over another leaves nothing of the first behind.
+  const h = heartbeat();
+  encodeRecord(b, 0, h);
+  decodeRecord(REC_HEARTBEAT, b, 3, 52, slots);
+  const zero = { ...h };
+  for (const k of Object.keys(zero) as (keyof typeof zero)[]) if (k !== "type") zero[k] = 0;
+  encodeRecord(b, 0, zero);
+  assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 52, slots), zero);
 });
 
-Deno.test("a longer body than needed is accepted and its tail ignored", () => {
-  const { buf, n } = roundTrip(ack());
-  assert.deepEqual(decodeBody(REC_ACK, wireBuf(buf), 8, n - 3 + 4), ack());
+Deno.test("records: a body shorter than its type needs, or an unknown type, is undefined", () => {
+  const slots = new RecordSlots();
+  allRecords().forEach((rec, i) => {
+    const { buf } = encoded(rec);
+    const b = wireBuf(buf);
+    const min = minBodySize(TYPES[i]!);
+    assert.equal(decodeRecord(TYPES[i]!, b, 8, min - 1, slots), undefined, rec.type);
+    assert.equal(decodeRecord(TYPES[i]!, b, 8, 0, slots), undefined, rec.type);
+    assert.ok(decodeRecord(TYPES[i]!, b, 8, min, slots), `${rec.type} at its minimum`);
+  });
+  const b = wireBuf(new Uint8Array(200));
+  for (const t of [0, 7, 99, 255]) assert.equal(decodeRecord(t, b, 0, 150, slots), undefined);
 });
 
-Deno.test("encoding a malformed digest or role is a caller bug: RangeError", () => {
-  const b = wireBuf(new Uint8Array(256));
-  assert.throws(() => encodeRecord(b, 0, { ...heartbeat(), configDigest: "abc" }), RangeError);
-  assert.throws(
-    () => encodeRecord(b, 0, { ...heartbeat(), tableDigest: "xyz0123456789abc" }),
-    RangeError,
-  );
-  assert.throws(
-    () => encodeRecord(b, 0, { ...heartbeat(), role: "boss" as unknown as "active" }),
-    RangeError,
-  );
+Deno.test("records: a longer body is accepted, variable parts run to its end", () => {
+  const slots = new RecordSlots();
+  const buf = new Uint8Array(300).fill(0x5a);
+  const b = wireBuf(buf);
+  encodeRecord(b, 0, ack());
+  assert.deepEqual(decodeRecord(REC_ACK, b, 3, 10, slots), ack(), "fixed type: tail ignored");
+  encodeRecord(b, 0, expire());
+  assert.deepEqual(decodeRecord(REC_EXPIRE, b, 3, 40, slots), expire());
+  encodeRecord(b, 0, heartbeat());
+  assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 60, slots), heartbeat());
+  // MIRROR and CONTROL end in variable data: exactly the minimum means none.
+  encodeRecord(b, 0, mirror(0));
+  const m = decodeRecord(REC_MIRROR, b, 3, 66, slots);
+  assert.ok(m?.type === "mirror");
+  assert.equal(m.frameOff, m.frameEnd);
+  const m2 = decodeRecord(REC_MIRROR, b, 3, 70, slots);
+  assert.ok(m2?.type === "mirror");
+  assert.deepEqual([m2.frameOff, m2.frameEnd], [69, 73]);
+  encodeRecord(b, 0, { type: "control", op: CTRL_SYNC_END, arg: 12345 });
+  const c = decodeRecord(REC_CONTROL, b, 3, 5, slots);
+  assert.ok(c?.type === "control");
+  assert.deepEqual([c.op, c.arg, c.dataOff, c.dataEnd], [CTRL_SYNC_END, 12345, 8, 8]);
 });
 
-Deno.test("uppercase digests decode as lowercase", () => {
-  const back = roundTrip({ ...heartbeat(), configDigest: "ABCDEF0123456789" }).back;
-  assert.ok(back?.type === "heartbeat");
-  assert.equal(back.configDigest, "abcdef0123456789");
+Deno.test("records: a wire buffer over part of a larger buffer writes at its own offsets", () => {
+  const big = new Uint8Array(100).fill(0xa5);
+  const sub = big.subarray(7, 60);
+  const n = encodeRecord(wireBuf(sub), 2, expire());
+  assert.deepEqual([...big.subarray(9, 9 + n)], [REC_EXPIRE, 0, 13, ...EXPIRE_BODY]);
+  assert.ok(big.subarray(0, 9).every((x) => x === 0xa5));
+  const slots = new RecordSlots();
+  assert.deepEqual(decodeRecord(REC_EXPIRE, wireBuf(sub), 5, 13, slots), expire());
+});
+
+Deno.test("records: copyInto copies a range, within one ArrayBuffer or across two", () => {
+  // Across buffers.
+  const dst = new Uint8Array(40).fill(0xa5);
+  const b = wireBuf(dst.subarray(4, 36));
+  copyInto(b, 3, frameBytes(20), 5, 12);
+  assert.deepEqual([...dst.subarray(7, 14)], [...frameBytes(20).subarray(5, 12)]);
+  assert.ok(dst.subarray(0, 7).every((x) => x === 0xa5));
+  assert.ok(dst.subarray(14).every((x) => x === 0xa5));
+  // Within one buffer: the source lies after the wire buffer, both at non-zero offsets.
+  const whole = new Uint8Array(100).fill(0xa5);
+  whole.set(frameBytes(30), 60);
+  const shared = wireBuf(whole.subarray(10, 50));
+  const src = whole.subarray(60, 90);
+  copyInto(shared, 2, src, 4, 19);
+  assert.deepEqual([...whole.subarray(12, 27)], [...frameBytes(30).subarray(4, 19)]);
+  assert.ok(whole.subarray(0, 12).every((x) => x === 0xa5));
+  assert.ok(whole.subarray(27, 60).every((x) => x === 0xa5));
+  assert.deepEqual([...whole.subarray(60, 90)], [...frameBytes(30)], "the source is intact");
+  copyInto(shared, 0, src, 7, 7);
+  assert.ok(whole.subarray(0, 12).every((x) => x === 0xa5), "an empty range copies nothing");
+});
+
+Deno.test("records: a mirror whose frame shares the output's ArrayBuffer encodes the same", () => {
+  const whole = new Uint8Array(400).fill(0xa5);
+  const out = whole.subarray(16, 200);
+  const m = mirror(8);
+  whole.set(m.rec.frame, 250);
+  m.rec.frame = whole.subarray(250, 250 + m.rec.frame.length);
+  const n = encodeRecord(wireBuf(out), 5, m);
+  assert.deepEqual([...out.subarray(5, 5 + n)], [REC_MIRROR, 0, 74, ...mirrorBody(8)]);
+  assert.ok(whole.subarray(0, 21).every((x) => x === 0xa5));
+  assert.ok(whole.subarray(21 + n, 250).every((x) => x === 0xa5));
 });

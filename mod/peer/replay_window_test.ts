@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ReplayWindow } from "./replay_window.ts";
-import { xorshift } from "./test_util.ts";
+import { xorshift32 as xorshift } from "../util/prng.ts";
 
 Deno.test("replay window agrees with a set-based model over 50k random sequences", () => {
   for (const size of [32, 64, 1024]) {
@@ -54,4 +54,25 @@ Deno.test("window size must be a positive multiple of 32", () => {
   assert.throws(() => new ReplayWindow(0), RangeError);
   assert.throws(() => new ReplayWindow(48), RangeError);
   assert.doesNotThrow(() => new ReplayWindow(96));
+});
+
+Deno.test("reset forgets old bits even in the block the new top lands in", () => {
+  const w = new ReplayWindow(64);
+  assert.equal(w.top, 0, "nothing seen yet");
+  for (let s = 1; s <= 20; s++) w.update(s);
+  w.reset();
+  w.update(10);
+  assert.equal(w.top, 10);
+  for (let s = 1; s <= 9; s++) assert.equal(w.check(s), true, `seq ${s} after reset`);
+  assert.equal(w.check(10), false);
+  for (let s = 11; s <= 20; s++) assert.equal(w.check(s), true, `seq ${s} after reset`);
+});
+
+Deno.test("window size limit is 2^24", () => {
+  assert.equal(new ReplayWindow(1 << 24).size, 1 << 24);
+  assert.throws(() => new ReplayWindow((1 << 24) + 32), RangeError);
+  assert.throws(() => new ReplayWindow(1.5 * 32), RangeError);
+  assert.throws(() => new ReplayWindow(-32), RangeError);
+  assert.equal(new ReplayWindow(32).size, 32);
+  assert.equal(new ReplayWindow().size, 1024);
 });

@@ -1,30 +1,50 @@
-/** Helpers for the peer-link tests: sample records and a sealer for arbitrary bytes. */
-import { BATCH_HEADER_LEN, BATCH_MAGIC, BATCH_VERSION, batchMac, BH } from "./batch.ts";
-import type {
-  AckRecord,
-  ControlRecord,
-  ExpireRecord,
-  FlowRecord,
-  HeartbeatRecord,
-  MirrorRecord,
-  PeerRecord,
+/**
+ * Fixtures for the peer-link tests: one record of each type with a distinct, non-zero value in
+ * every field, their wire bytes written out by hand, a sealer for arbitrary batch bytes, and a
+ * reader callback that copies each delivered record out of its reused slot.
+ * @module
+ */
+import { createHmac } from "node:crypto";
+import { BATCH_HEADER_LEN, BATCH_MAGIC, BATCH_VERSION, BH } from "./batch.ts";
+import {
+  type AckRecord,
+  type ControlRecordOut,
+  CTRL_SECRET,
+  type ExpireRecord,
+  type FlowRecordOut,
+  type HeartbeatRecord,
+  type MirrorRecordOut,
+  type PeerRecordIn,
+  type PeerRecordOut,
 } from "./records.ts";
-import { CTRL_SECRET } from "./records.ts";
+import { decodeRow, FLOW_FIELDS, type FlowEntry, MIRROR_ROW, SYNC_ROW } from "../flow/fields.ts";
+import { FlowTable } from "../flow/table.ts";
+import { flowN, SAMPLE, SAMPLE_MIRROR_BYTES, SAMPLE_SYNC_BYTES } from "../flow/test_util.ts";
+import type { MirrorOut } from "../engine/output.ts";
 
 export const KEY = new TextEncoder().encode("tandem test key, 32 bytes long!!");
+
+/** A table holding {@link SAMPLE} as flow 1 (not 0, so a flow id mistaken for 0 shows). */
+export function sampleTable(): FlowTable {
+  const ft = new FlowTable(4);
+  ft.addEntry(flowN(0));
+  if (ft.addEntry(SAMPLE) !== 1) throw new Error("sample flow is not flow 1");
+  return ft;
+}
+export const SAMPLE_FLOW = 1;
 
 export function heartbeat(): HeartbeatRecord {
   return {
     type: "heartbeat",
-    role: "standby",
-    state: "joining",
-    receiver: false,
-    forwarder: true,
-    syncComplete: true,
+    role: 1,
+    state: 2,
+    flags: 5,
     priority: 200,
-    configDigest: "0123456789abcdef",
+    configDigestHi: 0x01234567,
+    configDigestLo: 0x89abcdef,
     flowCount: 123456,
-    tableDigest: "fedcba9876543210",
+    tableDigestHi: 0xfedcba98,
+    tableDigestLo: 0x76543210,
     sentAt: 1_700_000_000_123.5,
     echoSentAt: 1_700_000_000_100.25,
     echoHeldMs: 0.75,
@@ -32,37 +52,77 @@ export function heartbeat(): HeartbeatRecord {
   };
 }
 
-export function mirror(frameLen = 100, mseq = 7): MirrorRecord {
-  const frame = new Uint8Array(frameLen);
-  for (let i = 0; i < frameLen; i++) frame[i] = (i * 7 + mseq) & 255;
+/** {@link heartbeat}'s body. */
+// deno-fmt-ignore
+export const HEARTBEAT_BODY: readonly number[] = [
+  1, 2, 5, 200, // role, state, flags, priority
+  0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, // config digest
+  0x00, 0x01, 0xe2, 0x40, // flowCount 123456
+  0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10, // table digest
+  0x42, 0x78, 0xbc, 0xfe, 0x56, 0x87, 0xb8, 0x00, // sentAt
+  0x42, 0x78, 0xbc, 0xfe, 0x56, 0x86, 0x44, 0x00, // echoSentAt
+  0x3f, 0x40, 0x00, 0x00, // echoHeldMs 0.75 (f32)
+  0x42, 0x78, 0xbc, 0xfd, 0x62, 0x5c, 0x00, 0x00, // epoch
+];
+
+export const NEXT_HOP = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+export const VNET = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a];
+
+/** A frame of `len` bytes, each its index scrambled by `salt`. */
+export function frameBytes(len: number, salt = 0): Uint8Array {
+  const f = new Uint8Array(len);
+  for (let i = 0; i < len; i++) f[i] = (i * 7 + 13 + salt) & 255;
+  return f;
+}
+
+/**
+ * The engine's mirror record for `flow` of `flows` (by default {@link SAMPLE} as flow
+ * {@link SAMPLE_FLOW} of {@link sampleTable}); the frame is `frameLen` bytes taken from offset 3
+ * of a larger buffer.
+ */
+export function mirrorOut(
+  frameLen = 8,
+  flows: FlowTable = sampleTable(),
+  flow = SAMPLE_FLOW,
+): MirrorOut {
+  const frame = frameBytes(frameLen + 5);
   return {
-    type: "mirror",
-    mseq,
+    flags: 0x0b,
     time: 1_700_000_000_001.125,
-    ingress: 0,
-    egress: 1,
-    flags: 1 | 2 | 8,
-    state: 3,
-    service: 513,
-    proto: 6,
-    oSrc: 0xc0000201,
-    oSport: 40001,
-    oDst: 0xcb007101,
-    oDport: 443,
-    rSrc: 0xcb007114,
-    rSport: 7000,
-    rDst: 0xc6336405,
-    rDport: 61000,
-    seqOffset: 0xdeadbeef,
-    nextHop: new Uint8Array([0x02, 0x11, 0x22, 0x33, 0x44, 0x55]),
-    vnet: new Uint8Array([1, 1, 0, 54, 0x05, 0xa8, 0, 34, 0, 16]),
+    ingress: 2,
+    egress: 3,
+    nextHop: new Uint8Array(NEXT_HOP),
+    flows,
+    flow,
     frame,
+    frameOff: 3,
+    frameEnd: 3 + frameLen,
+    vnet: new Uint8Array(VNET),
   };
+}
+
+export function mirror(frameLen = 8, mseq = 0xa1b2c3d4): MirrorRecordOut {
+  return { type: "mirror", mseq, rec: mirrorOut(frameLen) };
+}
+
+/** {@link mirror}'s body for `frameLen` bytes of frame. */
+export function mirrorBody(frameLen = 8): number[] {
+  // deno-fmt-ignore
+  return [
+    0xa1, 0xb2, 0xc3, 0xd4, // mseq
+    0x42, 0x78, 0xbc, 0xfe, 0x56, 0x80, 0x12, 0x00, // time
+    2, 3, 0x0b, // ingress, egress, flags
+    ...NEXT_HOP,
+    ...SAMPLE_MIRROR_BYTES,
+    ...VNET,
+    ...frameBytes(frameLen + 5).subarray(3, 3 + frameLen),
+  ];
 }
 
 export function ack(): AckRecord {
   return { type: "ack", mseq: 0xfffffffe };
 }
+export const ACK_BODY: readonly number[] = [0xff, 0xff, 0xff, 0xfe];
 
 export function expire(): ExpireRecord {
   return {
@@ -74,64 +134,145 @@ export function expire(): ExpireRecord {
     dstPort: 5353,
   };
 }
+// deno-fmt-ignore
+export const EXPIRE_BODY: readonly number[] = [
+  17, 0xc0, 0x00, 0x02, 0x02, 0x00, 53, 0xcb, 0x00, 0x71, 0x02, 0x14, 0xe9,
+];
 
-export function flow(): FlowRecord {
-  return {
-    type: "flow",
-    entry: {
-      orig: { proto: 6, srcIp: 0xc0000201, srcPort: 40001, dstIp: 0xcb007101, dstPort: 443 },
-      reply: { proto: 6, srcIp: 0xcb007114, srcPort: 7000, dstIp: 0xc6336405, dstPort: 61000 },
-      state: 3,
-      service: 2,
-      seqOffset: 0x80000001,
-      packets: 2 ** 40 + 3,
-      bytes: 2 ** 50 + 5,
-      created: 1_700_000_000_000,
-      lastSeen: 1_700_000_009_999.5,
-      clientMac: new Uint8Array([0x02, 0, 0, 0, 0, 0x0c]),
-      serverMac: new Uint8Array([0x02, 0, 0, 0, 0, 0x05]),
-    },
-  };
+export function flow(): FlowRecordOut {
+  return { type: "flow", flows: sampleTable(), flow: SAMPLE_FLOW };
 }
+export const FLOW_BODY: readonly number[] = SAMPLE_SYNC_BYTES;
 
-export function control(): ControlRecord {
-  return { type: "control", op: CTRL_SECRET, arg: 32, data: new Uint8Array(32).fill(0x3c) };
+export function control(): ControlRecordOut {
+  return { type: "control", op: CTRL_SECRET, arg: 0x01020304, data: frameBytes(32, 99) };
 }
+export const CONTROL_BODY: readonly number[] = [7, 1, 2, 3, 4, ...frameBytes(32, 99)];
 
-export function allRecords(): PeerRecord[] {
+/** One record of each type, in type-code order. */
+export function allRecords(): PeerRecordOut[] {
   return [heartbeat(), mirror(), ack(), expire(), flow(), control()];
+}
+
+/** A delivered record copied out of its slot: byte parts as arrays, rows as entries. */
+export type Copied =
+  | HeartbeatRecord
+  | AckRecord
+  | ExpireRecord
+  | {
+    type: "mirror";
+    mseq: number;
+    time: number;
+    flags: number;
+    ingress: number;
+    egress: number;
+    nextHop: number[];
+    flow: Partial<FlowEntry>;
+    vnet: number[];
+    frame: number[];
+  }
+  | { type: "flow"; flow: FlowEntry }
+  | { type: "control"; op: number; arg: number; data: number[] };
+
+/** Reads a row into a scratch table and returns its fields (only those the layout carries). */
+function readRow(view: DataView, off: number, mirrorOnly: boolean): FlowEntry {
+  const ft = new FlowTable(1);
+  decodeRow(ft.cols, mirrorOnly ? MIRROR_ROW : SYNC_ROW, 0, view, off);
+  const e = ft.entry(0);
+  if (mirrorOnly) {
+    for (const f of FLOW_FIELDS) {
+      if (f.travel !== "mirror") delete (e as Partial<FlowEntry>)[f.name];
+    }
+  }
+  return e;
+}
+
+/** Copies a delivered record (valid only during the callback) into a plain object. */
+export function copyRecord(r: PeerRecordIn): Copied {
+  switch (r.type) {
+    case "mirror":
+      return {
+        type: "mirror",
+        mseq: r.mseq,
+        time: r.time,
+        flags: r.flags,
+        ingress: r.ingress,
+        egress: r.egress,
+        nextHop: [...r.buf.subarray(r.nextHopOff, r.nextHopOff + 6)],
+        flow: readRow(r.view, r.rowOff, true),
+        vnet: [...r.buf.subarray(r.vnetOff, r.vnetOff + 10)],
+        frame: [...r.buf.subarray(r.frameOff, r.frameEnd)],
+      };
+    case "flow":
+      return { type: "flow", flow: readRow(r.view, r.rowOff, false) };
+    case "control":
+      return {
+        type: "control",
+        op: r.op,
+        arg: r.arg,
+        data: [...r.buf.subarray(r.dataOff, r.dataEnd)],
+      };
+    default:
+      return { ...r };
+  }
+}
+
+/** What {@link allRecords} look like once delivered and copied. */
+export function allCopied(): Copied[] {
+  const mirrored: Partial<FlowEntry> = {};
+  for (const f of FLOW_FIELDS) if (f.travel === "mirror") mirrored[f.name] = SAMPLE[f.name];
+  const m = mirror();
+  return [
+    heartbeat(),
+    {
+      type: "mirror",
+      mseq: m.mseq,
+      time: m.rec.time,
+      flags: m.rec.flags,
+      ingress: m.rec.ingress,
+      egress: m.rec.egress,
+      nextHop: NEXT_HOP,
+      flow: mirrored,
+      vnet: VNET,
+      frame: [...m.rec.frame.subarray(m.rec.frameOff, m.rec.frameEnd)],
+    },
+    ack(),
+    expire(),
+    { type: "flow", flow: { ...SAMPLE } },
+    { type: "control", op: CTRL_SECRET, arg: 0x01020304, data: [...frameBytes(32, 99)] },
+  ];
 }
 
 export interface RawHeader {
   magic?: number;
   version?: number;
+  flags?: number;
   count?: number;
   epoch?: number;
   seq?: number;
 }
 
-/** Builds a datagram from arbitrary record bytes with a correct MAC. */
-export function sealRaw(body: Uint8Array, h: RawHeader = {}, key: Uint8Array = KEY): Uint8Array {
+/** HMAC-SHA256 truncated to 16 bytes, computed with node's own HMAC (not the code under test). */
+export function refMac(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac("sha256", key).update(data).digest()).subarray(0, 16);
+}
+
+/** Builds a datagram around arbitrary record bytes, with a correct MAC under `key`. */
+export function sealRaw(
+  body: ArrayLike<number>,
+  h: RawHeader = {},
+  key: Uint8Array = KEY,
+): Uint8Array {
   const out = new Uint8Array(BATCH_HEADER_LEN + body.length + 16);
   const v = new DataView(out.buffer);
   v.setUint32(BH.magic, h.magic ?? BATCH_MAGIC);
   v.setUint8(BH.version, h.version ?? BATCH_VERSION);
+  v.setUint8(BH.flags, h.flags ?? 0);
   v.setUint16(BH.count, h.count ?? 0);
   v.setFloat64(BH.epoch, h.epoch ?? 1);
   v.setUint32(BH.seq, h.seq ?? 1);
   out.set(body, BATCH_HEADER_LEN);
   const end = BATCH_HEADER_LEN + body.length;
-  out.set(batchMac(key, out.subarray(0, end)), end);
+  out.set(refMac(key, out.subarray(0, end)), end);
   return out;
-}
-
-/** xorshift32: a seeded generator so fuzz runs repeat exactly. */
-export function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
 }
