@@ -16,7 +16,7 @@ import { hasCommand, nsExec, nsRun, pidAlive, run } from "../mod/lab/netns.ts";
 import { API_ADDR, LAB_ADDRESSES, labStateDir } from "../mod/lab/topology.ts";
 import { DROP_REASONS } from "../mod/engine/counters.ts";
 import { Engine } from "../mod/engine/engine.ts";
-import { labEngineConfig, RecordingSink } from "../mod/engine/testing.ts";
+import { labEngineConfig, RecordingOutput } from "../mod/engine/testing.ts";
 import { PcapWriter } from "../mod/port/pcap.ts";
 import { parseIpv4, parseMac } from "../mod/wire/addr.ts";
 import {
@@ -99,7 +99,7 @@ Deno.test(
   "malformed frame catalogue: the engine drops each case under the reason the lab test expects",
   () => {
     const cfg = labEngineConfig("a");
-    const engine = new Engine(cfg, new RecordingSink(), () => 4);
+    const engine = new Engine(cfg, new RecordingOutput(), () => 4);
     const cases = malformedFrames({
       dstMac: cfg.virtualMacs[0]!,
       srcMac: parseMac(INJECT_MAC)!,
@@ -111,7 +111,7 @@ Deno.test(
     assert.ok(cases.length >= 12);
     for (const c of cases) {
       const before = engine.counters.toRecord();
-      engine.handle(Uint8Array.from(c.frame), 0, 1000);
+      engine.handle(Uint8Array.from(c.frame), 0, c.frame.length, 0, 1000);
       const after = engine.counters.toRecord();
       const moved = DROP_REASONS.filter((r) => after[`drop_${r}`] !== before[`drop_${r}`]);
       assert.deepEqual(moved, [c.reason], c.name);

@@ -32,12 +32,11 @@ export const DROP_REASONS = [
   "arp_queue_full",
   "arp_unresolved",
   "no_route",
+  "no_forwarder",
   "local_unhandled",
   "tx_full",
   "mirror_no_flow",
   "mirror_bad_record",
-  "mirror_too_big",
-  "peer_bad_record",
 ] as const;
 export type DropReason = typeof DROP_REASONS[number];
 
@@ -58,9 +57,11 @@ export const EVENT_COUNTERS = [
   "icmp_errors_sent",
   "flows_created",
   "flows_expired",
-  "nudges_sent",
+  "flows_picked_up",
+  "probes_sent",
   "held_new_flows",
-  "hold_timeouts",
+  "relayed",
+  "replayed",
 ] as const;
 export type EventCounter = typeof EVENT_COUNTERS[number];
 

@@ -1,56 +1,131 @@
 /**
- * The neighbour (ARP) cache of one interface, with a bounded queue of packets
- * waiting for resolution (RFC 1122 §2.3.2.2: SHOULD keep at least one; we
- * keep `limit`). Time is an input; `tick` retries and expires requests.
+ * The neighbour (ARP) cache of one interface, with a bounded queue of packets waiting for
+ * resolution (RFC 1122 §2.3.2.2: SHOULD keep at least one; we keep `limit`). Time is an input;
+ * `tick` retries and expires requests.
+ *
+ * Every packet looks up its next hop here, so the index is open addressing over a
+ * `Uint32Array` of addresses: a `Map` keyed by an IPv4 address would box it (most addresses
+ * exceed V8's small-integer range) and make garbage per packet. It grows by doubling, the only
+ * time it allocates. Queueing copies the frame: it only happens while a neighbour is
+ * unresolved, never on an established flow's path.
  * @module
  */
-import type { MirrorRecord } from "./types.ts";
+import { fmix32 } from "../util/hash.ts";
 
 /** Retry an unanswered request after this long; give up after `RETRIES`. */
-const RETRY_MS = 300;
-const RETRIES = 3;
+export const ARP_RETRY_MS = 300;
+export const ARP_RETRIES = 3;
 
+/** A packet waiting for its next hop, with what `deliver` needs to send it later. */
 export interface Queued {
   frame: Uint8Array;
-  rec: MirrorRecord;
+  vnet: Uint8Array;
+  /** Its flow (re-checked when sent: it may have ended meanwhile), or -1. */
+  flow: number;
+  flags: number;
+  ingress: number;
+  time: number;
 }
 
 interface Entry {
-  mac: Uint8Array | undefined;
+  ip: number;
+  /** The neighbour's MAC once resolved. */
+  mac: Uint8Array;
+  resolved: boolean;
   updated: number;
   queue: Queued[];
   requestedAt: number;
   tries: number;
 }
 
+const INITIAL_SLOTS = 64;
+
 export class Neighbors {
-  readonly #entries = new Map<number, Entry>();
   readonly #limit: number;
+  /** Address per index slot; `#slot[i]` = entry number + 1, 0 = empty. */
+  #keys = new Uint32Array(INITIAL_SLOTS);
+  #slot = new Int32Array(INITIAL_SLOTS);
+  #mask = INITIAL_SLOTS - 1;
+  readonly #entries: Entry[] = [];
 
   constructor(limit: number) {
     this.#limit = limit;
   }
 
-  has(ip: number): boolean {
-    return this.#entries.get(ip)?.mac !== undefined;
+  #find(ip: number): Entry | undefined {
+    const keys = this.#keys, slot = this.#slot, mask = this.#mask;
+    for (let i = fmix32(ip) & mask;; i = (i + 1) & mask) {
+      const s = slot[i]!;
+      if (s === 0) return undefined;
+      if (keys[i] === ip) return this.#entries[s - 1];
+    }
   }
 
+  #create(ip: number, now: number): Entry {
+    const e: Entry = {
+      ip,
+      mac: new Uint8Array(6),
+      resolved: false,
+      updated: now,
+      queue: [],
+      requestedAt: 0,
+      tries: 0,
+    };
+    this.#entries.push(e);
+    if (this.#entries.length * 2 > this.#keys.length) this.#grow();
+    else this.#put(ip, this.#entries.length);
+    return e;
+  }
+
+  #put(ip: number, n: number): void {
+    const mask = this.#mask;
+    let i = fmix32(ip) & mask;
+    while (this.#slot[i] !== 0) i = (i + 1) & mask;
+    this.#keys[i] = ip;
+    this.#slot[i] = n;
+  }
+
+  #grow(): void {
+    const size = this.#keys.length * 2;
+    this.#keys = new Uint32Array(size);
+    this.#slot = new Int32Array(size);
+    this.#mask = size - 1;
+    this.#entries.forEach((e, i) => this.#put(e.ip, i + 1));
+  }
+
+  #remove(e: Entry): void {
+    // Rare (an unresolved neighbour given up on): rebuild the index without it.
+    const i = this.#entries.indexOf(e);
+    if (i < 0) return;
+    this.#entries.splice(i, 1);
+    this.#keys.fill(0);
+    this.#slot.fill(0);
+    this.#entries.forEach((x, k) => this.#put(x.ip, k + 1));
+  }
+
+  has(ip: number): boolean {
+    return this.#find(ip)?.resolved === true;
+  }
+
+  /** The neighbour's MAC, or undefined while unknown or unresolved. Allocation-free. */
   lookup(ip: number): Uint8Array | undefined {
-    return this.#entries.get(ip)?.mac;
+    const e = this.#find(ip);
+    return e !== undefined && e.resolved ? e.mac : undefined;
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.length;
   }
 
-  /** Records `ip` at `mac`; returns the packets that were waiting for it, if any. */
-  learn(ip: number, mac: Uint8Array, now: number): Queued[] | null {
-    let e = this.#entries.get(ip);
-    if (!e) {
-      e = { mac: undefined, updated: now, queue: [], requestedAt: 0, tries: 0 };
-      this.#entries.set(ip, e);
-    }
-    if (!e.mac || !sameMac(e.mac, mac)) e.mac = Uint8Array.from(mac.subarray(0, 6));
+  /**
+   * Records `ip` at the MAC in `buf[at, at + 6)`; returns the packets that were waiting for
+   * it, if any. A known neighbour is refreshed without allocating.
+   */
+  learn(ip: number, buf: Uint8Array, at: number, now: number): Queued[] | null {
+    const e = this.#find(ip) ?? this.#create(ip, now);
+    const mac = e.mac;
+    for (let i = 0; i < 6; i++) mac[i] = buf[at + i]!;
+    e.resolved = true;
     e.updated = now;
     e.tries = 0;
     if (e.queue.length === 0) return null;
@@ -60,26 +135,13 @@ export class Neighbors {
   }
 
   /**
-   * Queues a copy of a packet until `ip` resolves. Returns 1 when a request
-   * should go out now, 0 when one is already outstanding, -1 when the queue is full.
+   * Queues a packet until `ip` resolves. Returns 1 when a request should go out now, 0 when
+   * one is already outstanding, -1 when the queue is full.
    */
-  enqueue(ip: number, frame: Uint8Array, rec: MirrorRecord, now: number): number {
-    let e = this.#entries.get(ip);
-    if (!e) {
-      e = { mac: undefined, updated: now, queue: [], requestedAt: 0, tries: 0 };
-      this.#entries.set(ip, e);
-    }
+  enqueue(ip: number, item: Queued, now: number): number {
+    const e = this.#find(ip) ?? this.#create(ip, now);
     if (e.queue.length >= this.#limit) return -1;
-    const copy = Uint8Array.from(frame);
-    e.queue.push({
-      frame: copy,
-      rec: {
-        ...rec,
-        nextHop: new Uint8Array(6),
-        vnet: Uint8Array.from(rec.vnet ?? []),
-        frame: copy,
-      },
-    });
+    e.queue.push(item);
     if (e.tries === 0) {
       e.tries = 1;
       e.requestedAt = now;
@@ -88,30 +150,27 @@ export class Neighbors {
     return 0;
   }
 
-  /** Retries outstanding requests and drops queues that waited too long. */
-  tick(now: number): { expired: number; retry: number[]; deadline: number } {
+  /**
+   * Retries outstanding requests (`retry(ip)`) and drops queues that waited too long.
+   * Returns how many queued packets were dropped and when to tick again.
+   */
+  tick(now: number, retry: (ip: number) => void): { expired: number; deadline: number } {
     let expired = 0;
     let deadline = Infinity;
-    const retry: number[] = [];
-    for (const [ip, e] of this.#entries) {
-      if (e.mac !== undefined || e.tries === 0) continue;
-      if (now - e.requestedAt >= RETRY_MS) {
-        if (e.tries >= RETRIES) {
+    for (const e of [...this.#entries]) {
+      if (e.resolved || e.tries === 0) continue;
+      if (now - e.requestedAt >= ARP_RETRY_MS) {
+        if (e.tries >= ARP_RETRIES) {
           expired += e.queue.length;
-          this.#entries.delete(ip);
+          this.#remove(e);
           continue;
         }
         e.tries++;
         e.requestedAt = now;
-        retry.push(ip);
+        retry(e.ip);
       }
-      deadline = Math.min(deadline, e.requestedAt + RETRY_MS);
+      deadline = Math.min(deadline, e.requestedAt + ARP_RETRY_MS);
     }
-    return { expired, retry, deadline };
+    return { expired, deadline };
   }
-}
-
-function sameMac(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,19 +1,39 @@
 /**
- * Test fixtures for the engine: the lab's addresses as an `EngineConfig`, a
- * recording sink, and frame builders for the packets clients and servers send.
+ * Test fixtures for the engine: the lab's addresses as an `EngineConfig`, an output port that
+ * records, a relay that feeds one engine's mirror records to another through the real
+ * peer-link codec, and builders for the frames clients and servers send.
  * @module
  */
 import {
   EthernetRepr,
   ETHERTYPE_IPV4,
+  IcmpPacket,
+  IcmpRepr,
+  Ipv4Packet,
   Ipv4Repr,
   PROTO_TCP,
   PROTO_UDP,
   TcpRepr,
+  TcpSegment,
+  UdpDatagram,
   UdpRepr,
 } from "../wire/mod.ts";
 import { parseIpv4, parseMac } from "../wire/addr.ts";
-import type { EngineConfig, EngineSink, MirrorRecord } from "./types.ts";
+import type { EngineConfig } from "./config.ts";
+import { type EngineOutput, MF_NO_FLOW, MF_RELAY, type MirrorOut } from "./output.ts";
+import { Engine } from "./engine.ts";
+import type { FlowEntry } from "../flow/fields.ts";
+import type { FlowTable } from "../flow/table.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  type MirrorRecordIn,
+  type PeerRecordOut,
+  recordSize,
+  RecordSlots,
+  wireBuf,
+} from "../peer/records.ts";
+import { xorshift32 } from "../util/prng.ts";
 
 export const ip = (s: string): number => parseIpv4(s)!;
 export const mac = (s: string): Uint8Array => parseMac(s)!;
@@ -81,39 +101,113 @@ export function labEngineConfig(
 export interface Recorded {
   iface: number;
   frame: Uint8Array;
-  vnet?: Uint8Array;
+  vnet: Uint8Array | null;
 }
 
-/** A sink that keeps copies of everything the engine sends. */
-export class RecordingSink implements EngineSink {
+/** A mirror record as the unit would put it on the peer link, with what it said. */
+export interface RecordedMirror {
+  mseq: number;
+  flags: number;
+  egress: number;
+  /** The flow's fields when the record was made (undefined for `MF_NO_FLOW`). */
+  flow: FlowEntry | undefined;
+  frame: Uint8Array;
+  /** The record's wire bytes (type, len, body), for feeding a peer engine. */
+  wire: Uint8Array;
+}
+
+/**
+ * An output port that keeps copies of everything the engine sends, and encodes each mirror
+ * record with the real peer-link codec so a test can hand it to another engine.
+ */
+export class RecordingOutput implements EngineOutput {
   emitted: Recorded[] = [];
-  mirrored: MirrorRecord[] = [];
+  mirrored: RecordedMirror[] = [];
   held: { iface: number; frame: Uint8Array; mseq: number }[] = [];
-  expired: number[][] = [];
+  expired: FlowEntry[] = [];
   #mseq = 0;
-  emit(iface: number, frame: Uint8Array, vnet?: Uint8Array): void {
-    this.emitted.push({
-      iface,
-      frame: Uint8Array.from(frame),
-      vnet: vnet && Uint8Array.from(vnet),
+
+  emit(iface: number, buf: Uint8Array, off: number, end: number, vnet: Uint8Array | null): void {
+    this.emitted.push({ iface, frame: buf.slice(off, end), vnet: vnet && vnet.slice() });
+  }
+  mirror(rec: MirrorOut): number {
+    const mseq = ++this.#mseq;
+    const out: PeerRecordOut = { type: "mirror", mseq, rec };
+    const wire = new Uint8Array(recordSize(out));
+    encodeRecord(wireBuf(wire), 0, out);
+    this.mirrored.push({
+      mseq,
+      flags: rec.flags,
+      egress: rec.egress,
+      flow: rec.flow >= 0 ? rec.flows.entry(rec.flow) : undefined,
+      frame: rec.frame.slice(rec.frameOff, rec.frameEnd),
+      wire,
     });
+    return mseq;
   }
-  mirror(rec: MirrorRecord): number {
-    const frame = Uint8Array.from(rec.frame);
-    this.mirrored.push({ ...rec, nextHop: Uint8Array.from(rec.nextHop), frame });
-    return ++this.#mseq;
+  hold(
+    iface: number,
+    buf: Uint8Array,
+    off: number,
+    end: number,
+    _v: Uint8Array,
+    mseq: number,
+  ): void {
+    this.held.push({ iface, frame: buf.slice(off, end), mseq });
   }
-  hold(iface: number, frame: Uint8Array, mseq: number): void {
-    this.held.push({ iface, frame: Uint8Array.from(frame), mseq });
+  expire(flows: FlowTable, flow: number): void {
+    this.expired.push(flows.entry(flow));
   }
-  expire(proto: number, srcIp: number, srcPort: number, dstIp: number, dstPort: number): void {
-    this.expired.push([proto, srcIp, srcPort, dstIp, dstPort]);
+  relayed: { ingress: number; frame: Uint8Array; wire: Uint8Array }[] = [];
+  relay(ingress: number, buf: Uint8Array, off: number, end: number, vnet: Uint8Array): void {
+    // Encoded as the unit does: a MIRROR without a flow, flagged MF_RELAY.
+    const rec: MirrorOut = {
+      flags: MF_RELAY | MF_NO_FLOW,
+      time: 0,
+      ingress,
+      egress: ingress,
+      nextHop: new Uint8Array(6),
+      flows: undefined as unknown as FlowTable,
+      flow: -1,
+      frame: buf,
+      frameOff: off,
+      frameEnd: end,
+      vnet,
+    };
+    const out: PeerRecordOut = { type: "mirror", mseq: 0, rec };
+    const wire = new Uint8Array(recordSize(out));
+    encodeRecord(wireBuf(wire), 0, out);
+    this.relayed.push({ ingress, frame: buf.slice(off, end), wire });
   }
   clear(): void {
+    this.relayed = [];
     this.emitted = [];
     this.mirrored = [];
     this.held = [];
+    this.expired = [];
   }
+}
+
+const slots = new RecordSlots();
+
+/** Decodes a recorded mirror record as the peer's link would (the result is reused per call). */
+export function mirrorIn(m: { wire: Uint8Array }): MirrorRecordIn {
+  const wire = m.wire.slice();
+  const rec = decodeRecord(wire[0]!, wireBuf(wire), 3, wire.length - 3, slots);
+  if (rec?.type !== "mirror") throw new Error("not a mirror record");
+  return rec;
+}
+
+/** Hands every mirror record `from` recorded to `to`, in order; returns the verdicts. */
+export function relay(from: RecordingOutput, to: Engine): number[] {
+  const verdicts = from.mirrored.map((m) => to.applyMirror(mirrorIn(m)));
+  from.mirrored = [];
+  return verdicts;
+}
+
+/** A seeded u32 source for engines under test. */
+export function seeded(seed = 1): () => number {
+  return xorshift32(seed);
 }
 
 export interface SegmentSpec {
@@ -178,4 +272,118 @@ export function udpFrame(s: Omit<SegmentSpec, "flags" | "seq" | "ack">): Uint8Ar
     dontFragment: false,
   }, buf.subarray(14));
   return buf;
+}
+
+/** An engine on the lab's unit `a` (or `b`) with a recording output and a seeded rng. */
+export function engineUnderTest(
+  unit: "a" | "b" = "a",
+  overrides: Partial<EngineConfig> = {},
+  seed = 1,
+): { cfg: EngineConfig; out: RecordingOutput; engine: Engine } {
+  const cfg = labEngineConfig(unit, overrides);
+  const out = new RecordingOutput();
+  return { cfg, out, engine: new Engine(cfg, out, seeded(seed)) };
+}
+
+/** Teaches the engine where the client and both servers are. */
+export function learnNeighbors(e: Engine): void {
+  e.neighbors[0]!.learn(CLIENT, CLIENT_MAC, 0, 0);
+  for (const b of BACKENDS) e.neighbors[1]!.learn(b, SERVER_MAC, 0, 0);
+}
+
+/** Hands a whole frame to the engine. */
+export function feed(e: Engine, frame: Uint8Array, ingress: number, now: number): number {
+  return e.handle(frame, 0, frame.length, ingress, now);
+}
+
+/** Checked views of an emitted Ethernet + IPv4 frame. */
+export function parseOut(frame: Uint8Array): {
+  ip: Ipv4Packet;
+  tcp: TcpSegment | undefined;
+  udp: UdpDatagram | undefined;
+  icmp: IcmpPacket | undefined;
+} {
+  const ip = Ipv4Packet.checked(frame.subarray(14));
+  if (!ip) throw new Error("not an IPv4 frame");
+  const l4 = ip.payload;
+  return {
+    ip,
+    tcp: ip.protocol === PROTO_TCP ? TcpSegment.checked(l4) : undefined,
+    udp: ip.protocol === PROTO_UDP ? UdpDatagram.checked(l4) : undefined,
+    icmp: ip.protocol === 1 ? IcmpPacket.checked(l4) : undefined,
+  };
+}
+
+/** The client's SYN to the VIP's TCP echo service. */
+export function clientSyn(cfg: EngineConfig, sport = 40000, seq = 1000): Uint8Array {
+  return tcpFrame({ dstMac: cfg.virtualMacs[0]!, src: CLIENT, dst: VIP, sport, dport: 7000, seq });
+}
+
+/** A segment from backend `backend` to the client (reply direction, pure DNAT). */
+export function serverSegment(
+  cfg: EngineConfig,
+  backend: number,
+  sport: number,
+  s: Partial<SegmentSpec> = {},
+): Uint8Array {
+  return tcpFrame({
+    srcMac: SERVER_MAC,
+    dstMac: cfg.virtualMacs[1]!,
+    src: backend,
+    dst: CLIENT,
+    sport: 7000,
+    dport: sport,
+    flags: 0x10,
+    ...s,
+  });
+}
+
+/** A segment from the client to the VIP (original direction). */
+export function clientSegment(
+  cfg: EngineConfig,
+  sport: number,
+  s: Partial<SegmentSpec> = {},
+): Uint8Array {
+  return tcpFrame({
+    dstMac: cfg.virtualMacs[0]!,
+    src: CLIENT,
+    dst: VIP,
+    sport,
+    dport: 7000,
+    flags: 0x10,
+    ...s,
+  });
+}
+
+/** An ICMP echo request frame from the client to `dst` at `dstMac`. */
+export function pingFrame(dstMac: Uint8Array, dst: number, ttl = 64): Uint8Array {
+  const b = new Uint8Array(14 + 20 + 8 + 4);
+  EthernetRepr.emit({ dst: dstMac, src: CLIENT_MAC, etherType: ETHERTYPE_IPV4 }, b);
+  IcmpRepr.emit(
+    { type: 8, code: 0, rest: 0x12340001, payload: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) },
+    b.subarray(34),
+  );
+  Ipv4Repr.emit({
+    src: CLIENT,
+    dst,
+    protocol: 1,
+    payloadLength: 12,
+    ttl,
+    dscpEcn: 0,
+    ident: 7,
+    dontFragment: false,
+  }, b.subarray(14));
+  return b;
+}
+
+/** TCP options NOP, NOP, timestamps (`val`, `ecr`), as Linux sends them (RFC 7323 Appendix A). */
+export function tsOpt(val: number, ecr: number): Uint8Array {
+  const o = new Uint8Array(12);
+  o[0] = 1;
+  o[1] = 1;
+  o[2] = 8;
+  o[3] = 10;
+  new DataView(o.buffer).setUint32(4, val);
+  new DataView(o.buffer).setUint32(8, ecr);
+  return o;
 }

@@ -1,0 +1,48 @@
+/**
+ * Stage 2a, neighbours: ARP (RFC 826). Learns senders, answers for self addresses with the
+ * unit's own MAC and for floating addresses with the virtual MAC, only while receiver: one
+ * stray ARP from a floating address moves it in every neighbour's cache (DESIGN.md).
+ * @module
+ */
+import { ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, buildArpFrame } from "../wire/mod.ts";
+import type { EngineCtx } from "./context.ts";
+import { DROP, EV } from "./counters.ts";
+import { resolved } from "./deliver.ts";
+import { V_REPLY } from "./output.ts";
+import type { Packet } from "./packet.ts";
+
+const ZERO_MAC = new Uint8Array(6);
+
+/** Handles a checked ARP packet. */
+export function arp(p: Packet, ctx: EngineCtx): number {
+  const a = p.arp;
+  const iface = ctx.cfg.interfaces[p.ingress]!;
+  const spa = a.spa, tpa = a.tpa;
+  const forSelf = tpa === iface.ip;
+  const forFloating = ctx.roles.receiver && ctx.floatingOn(tpa, p.ingress);
+  // RFC 826: update the sender's entry if we have one; add it when we are the target.
+  if (spa !== 0 && (forSelf || forFloating || ctx.neighbors[p.ingress]!.has(spa))) {
+    resolved(ctx, p.ingress, spa, a.buf, a.shaOff, p.now);
+  }
+  if (a.op === ARP_REQUEST && (forSelf || forFloating)) {
+    const mac = forSelf ? iface.mac : ctx.cfg.virtualMacs[p.ingress]!;
+    const sha = p.buf.slice(a.shaOff, a.shaOff + 6);
+    ctx.emitScratch(p.ingress, buildArpFrame(ctx.scratch, ARP_REPLY, mac, tpa, sha, spa, sha));
+    ctx.counters.add(EV.arp_replies);
+    return V_REPLY;
+  }
+  return a.op === ARP_REPLY || forSelf || forFloating ? V_REPLY : ctx.drop(DROP.not_for_us);
+}
+
+/**
+ * Asks who has `target` on `iface`. Requests always come from the self address: only the
+ * receiver may speak for a floating address (DESIGN.md "Losing a unit").
+ */
+export function arpRequest(ctx: EngineCtx, iface: number, target: number): void {
+  const me = ctx.cfg.interfaces[iface]!;
+  ctx.emitScratch(
+    iface,
+    buildArpFrame(ctx.scratch, ARP_REQUEST, me.mac, me.ip, ZERO_MAC, target, BROADCAST_MAC),
+  );
+  ctx.counters.add(EV.arp_requests);
+}

@@ -1,0 +1,114 @@
+/**
+ * Stage 1, classify: is the frame for us, what does it carry, and is it well formed? Points
+ * the packet's views at the headers and fills in ports, flags and the address class, or drops
+ * the frame under its reason. Nothing after this stage re-validates a header.
+ * @module
+ */
+import {
+  ETHERNET_HEADER_LEN,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_VLAN,
+  PROTO_ICMP,
+  PROTO_TCP,
+  PROTO_UDP,
+  pseudoHeaderSum,
+} from "../wire/mod.ts";
+import { VNET_DATA_VALID, VNET_NEEDS_CSUM } from "./config.ts";
+import type { EngineCtx } from "./context.ts";
+import { DROP, EV } from "./counters.ts";
+import { NEXT, V_RELAY } from "./output.ts";
+import { K_ARP, K_ICMP, K_IP_OTHER, K_TCP, K_UDP, type Packet } from "./packet.ts";
+
+/** Classifies `p`; returns NEXT, or a drop verdict (counted). */
+export function classify(p: Packet, ctx: EngineCtx): number {
+  if (p.end - p.off < ETHERNET_HEADER_LEN) return ctx.drop(DROP.truncated_frame);
+  const iface = ctx.cfg.interfaces[p.ingress];
+  if (!iface) return ctx.drop(DROP.no_route);
+  const eth = p.eth;
+  eth.check(p.buf, p.off, p.end);
+  // Frames to our MAC, to the virtual MAC while receiver, and broadcast/multicast.
+  const toVirtual = eth.dstIs(ctx.cfg.virtualMacs[p.ingress]!);
+  const toUs = eth.dstIs(iface.mac) || (ctx.roles.receiver && toVirtual) || eth.isGroupDst;
+  if (!toUs) {
+    if (toVirtual && ctx.roles.relay) {
+      // A planned switchover moved the receiver role: frames the switches still send here go
+      // to the new receiver as they are, so none waits on a retransmission timer.
+      ctx.out.relay(p.ingress, p.buf, p.off, p.end, p.vnet);
+      ctx.counters.add(EV.relayed);
+      return V_RELAY;
+    }
+    return ctx.drop(DROP.not_for_us);
+  }
+  const type = eth.etherType;
+  if (type === ETHERTYPE_ARP) {
+    if (!p.arp.check(p.buf, eth.payloadOff, p.end)) return ctx.drop(DROP.bad_arp);
+    p.kind = K_ARP;
+    return NEXT;
+  }
+  // 802.1Q frames are not passed through: the appliance's ports are access ports.
+  if (type === ETHERTYPE_VLAN) return ctx.drop(DROP.vlan_tagged);
+  if (type === ETHERTYPE_IPV6) return ctx.drop(DROP.ipv6);
+  if (type !== ETHERTYPE_IPV4) return ctx.drop(DROP.unknown_ethertype);
+  return classifyIpv4(p, ctx);
+}
+
+function classifyIpv4(p: Packet, ctx: EngineCtx): number {
+  const ip = p.ip;
+  if (!ip.check(p.buf, p.eth.payloadOff, p.end)) return ctx.drop(DROP.bad_ipv4_header);
+  if (!ip.verifyChecksum()) return ctx.drop(DROP.bad_ipv4_checksum);
+  // Fragments are counted and dropped: the NAT needs the L4 header of every packet.
+  if (ip.isFragment) return ctx.drop(DROP.ipv4_fragment);
+  // The address scans are inline on purpose: a 32-bit address handed to a call V8 does not
+  // inline is boxed, which would make garbage on every packet.
+  const dst = ip.dst, selfs = ctx.selfAddrs, floats = ctx.floatingAddrs;
+  let toSelf = false, toFloating = false;
+  for (let i = 0; i < selfs.length; i++) if (selfs[i] === dst) toSelf = true;
+  for (let i = 0; i < floats.length; i++) if (floats[i] === dst) toFloating = !toSelf;
+  p.toSelf = toSelf;
+  p.toFloating = toFloating;
+  // A partial checksum (to be completed on output) or one the kernel already checked
+  // (DATA_VALID) is not verified again.
+  const csumKnown = (p.vnet[0]! & (VNET_NEEDS_CSUM | VNET_DATA_VALID)) !== 0;
+  switch (ip.protocol) {
+    case PROTO_TCP: {
+      const tcp = p.tcp;
+      if (!tcp.check(p.buf, ip.payloadOff, ip.packetEnd)) return ctx.drop(DROP.bad_tcp_header);
+      if (
+        !csumKnown && !tcp.verifyWithPseudo(pseudoHeaderSum(ip.src, dst, PROTO_TCP, tcp.length))
+      ) {
+        return ctx.drop(DROP.bad_tcp_checksum);
+      }
+      p.kind = K_TCP;
+      p.sport = tcp.srcPort;
+      p.dport = tcp.dstPort;
+      p.tcpFlags = tcp.flags;
+      return NEXT;
+    }
+    case PROTO_UDP: {
+      const udp = p.udp;
+      if (!udp.check(p.buf, ip.payloadOff, ip.packetEnd)) return ctx.drop(DROP.bad_udp_header);
+      if (
+        !csumKnown && !udp.verifyWithPseudo(pseudoHeaderSum(ip.src, dst, PROTO_UDP, udp.length))
+      ) {
+        return ctx.drop(DROP.bad_udp_checksum);
+      }
+      p.kind = K_UDP;
+      p.sport = udp.srcPort;
+      p.dport = udp.dstPort;
+      return NEXT;
+    }
+    case PROTO_ICMP: {
+      const icmp = p.icmp;
+      if (!icmp.check(p.buf, ip.payloadOff, ip.packetEnd) || !icmp.verifyChecksum()) {
+        return ctx.drop(DROP.bad_icmp);
+      }
+      p.kind = K_ICMP;
+      return NEXT;
+    }
+    default:
+      p.kind = K_IP_OTHER;
+      return NEXT;
+  }
+}

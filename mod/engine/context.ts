@@ -1,0 +1,155 @@
+/**
+ * What every stage of the engine shares: the config, the flow table, the neighbour caches,
+ * the counters, the output port, the unit's roles, and the lookups on addresses (self,
+ * floating, connected route, service). One instance per engine; the stages are plain
+ * functions of (packet, context).
+ * @module
+ */
+import { FlowTable } from "../flow/table.ts";
+import { Maglev, RoundRobin } from "../sched/mod.ts";
+import { sameSubnet } from "../wire/addr.ts";
+import type { EngineConfig } from "./config.ts";
+import { Counters, EV } from "./counters.ts";
+import { Neighbors } from "./neighbors.ts";
+import type { EngineOutput, MirrorOut } from "./output.ts";
+import { V_DROP } from "./output.ts";
+
+/** Picks a backend index for a new flow from its tuple hash. */
+export interface Scheduler {
+  pick(hash: number): number;
+}
+
+/**
+ * What this unit is in the pair right now; the pair state machine decides (`ha/pair.ts`,
+ * `rolesFor`) and the unit copies it here.
+ */
+export interface EngineRoles {
+  /** Owns the floating addresses: answers ARP for them, makes every decision. */
+  receiver: boolean;
+  /** Emits data packets toward clients and servers. */
+  forwarder: boolean;
+  /** A peer is there: every packet is mirrored to it. */
+  mirror: boolean;
+  /** `hold_new_flows`: the first packet of a new flow waits for the peer's ack. */
+  holdNewFlows: boolean;
+  /**
+   * Just handed the receiver role over (planned switchover): frames still arriving for the
+   * virtual MAC go to the new receiver unprocessed, instead of being dropped.
+   */
+  relay: boolean;
+}
+
+export class EngineCtx {
+  readonly cfg: EngineConfig;
+  readonly flows: FlowTable;
+  readonly neighbors: Neighbors[];
+  readonly counters: Counters = new Counters();
+  readonly out: EngineOutput;
+  /** Uniform u32 source: randomness is an input (determinism rule). */
+  readonly rng: () => number;
+  readonly sched: Scheduler[];
+  readonly roles: EngineRoles = {
+    receiver: true,
+    forwarder: true,
+    mirror: false,
+    holdNewFlows: false,
+    relay: false,
+  };
+  /** Frames the engine builds (ARP, ICMP, RST, probes) are written here. */
+  readonly scratch: Uint8Array = new Uint8Array(2048);
+  /** The one mirror record, refilled per packet (see `deliver.ts`). */
+  readonly rec: MirrorOut;
+  /** Self and floating addresses as arrays the stages can scan inline (see `classify.ts`). */
+  readonly selfAddrs: Uint32Array;
+  readonly floatingAddrs: Uint32Array;
+
+  constructor(cfg: EngineConfig, out: EngineOutput, rng: () => number) {
+    this.cfg = cfg;
+    this.out = out;
+    this.rng = rng;
+    this.flows = new FlowTable(cfg.capacity);
+    this.selfAddrs = Uint32Array.from(cfg.interfaces.map((i) => i.ip));
+    this.floatingAddrs = Uint32Array.from(cfg.floating.map((f) => f.ip));
+    this.neighbors = cfg.interfaces.map(() => new Neighbors(cfg.arpQueueLimit));
+    this.sched = cfg.services.map((s): Scheduler => {
+      if (s.scheduler === "maglev") return new Maglev(s.backends.map((b) => `${b.ip}:${b.port}`));
+      const rr = new RoundRobin(s.backends.length);
+      return { pick: () => rr.pick() };
+    });
+    this.rec = {
+      flags: 0,
+      time: 0,
+      ingress: 0,
+      egress: 0,
+      nextHop: new Uint8Array(6),
+      flows: this.flows,
+      flow: -1,
+      frame: this.scratch,
+      frameOff: 0,
+      frameEnd: 0,
+      vnet: new Uint8Array(10),
+    };
+  }
+
+  /** Counts a drop under `slot` and returns the drop verdict. */
+  drop(slot: number): number {
+    this.counters.drop(slot);
+    return V_DROP;
+  }
+
+  /** Sends a frame and counts it. */
+  emit(iface: number, buf: Uint8Array, off: number, end: number, vnet: Uint8Array | null): void {
+    this.counters.add(EV.tx_packets);
+    this.counters.add(EV.tx_bytes, end - off);
+    this.out.emit(iface, buf, off, end, vnet);
+  }
+
+  /** Sends the first `len` bytes of the scratch buffer (a frame the engine built). */
+  emitScratch(iface: number, len: number): void {
+    if (len > 0) this.emit(iface, this.scratch, 0, len, null);
+  }
+
+  isSelf(ip: number): boolean {
+    const ifs = this.cfg.interfaces;
+    for (let i = 0; i < ifs.length; i++) if (ifs[i]!.ip === ip) return true;
+    return false;
+  }
+
+  isFloating(ip: number): boolean {
+    const fl = this.cfg.floating;
+    for (let i = 0; i < fl.length; i++) if (fl[i]!.ip === ip) return true;
+    return false;
+  }
+
+  /** True when `ip` is a floating address living on interface `iface`. */
+  floatingOn(ip: number, iface: number): boolean {
+    const fl = this.cfg.floating;
+    for (let i = 0; i < fl.length; i++) if (fl[i]!.ip === ip && fl[i]!.iface === iface) return true;
+    return false;
+  }
+
+  /** Connected routes only: the interface whose subnet holds `ip`, or -1. */
+  route(ip: number): number {
+    const ifs = this.cfg.interfaces;
+    for (let i = 0; i < ifs.length; i++) {
+      const x = ifs[i]!;
+      if (sameSubnet(ip, x.ip, x.prefix)) return i;
+    }
+    return -1;
+  }
+
+  /** The service listening on `ip:port` for `proto`, or -1. */
+  serviceFor(proto: number, ip: number, port: number): number {
+    const s = this.cfg.services;
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i]!;
+      if (v.proto === proto && v.vip === ip && v.port === port) return i;
+    }
+    return -1;
+  }
+
+  /** The MAC this unit answers with for `ip` on `iface`: the virtual MAC for a floating one. */
+  macFor(ip: number, iface: number): Uint8Array {
+    return this.isFloating(ip) ? this.cfg.virtualMacs[iface]! : this.cfg.interfaces[iface]!.mac;
+  }
+}

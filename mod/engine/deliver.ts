@@ -1,0 +1,151 @@
+/**
+ * Stage 5, deliver: routes a translated packet to its egress interface and next hop, then
+ * applies the rule of who emits (DESIGN.md "Roles and the three topologies"):
+ * - forwarder with a peer: emit, and mirror asynchronously (`active-forward`, claims 25-27);
+ *   with `hold_new_flows` a new flow's first packet waits for the peer's ack;
+ * - forwarder alone (solo): emit;
+ * - receiver that is not the forwarder: mirror with `MF_PEER_EMITS`, emit nothing
+ *   (`standby-forward`, `standby-first`, claims 19-24): nothing leaves before both units have it.
+ * A packet whose next hop is unresolved waits in the neighbour queue while ARP asks.
+ * @module
+ */
+import { copyMac } from "../wire/ethernet.ts";
+import { arpRequest } from "./arp.ts";
+import type { EngineCtx } from "./context.ts";
+import { DROP, EV } from "./counters.ts";
+import {
+  MF_NEW_FLOW,
+  MF_PEER_EMITS,
+  MF_WANT_ACK,
+  V_FORWARD,
+  V_MIRROR,
+  V_QUEUED,
+} from "./output.ts";
+import type { Packet } from "./packet.ts";
+
+/** Delivers the translated packet `p` of flow `p.flow` (or of none, -1). */
+export function deliver(p: Packet, ctx: EngineCtx, flags = 0): number {
+  const dst = p.ip.dst;
+  const egress = ctx.route(dst);
+  if (egress < 0) return ctx.drop(DROP.no_route);
+  p.egress = egress;
+  const end = p.ipEnd;
+  copyMac(ctx.cfg.interfaces[egress]!.mac, p.buf, p.off + 6);
+  if (p.created) flags |= MF_NEW_FLOW;
+  const mac = ctx.neighbors[egress]!.lookup(dst);
+  if (!mac) {
+    const q = ctx.neighbors[egress]!.enqueue(dst, {
+      frame: p.buf.slice(p.off, end),
+      vnet: p.vnet.slice(),
+      flow: p.flow,
+      flags,
+      ingress: p.ingress,
+      time: p.now,
+    }, p.now);
+    if (q < 0) return ctx.drop(DROP.arp_queue_full);
+    if (q > 0) arpRequest(ctx, egress, dst);
+    return V_QUEUED;
+  }
+  return send(ctx, egress, p.buf, p.off, end, p.vnet, mac, p.flow, flags, p.ingress, p.now);
+}
+
+/** The last step: set the next hop's MAC, then emit and/or mirror by role. */
+export function send(
+  ctx: EngineCtx,
+  egress: number,
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  vnet: Uint8Array,
+  mac: Uint8Array,
+  flow: number,
+  flags: number,
+  ingress: number,
+  time: number,
+): number {
+  copyMac(mac, buf, off);
+  const roles = ctx.roles;
+  if (roles.forwarder) {
+    if (roles.mirror) {
+      const hold = roles.holdNewFlows && (flags & MF_NEW_FLOW) !== 0;
+      const mseq = mirror(
+        ctx,
+        hold ? flags | MF_WANT_ACK : flags,
+        egress,
+        buf,
+        off,
+        end,
+        vnet,
+        mac,
+        flow,
+        ingress,
+        time,
+      );
+      if (hold) {
+        ctx.counters.add(EV.held_new_flows);
+        ctx.out.hold(egress, buf, off, end, vnet, mseq);
+        return V_FORWARD;
+      }
+    }
+    ctx.emit(egress, buf, off, end, vnet);
+    ctx.counters.add(EV.forwarded);
+    return V_FORWARD;
+  }
+  // The receiver alone, with the forwarder gone: nobody may emit (the pair goes solo next).
+  if (!roles.mirror) return ctx.drop(DROP.no_forwarder);
+  mirror(ctx, flags | MF_PEER_EMITS, egress, buf, off, end, vnet, mac, flow, ingress, time);
+  return V_MIRROR;
+}
+
+function mirror(
+  ctx: EngineCtx,
+  flags: number,
+  egress: number,
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  vnet: Uint8Array,
+  mac: Uint8Array,
+  flow: number,
+  ingress: number,
+  time: number,
+): number {
+  const rec = ctx.rec;
+  rec.flags = flags;
+  rec.time = time;
+  rec.ingress = ingress;
+  rec.egress = egress;
+  copyMac(mac, rec.nextHop, 0);
+  rec.flow = flow;
+  rec.frame = buf;
+  rec.frameOff = off;
+  rec.frameEnd = end;
+  rec.vnet.set(vnet);
+  ctx.counters.add(EV.mirror_out);
+  return ctx.out.mirror(rec);
+}
+
+/**
+ * The neighbour `ip` on `iface` is at the MAC in `buf[macOff, macOff + 6)`: learn it and send
+ * what waited for it (a queued packet whose flow ended meanwhile is dropped).
+ */
+export function resolved(
+  ctx: EngineCtx,
+  iface: number,
+  ip: number,
+  buf: Uint8Array,
+  macOff: number,
+  now: number,
+): void {
+  const nb = ctx.neighbors[iface]!;
+  const queued = nb.learn(ip, buf, macOff, now);
+  if (!queued) return;
+  const mac = nb.lookup(ip)!;
+  for (const q of queued) {
+    if (q.flow >= 0 && !ctx.flows.live(q.flow)) {
+      ctx.counters.drop(DROP.no_flow);
+      continue;
+    }
+    send(ctx, iface, q.frame, 0, q.frame.length, q.vnet, mac, q.flow, q.flags, q.ingress, q.time);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Stage 4, NAT: rewrites a tracked packet for the other side, with incremental checksums
+ * (RFC 1624). The original direction (client → VIP) leaves as the reply tuple reversed
+ * (→ backend, from the SNAT address or the client); the reply direction leaves as the
+ * original tuple reversed (VIP → client). TTL is decremented (RFC 1812 §5.3.1).
+ *
+ * With a sequence offset (claims 23, 24) the client's sequence numbers are shifted by the
+ * offset on the way in; the server's acknowledgment number and SACK edges, which count in the
+ * client's space, are shifted back on the way out (Linux `nf_ct_seq_adjust`,
+ * `nf_ct_sack_adjust`).
+ *
+ * The checksum arithmetic is done here on small integers (the addresses' 16-bit words), and
+ * the views only read and write fields: a 32-bit address passed into a call that V8 does not
+ * inline is boxed, which would make garbage on every packet.
+ * @module
+ */
+import {
+  adjust16,
+  adjust32,
+  applyDelta,
+  shiftSackBlocks,
+  TCP_ACK,
+  wordDelta32,
+} from "../wire/mod.ts";
+import { VNET_NEEDS_CSUM } from "./config.ts";
+import type { EngineCtx } from "./context.ts";
+import { K_TCP, type Packet } from "./packet.ts";
+
+/** Translates `p` (of flow `p.flow`, direction `p.reply`) in place. */
+export function nat(p: Packet, ctx: EngineCtx): void {
+  const c = ctx.flows.c, f = p.flow, reply = p.reply;
+  const newSrc = reply ? c.oDst[f]! : c.rDst[f]!;
+  const newDst = reply ? c.oSrc[f]! : c.rSrc[f]!;
+  const newSport = reply ? c.oDport[f]! : c.rDport[f]!;
+  const newDport = reply ? c.oSport[f]! : c.rSport[f]!;
+  const off = c.seqOffset[f]!;
+  const ip = p.ip;
+  // One's-complement sum of the address words' change: the IP header and the L4
+  // pseudo-header both cover the addresses.
+  const addrDelta = wordDelta32(ip.src, newSrc) + wordDelta32(ip.dst, newDst);
+  const ttl = ip.ttl, proto = ip.protocol;
+  ip.checksum = applyDelta(
+    ip.checksum,
+    addrDelta + (~((ttl << 8) | proto) & 0xffff) + (((ttl - 1) << 8) | proto),
+  );
+  ip.ttl = ttl - 1;
+  ip.src = newSrc;
+  ip.dst = newDst;
+  const tcp = p.kind === K_TCP;
+  if ((p.vnet[0]! & VNET_NEEDS_CSUM) !== 0) {
+    partial(p, tcp, addrDelta, newSport, newDport, off, reply);
+    return;
+  }
+  if (tcp) {
+    const seg = p.tcp;
+    let sum = applyDelta(seg.checksum, addrDelta);
+    sum = adjust16(adjust16(sum, seg.srcPort, newSport), seg.dstPort, newDport);
+    seg.srcPort = newSport;
+    seg.dstPort = newDport;
+    if (off !== 0) {
+      if (!reply) {
+        const s = seg.seqNumber, ns = (s + off) >>> 0;
+        sum = adjust32(sum, s, ns);
+        seg.seqNumber = ns;
+      } else if (seg.flags & TCP_ACK) {
+        const a = seg.ackNumber, na = (a - off) >>> 0;
+        sum = adjust32(sum, a, na);
+        seg.ackNumber = na;
+        seg.checksum = sum;
+        shiftSackBlocks(seg, off, true);
+        return;
+      }
+    }
+    seg.checksum = sum;
+  } else {
+    const dg = p.udp;
+    const old = dg.checksum;
+    // RFC 768: a zero UDP checksum means none was sent; keep it that way. A computed zero is
+    // sent as all ones.
+    if (old !== 0) {
+      let sum = applyDelta(old, addrDelta);
+      sum = adjust16(adjust16(sum, dg.srcPort, newSport), dg.dstPort, newDport);
+      dg.checksum = sum === 0 ? 0xffff : sum;
+    }
+    dg.srcPort = newSport;
+    dg.dstPort = newDport;
+  }
+}
+
+/**
+ * CHECKSUM_PARTIAL (a TAP frame with VNET_NEEDS_CSUM): the L4 checksum field holds the
+ * uncomplemented pseudo-header sum and the kernel completes it over the segment on output.
+ * Only the addresses are in it (Linux `inet_proto_csum_replace4` for partial checksums);
+ * ports, sequence numbers and SACK edges are summed later, so they are rewritten plainly.
+ */
+function partial(
+  p: Packet,
+  tcp: boolean,
+  addrDelta: number,
+  newSport: number,
+  newDport: number,
+  off: number,
+  reply: boolean,
+): void {
+  const view = tcp ? p.tcp : p.udp;
+  const s = applyDelta(view.checksum ^ 0xffff, addrDelta) ^ 0xffff;
+  view.srcPort = newSport;
+  view.dstPort = newDport;
+  if (tcp && off !== 0) {
+    const seg = p.tcp;
+    if (!reply) seg.seqNumber = (seg.seqNumber + off) >>> 0;
+    else if (seg.flags & TCP_ACK) {
+      seg.ackNumber = (seg.ackNumber - off) >>> 0;
+      shiftSackBlocks(seg, off, false);
+    }
+  }
+  view.checksum = s;
+}

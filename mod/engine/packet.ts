@@ -1,0 +1,85 @@
+/**
+ * The frame being handled and what the stages have learned about it. One `Packet` per engine,
+ * reset for every frame: its views are re-pointed, never re-created, so handling a frame
+ * allocates nothing.
+ * @module
+ */
+import {
+  ArpPacket,
+  EthernetFrame,
+  IcmpPacket,
+  Ipv4Packet,
+  TcpSegment,
+  UdpDatagram,
+} from "../wire/mod.ts";
+
+/** What `classify` found in the frame. */
+export const K_NONE = 0;
+export const K_ARP = 1;
+export const K_TCP = 2;
+export const K_UDP = 3;
+export const K_ICMP = 4;
+/** IPv4 with another protocol. */
+export const K_IP_OTHER = 5;
+
+export class Packet {
+  /** The frame is `buf[off, end)`; stages rewrite it in place. */
+  buf: Uint8Array = new Uint8Array(0);
+  off = 0;
+  end = 0;
+  ingress = 0;
+  now = 0;
+  /** The frame's offload header (virtio_net_hdr); zeros for a plain frame. */
+  vnet: Uint8Array = new Uint8Array(10);
+  kind = K_NONE;
+  readonly eth = new EthernetFrame();
+  readonly arp = new ArpPacket();
+  readonly ip = new Ipv4Packet();
+  readonly tcp = new TcpSegment();
+  readonly udp = new UdpDatagram();
+  readonly icmp = new IcmpPacket();
+  /** L4 ports (TCP/UDP), 0 otherwise. */
+  sport = 0;
+  dport = 0;
+  /** TCP flags byte, 0 otherwise. */
+  tcpFlags = 0;
+  /** The destination is one of this unit's self addresses. */
+  toSelf = false;
+  /** The destination is a floating address. */
+  toFloating = false;
+  /** The flow the packet belongs to, or -1; `reply` is its direction. */
+  flow = -1;
+  reply = false;
+  /** The flow was created by this packet. */
+  created = false;
+  /** Interface the packet leaves by (set by `deliver`). */
+  egress = -1;
+
+  /** Points at a new frame and forgets everything learned about the previous one. */
+  reset(buf: Uint8Array, off: number, end: number, ingress: number, now: number): void {
+    this.buf = buf;
+    this.off = off;
+    this.end = end;
+    this.ingress = ingress;
+    this.now = now;
+    this.kind = K_NONE;
+    this.sport = 0;
+    this.dport = 0;
+    this.tcpFlags = 0;
+    this.toSelf = false;
+    this.toFloating = false;
+    this.flow = -1;
+    this.reply = false;
+    this.created = false;
+    this.egress = -1;
+  }
+
+  /** Offset of the IP header. */
+  get l3(): number {
+    return this.off + 14;
+  }
+  /** End of the IP packet (Ethernet padding excluded). */
+  get ipEnd(): number {
+    return this.ip.packetEnd;
+  }
+}

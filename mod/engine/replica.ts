@@ -1,0 +1,138 @@
+/**
+ * The peer side of mirroring (determinism rule): a unit that did not receive a packet applies
+ * the receiver's record of it verbatim. The flow is created or updated from the record's
+ * decisions, the sequence state is tracked from the frame, the next hop is learned (so after a
+ * takeover it is already known), and the frame is emitted when the record says this unit is
+ * the forwarder for it (`MF_PEER_EMITS`).
+ * @module
+ */
+import { decodeRow, MIRROR_ROW } from "../flow/fields.ts";
+import { ST_ICMP, ST_NONE } from "../flow/states.ts";
+import {
+  ETHERNET_HEADER_LEN,
+  ETHERTYPE_IPV4,
+  Ipv4Packet,
+  PROTO_TCP,
+  PROTO_UDP,
+  readU16,
+  TcpSegment,
+} from "../wire/mod.ts";
+import { copyMac } from "../wire/ethernet.ts";
+import type { EngineCtx } from "./context.ts";
+import { DROP, EV } from "./counters.ts";
+import { MF_NO_FLOW, MF_PEER_EMITS, V_FORWARD, V_MIRROR } from "./output.ts";
+import { trackSeq } from "./track.ts";
+
+/**
+ * A mirror record as the peer link decoded it: fields, plus offsets into the datagram buffer
+ * `buf` (viewed by `view`) where the flow row, the next hop, the offload header and the frame
+ * are. The unit keeps one and refills it per record.
+ */
+export interface MirrorIn {
+  flags: number;
+  time: number;
+  ingress: number;
+  egress: number;
+  buf: Uint8Array;
+  view: DataView;
+  /** Where the flow's mirrored fields (`MIRROR_ROW`) start. */
+  rowOff: number;
+  nextHopOff: number;
+  vnetOff: number;
+  frameOff: number;
+  frameEnd: number;
+}
+
+const ip = new Ipv4Packet();
+const seg = new TcpSegment();
+const vnet = new Uint8Array(10);
+
+/** Applies one mirror record; returns V_FORWARD (emitted here), V_MIRROR (state only) or a drop. */
+export function applyMirror(ctx: EngineCtx, rec: MirrorIn): number {
+  ctx.counters.add(EV.mirror_in);
+  const buf = rec.buf;
+  const frameOff = rec.frameOff, frameEnd = rec.frameEnd;
+  if (
+    rec.egress >= ctx.cfg.interfaces.length ||
+    frameEnd - frameOff < ETHERNET_HEADER_LEN ||
+    readU16(buf, frameOff + 12) !== ETHERTYPE_IPV4 ||
+    !ip.checkHeader(buf, frameOff + ETHERNET_HEADER_LEN, frameEnd)
+  ) {
+    return ctx.drop(DROP.mirror_bad_record);
+  }
+  if ((rec.flags & MF_NO_FLOW) === 0) {
+    const v = applyFlow(ctx, rec);
+    if (v !== V_FORWARD) return v;
+  }
+  // Learn where the next hop lives: after a takeover we already know it.
+  ctx.neighbors[rec.egress]!.learn(ip.dst, buf, rec.nextHopOff, rec.time);
+  // The sender decides who emits, so a role change in flight never duplicates or loses a packet.
+  if ((rec.flags & MF_PEER_EMITS) === 0) return V_MIRROR;
+  copyMac(ctx.neighbors[rec.egress]!.lookup(ip.dst)!, buf, frameOff);
+  copyMac(ctx.cfg.interfaces[rec.egress]!.mac, buf, frameOff + 6);
+  for (let i = 0; i < 10; i++) vnet[i] = buf[rec.vnetOff + i]!;
+  ctx.emit(rec.egress, buf, frameOff, frameEnd, vnet);
+  ctx.counters.add(EV.forwarded);
+  return V_FORWARD;
+}
+
+/** Creates or updates the record's flow; V_FORWARD to go on, or a drop verdict. */
+function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
+  const ft = ctx.flows, c = ft.c, row = ft.stage;
+  ft.clearRow(row);
+  decodeRow(ft.cols, MIRROR_ROW, row, rec.view, rec.rowOff);
+  const svc = c.service[row]!, proto = c.proto[row]!, state = c.state[row]!;
+  if (
+    (proto !== PROTO_TCP && proto !== PROTO_UDP) || state === ST_NONE || state > ST_ICMP ||
+    svc >= ctx.cfg.services.length || c.backend[row]! >= ctx.cfg.services[svc]!.backends.length
+  ) {
+    return ctx.drop(DROP.mirror_bad_record);
+  }
+  let f = ft.lookupOrig(row);
+  if (
+    f >= 0 && (c.rSrc[f] !== c.rSrc[row] || c.rSport[f] !== c.rSport[row] ||
+      c.rDst[f] !== c.rDst[row] || c.rDport[f] !== c.rDport[row])
+  ) {
+    // Our flow of that tuple decided differently (left over from before a split): the
+    // receiver's decision wins.
+    ft.remove(f);
+    f = -1;
+  }
+  if (f < 0) {
+    c.created[row] = rec.time;
+    c.lastSeen[row] = rec.time;
+    f = ft.add(row);
+    if (f < 0) {
+      return ctx.drop(ft.count >= ft.capacity ? DROP.flow_table_full : DROP.mirror_no_flow);
+    }
+    ctx.counters.add(EV.flows_created);
+  } else {
+    ft.setState(f, state);
+    c.tcpBits[f] = c.tcpBits[row]!;
+  }
+  ft.touch(f, ip.totalLength, rec.time);
+  if (
+    proto === PROTO_TCP && seg.check(rec.buf, ip.payloadOff, Math.min(ip.packetEnd, rec.frameEnd))
+  ) {
+    // The frame is already translated: the reply direction leaves from the VIP (oDst:oDport).
+    const reply = ip.src === c.oDst[f] && seg.srcPort === c.oDport[f];
+    trackSeq(ft, f, reply, seg);
+  }
+  return V_FORWARD;
+}
+
+/** The receiver expired or closed a flow: drop ours too (only by its original tuple). */
+export function applyExpire(
+  ctx: EngineCtx,
+  proto: number,
+  srcIp: number,
+  srcPort: number,
+  dstIp: number,
+  dstPort: number,
+): boolean {
+  const ref = ctx.flows.lookup(proto, srcIp, srcPort, dstIp, dstPort);
+  if (ref < 0 || (ref & 1) !== 0) return false;
+  ctx.flows.remove(ref >> 1);
+  ctx.counters.add(EV.flows_expired);
+  return true;
+}

@@ -1,0 +1,126 @@
+/**
+ * What a unit does when it takes over: it announces the floating addresses, replays the frames
+ * its dead peer never confirmed emitting, and probes the endpoints of established flows so
+ * segments lost with the other unit are sent again.
+ * @module
+ */
+import { ST_TCP_ESTABLISHED, TB_TS_ORIG, TB_TS_REPLY } from "../flow/states.ts";
+import { buildGratuitousArp, buildTcpSegment, PROTO_TCP, TCP_ACK } from "../wire/mod.ts";
+import type { EngineCtx } from "./context.ts";
+import { EV } from "./counters.ts";
+import { MF_PEER_EMITS, MF_RELAY } from "./output.ts";
+import type { MirrorIn } from "./replica.ts";
+
+/** Gratuitous ARP for every floating address (RFC 5227 §3), from the virtual MAC. */
+export function announce(ctx: EngineCtx): number {
+  let n = 0;
+  for (const fl of ctx.cfg.floating) {
+    const vmac = ctx.cfg.virtualMacs[fl.iface]!;
+    ctx.emitScratch(fl.iface, buildGratuitousArp(ctx.scratch, vmac, fl.ip));
+    ctx.counters.add(EV.garp_sent);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * After a takeover, probes both endpoints of each recently active established TCP flow so
+ * that whatever died with the lost unit is sent again at once, not on a retransmission timer.
+ *
+ * Each endpoint gets one zero-length segment in the RFC 9293 keep-alive form: SEQ = its
+ * peer's next expected − 1, an old sequence number, carrying the last timestamps seen (RFC 7323,
+ * so PAWS lets it through). An old segment is not acceptable, so the endpoint answers at once
+ * with an ACK of its current state, SACK blocks included (RFC 9293 §3.10.7.4; Linux
+ * `tcp_send_dupack`). That answer crosses the pair like any packet and tells the other
+ * endpoint what is missing: a SACK-based sender (RACK, RFC 8985) retransmits right away. Plain
+ * duplicate ACKs would not do: Linux senders ignore SACK-less duplicates.
+ */
+export function probe(ctx: EngineCtx, now: number, recentMs = 2000, maxFlows = 20_000): number {
+  let sent = 0, flows = 0;
+  const ft = ctx.flows, c = ft.c;
+  for (const f of ft.ids()) {
+    if (c.proto[f] !== PROTO_TCP || c.state[f] !== ST_TCP_ESTABLISHED) continue;
+    // Only flows that moved just now can have segments in flight; the cap bounds the burst.
+    if (now - c.lastSeen[f]! > recentMs || ++flows > maxFlows) continue;
+    const bits = c.tcpBits[f]!, off = c.seqOffset[f]!;
+    const tsO = (bits & TB_TS_ORIG) !== 0, tsR = (bits & TB_TS_REPLY) !== 0;
+    // To the client, as from the VIP. Tracked values leave the pair, so they are already in
+    // the client's terms: its last ack is its RCV.NXT.
+    sent += keepalive(
+      ctx,
+      c.oDst[f]!,
+      c.oDport[f]!,
+      c.oSrc[f]!,
+      c.oSport[f]!,
+      (c.oAck[f]! - 1) >>> 0,
+      c.rAck[f]!,
+      c.rWin[f]!,
+      tsR,
+      c.rTsVal[f]!,
+      c.oTsVal[f]!,
+    );
+    // To the server, as from the client (or the SNAT address), in the server's terms: the
+    // server's last ack was shifted back by the offset on its way out.
+    sent += keepalive(
+      ctx,
+      c.rDst[f]!,
+      c.rDport[f]!,
+      c.rSrc[f]!,
+      c.rSport[f]!,
+      (c.rAck[f]! + off - 1) >>> 0,
+      c.oAck[f]!,
+      c.oWin[f]!,
+      tsO,
+      c.oTsVal[f]!,
+      c.rTsVal[f]!,
+    );
+  }
+  ctx.counters.add(EV.probes_sent, sent);
+  return sent;
+}
+
+function keepalive(
+  ctx: EngineCtx,
+  src: number,
+  sport: number,
+  dst: number,
+  dport: number,
+  seq: number,
+  ack: number,
+  win: number,
+  ts: boolean,
+  tsVal: number,
+  tsEcr: number,
+): number {
+  const egress = ctx.route(dst);
+  if (egress < 0) return 0;
+  const mac = ctx.neighbors[egress]!.lookup(dst);
+  if (!mac) return 0;
+  const me = ctx.cfg.interfaces[egress]!.mac, b = ctx.scratch;
+  const n = ts
+    ? buildTcpSegment(b, mac, me, src, dst, sport, dport, seq, ack, TCP_ACK, win, tsVal, tsEcr)
+    : buildTcpSegment(b, mac, me, src, dst, sport, dport, seq, ack, TCP_ACK, win);
+  ctx.emitScratch(egress, n);
+  return 1;
+}
+
+const replayVnet = new Uint8Array(10);
+
+/**
+ * Emits a frame this unit handed to its peer for emission (`MF_PEER_EMITS`) that the peer never
+ * confirmed before it died: the survivor is the forwarder now, and the endpoints must not wait
+ * on a retransmission timer for data the pair held (DESIGN.md "Losing a unit"). The frame in
+ * the record is ready as sent (next hop and this unit's MAC). A frame the peer did emit just
+ * before dying goes out twice, which is harmless: TCP acknowledges and drops a duplicate
+ * segment (RFC 9293 §3.10.7.4, with a D-SACK, RFC 2883), a duplicate SYN gets the same SYN-ACK
+ * again, and UDP applications must cope with duplicated datagrams (RFC 8085 §3.3).
+ */
+export function replay(ctx: EngineCtx, rec: MirrorIn): boolean {
+  if ((rec.flags & MF_PEER_EMITS) === 0 || (rec.flags & MF_RELAY) !== 0) return false;
+  if (rec.egress >= ctx.cfg.interfaces.length || rec.frameEnd - rec.frameOff < 14) return false;
+  const buf = rec.buf;
+  for (let i = 0; i < 10; i++) replayVnet[i] = buf[rec.vnetOff + i]!;
+  ctx.emit(rec.egress, buf, rec.frameOff, rec.frameEnd, replayVnet);
+  ctx.counters.add(EV.replayed);
+  return true;
+}
