@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import { measureCodec, measurePair, syncResult } from "./sync.ts";
+import { BATCH_HEADER_LEN, BATCH_MAC_LEN, MAX_BATCH } from "../mod/peer/batch.ts";
+import { FLOW, RECORD_HEADER_LEN } from "../mod/peer/records.ts";
 
 Deno.test("measureCodec moves a whole table through FLOW records into an identical one", () => {
   const c = measureCodec(20_000);
   assert.equal(c.flows, 20_000);
   assert.equal(c.identical, true);
-  // 76-byte FLOW body + 3-byte record header, plus batch header and MAC per ~800 records.
-  assert.ok(c.bytes / c.flows > 79 && c.bytes / c.flows < 80, `${c.bytes / c.flows}`);
+  // A whole flow row + 3-byte record header, plus a batch header and MAC per full batch.
+  const rec = RECORD_HEADER_LEN + FLOW.size;
+  const perBatch = Math.floor((MAX_BATCH - BATCH_HEADER_LEN - BATCH_MAC_LEN) / rec);
+  const want = rec + (BATCH_HEADER_LEN + BATCH_MAC_LEN) / perBatch;
+  assert.ok(Math.abs(c.bytes / c.flows - want) < 0.1, `${c.bytes / c.flows} vs ${want}`);
   assert.ok(c.encodeSeconds > 0 && c.decodeSeconds > 0);
 });
 

@@ -186,7 +186,12 @@ export function createApp(unit: UnitControl, opts: AppOptions = {}): Hono {
       failoverRunning = true;
       try {
         const result = await unit.failover();
-        return c.json({ ok: result.ok, message: result.message }, result.ok ? 200 : 409);
+        return c.json(
+          result.ok
+            ? { ok: true, message: result.message }
+            : { ok: false, reason: result.reason, message: result.message },
+          result.ok ? 200 : 409,
+        );
       } catch (err) {
         return errorJson(
           c,

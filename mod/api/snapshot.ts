@@ -5,11 +5,9 @@
  * @module
  */
 
-export type Mode = "active-forward" | "standby-forward" | "standby-first";
-export type Role = "active" | "standby";
-/** `joining` = came back and is receiving the bulk sync (claims 20, 21). */
-export type UnitState = "active" | "standby" | "solo" | "joining";
-export type PeerState = "none" | "unknown" | "up" | "down";
+import type { Mode, PeerState, Role, UnitState } from "../ha/types.ts";
+
+export type { Mode, PeerState, Role, UnitState };
 export type SyncState = "idle" | "sending" | "receiving" | "done";
 
 /** Cumulative histogram: `counts[i]` observations were <= `bounds[i]`; `count` and `sum` as Prometheus. */
@@ -74,8 +72,11 @@ export interface FlowInfo {
 export interface UnitControl {
   snapshot(): StatusSnapshot;
   flows(limit: number): FlowInfo[];
-  /** Planned switchover; resolves with a human-readable outcome. */
-  failover(): Promise<{ ok: boolean; message: string }>;
+  /**
+   * Planned switchover. Resolves with whether it started and, when refused, the typed reason
+   * (the API answers 409 with it) and a human-readable message.
+   */
+  failover(): Promise<{ ok: boolean; reason?: string; message: string }>;
   /** True while the data-plane loop has turned within the last second. */
   healthy(): boolean;
 }

@@ -6,7 +6,7 @@
  */
 
 import { parseArgs as parseNodeArgs } from "node:util";
-import type { Mode, Role } from "../api/snapshot.ts";
+import type { Mode, Role } from "../ha/types.ts";
 import type { Overrides } from "../config/load.ts";
 import { DEFAULT_API, MODES, parseEndpoint, ROLES } from "../config/schema.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../log/log.ts";

@@ -36,3 +36,14 @@ export function canonicalConfig(config: Config): string {
 export function configDigest(config: Config): string {
   return createHash("sha256").update(canonicalConfig(config)).digest("hex").slice(0, 16);
 }
+
+/** A 16-hex-digit digest as its two u32 halves (how the heartbeat carries it). */
+export function digestWords(hex: string): [hi: number, lo: number] {
+  if (!/^[0-9a-fA-F]{16}$/.test(hex)) throw new RangeError(`digest must be 16 hex digits: ${hex}`);
+  return [parseInt(hex.slice(0, 8), 16), parseInt(hex.slice(8), 16)];
+}
+
+/** Two u32 halves as the 16-hex-digit digest. */
+export function digestHex(hi: number, lo: number): string {
+  return (hi >>> 0).toString(16).padStart(8, "0") + (lo >>> 0).toString(16).padStart(8, "0");
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Mode } from "../api/snapshot.ts";
+import type { Mode } from "../ha/types.ts";
 
 /** Options of {@link labConfigText}. */
 export interface LabConfigOptions {

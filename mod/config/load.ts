@@ -6,12 +6,12 @@
  * @module
  */
 
-import type { EngineTimeouts } from "../engine/types.ts";
+import type { EngineTimeouts } from "../engine/config.ts";
 import { createHash } from "node:crypto";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import type { Mode, Role } from "../api/snapshot.ts";
+import type { Mode, Role } from "../ha/types.ts";
 import { ipv4ToString, sameSubnet } from "../wire/addr.ts";
 import type { LogFormat, LogLevel } from "../log/log.ts";
 import {
@@ -87,6 +87,8 @@ export interface ServiceConfig {
   sourceNat: number | undefined;
   /** Per-flow TCP sequence offset (claims 23, 24). */
   randomizeIsn: boolean;
+  /** Mid-stream pickup of unknown TCP flows (see the schema). */
+  pickup: boolean;
   /** The interface where the VIP (`listen`) lives. */
   interface: string;
 }
@@ -129,6 +131,12 @@ export interface Config {
   floating: FloatingConfig[];
   services: ServiceConfig[];
   peer: PeerConfig | undefined;
+  /**
+   * The pair's identity, 1..65535: `peer.pair_id`, or derived from the two HA endpoints (the
+   * same on both units), or from the node name for a unit without a peer. The virtual MACs
+   * derive from it, so editing a service never moves them.
+   */
+  pairId: number;
   api: ApiConfig;
   flows: { capacity: number };
   timeouts: TimeoutsMs;
@@ -353,6 +361,7 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
   const services = resolveServices(p, interfaces, floating);
 
   let peer: PeerConfig | undefined;
+  let pairId = derivePairId([p.node.name]);
   if (p.peer !== undefined) {
     const pp = p.peer;
     if (pp.listen.text === pp.address.text) {
@@ -375,6 +384,7 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
         `${keyFile} holds ${key.length} bytes; the key needs at least ${MIN_KEY_BYTES}`,
       );
     }
+    pairId = pp.pair_id ?? derivePairId([pp.listen.text, pp.address.text].sort());
     peer = {
       listen: pp.listen,
       address: pp.address,
@@ -406,6 +416,7 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
     floating,
     services,
     peer,
+    pairId,
     api: { listen: p.api.listen, tokenFile, token },
     flows: { capacity: p.flows.capacity },
     timeouts: {
@@ -532,6 +543,19 @@ function resolveServices(
     if (s.randomize_isn && s.protocol !== "tcp") {
       throw new ConfigError(`${at}.randomize_isn`, "only applies to protocol tcp");
     }
+    if (s.pickup) {
+      // Only a decision any unit would make the same way can be re-made mid-stream.
+      const why = s.protocol !== "tcp"
+        ? "only applies to protocol tcp"
+        : s.scheduler !== "maglev"
+        ? "needs scheduler maglev (the backend must follow from the tuple alone)"
+        : s.source_nat !== undefined
+        ? "cannot be used with source_nat (the SNAT port is not in the packet)"
+        : s.randomize_isn
+        ? "cannot be used with randomize_isn (the sequence offset is not in the packet)"
+        : undefined;
+      if (why) throw new ConfigError(`${at}.pickup`, why);
+    }
     const backends: BackendConfig[] = [];
     s.backends.forEach((b, j) => {
       const field = `${at}.backends[${j}]`;
@@ -574,8 +598,17 @@ function resolveServices(
       scheduler: s.scheduler,
       sourceNat: s.source_nat,
       randomizeIsn: s.randomize_isn,
+      pickup: s.pickup,
       interface: vip.interface,
     });
   });
   return out;
+}
+
+/** A pair id in 1..65535 from text both units share (FNV-1a, folded to 16 bits). */
+export function derivePairId(parts: readonly string[]): number {
+  let h = 0x811c9dc5;
+  for (const ch of new TextEncoder().encode(parts.join("|"))) h = Math.imul(h ^ ch, 0x01000193);
+  const id = ((h >>> 16) ^ h) & 0xffff;
+  return id === 0 ? 1 : id;
 }

@@ -196,6 +196,26 @@ const BAD: BadCase[] = [
     mutate: (d) => (d.services[0].randomize_isn = "yes"),
     says: "not true or false",
   },
+  {
+    field: "services[0].pickup",
+    mutate: (d) => (d.services[0].pickup = true),
+    says: "needs scheduler maglev",
+  },
+  {
+    field: "services[1].pickup",
+    mutate: (d) => (d.services[1].pickup = true),
+    says: "only applies to protocol tcp",
+  },
+  {
+    field: "services[2].pickup",
+    mutate: (d) => (d.services[2].pickup = true, d.services[2].randomize_isn = true),
+    says: "cannot be used with randomize_isn",
+  },
+  {
+    field: "services[2].pickup",
+    mutate: (d) => (d.services[2].pickup = true, d.services[2].source_nat = "203.0.113.1"),
+    says: "cannot be used with source_nat",
+  },
   { field: "services[0].port", mutate: (d) => (d.services[0].port = 7000), says: "unknown key" },
   {
     // A typo'd key is reported rather than the "missing listen" it causes.
@@ -425,6 +445,8 @@ Deno.test("config: given values are converted (durations with decimals, SNAT, IS
   assert.equal(c.services[0]!.sourceNat, 0xcb007101);
   assert.equal(c.services[0]!.randomizeIsn, true);
   assert.equal(c.flows.capacity, 4096);
+  assert.equal(c.services[0]!.pickup, false, "pickup is off by default");
+  assert.equal(parseA((d) => (d.services[2].pickup = true)).services[2]!.pickup, true);
 });
 
 Deno.test("config: flags override the file", () => {

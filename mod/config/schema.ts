@@ -7,12 +7,12 @@
  */
 
 import { z } from "zod";
-import type { Mode, Role } from "../api/snapshot.ts";
+import { type Mode, MODES, type Role } from "../ha/types.ts";
 import { ipv4ToString, parseIpv4, parseMac } from "../wire/addr.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../log/log.ts";
 
 /** Every topology mode (DESIGN.md "Roles and the three topologies"). */
-export const MODES: readonly Mode[] = ["active-forward", "standby-forward", "standby-first"];
+export { MODES } from "../ha/types.ts";
 /** Boot roles. */
 export const ROLES: readonly Role[] = ["active", "standby"];
 /** Backend schedulers. */
@@ -214,6 +214,11 @@ const serviceSchema = z.strictObject({
   scheduler: oneOf(SCHEDULERS).default("round-robin"),
   source_nat: ipv4.optional(),
   randomize_isn: bool.default(false),
+  /**
+   * Mid-stream pickup (conntrack's "loose" rule): a TCP segment of an unknown flow re-creates
+   * it instead of being dropped. Only with maglev, no source NAT and no sequence offset.
+   */
+  pickup: bool.default(false),
 });
 
 const peerSchema = z.strictObject({
@@ -225,6 +230,11 @@ const peerSchema = z.strictObject({
   hold_new_flows: duration(0, SECOND).default(0),
   garp_repeat: int(1, 20).default(3),
   nudge: bool.default(true),
+  /**
+   * The pair's identity (as VRRP's virtual router id): the virtual MACs derive from it. Default:
+   * derived from the two HA endpoints, the same on both units.
+   */
+  pair_id: int(1, 65535).optional(),
 });
 
 const apiSchema = z.strictObject({

@@ -1,7 +1,8 @@
 /**
- * The pair's state machine: who is receiver and forwarder, when a peer is
- * dead, who yields after a split brain, and when a joiner may serve. Pure:
- * time comes in, actions go out.
+ * The pair's state machine: who is receiver and forwarder, whether to mirror and hold, when a
+ * peer is dead, who yields after a split brain, when a joiner may serve, and whether a planned
+ * switchover may start. Pure: time and peer heartbeats come in; typed actions go out, and
+ * {@link Pair.policy} says what the engine must do now. No other module decides a role.
  *
  * Role mapping (DESIGN.md table, patent FIG 1-3):
  * | mode            | active     | standby    |
@@ -11,50 +12,72 @@
  * `solo` is recv + fwd; `joining` is neither.
  * @module
  */
-import type { Mode, PeerState, Role, UnitState } from "../api/snapshot.ts";
+import type { Mode, PeerHeartbeat, PeerState, Role, UnitState } from "./types.ts";
 
-export interface PeerHeartbeat {
-  role: Role;
-  state: UnitState;
+export type { PeerHeartbeat } from "./types.ts";
+
+/** What the unit must do after an input to the pair. */
+export type Action =
+  /** The policy changed: copy {@link Pair.policy} to the engine. */
+  | { kind: "roles" }
+  /** This unit just gained the floating addresses: announce them (GARP, repeated). */
+  | { kind: "announce" }
+  /** This unit took over from a dead peer: make endpoints resend what died with it. */
+  | { kind: "nudge" }
+  /** Drop the flow table and receive the peer's (bulk sync, claims 20, 21). */
+  | { kind: "join" }
+  /** Planned switchover: ask the peer to take over. */
+  | { kind: "failover_request" }
+  /** Planned switchover: tell the peer this unit took over. */
+  | { kind: "takeover" }
+  /** A line for the timeline and the log. */
+  | { kind: "event"; event: string; detail: string };
+
+/** Why a planned switchover was refused (the API answers 409 with it). */
+export type FailoverRefusal =
+  | "no_peer"
+  | "peer_not_synced"
+  | "not_synced"
+  | "in_progress";
+
+/** The answer to a planned-switchover request. */
+export type FailoverOutcome =
+  | { ok: true; actions: Action[] }
+  | { ok: false; reason: FailoverRefusal; actions: Action[] };
+
+/** What the engine does now (`engine/context.ts` EngineRoles). */
+export interface Policy {
   receiver: boolean;
   forwarder: boolean;
-  syncComplete: boolean;
-  priority: number;
-  epoch: number;
+  mirror: boolean;
+  holdNewFlows: boolean;
 }
-
-export type Action =
-  | { kind: "roles" }
-  | { kind: "announce" }
-  | { kind: "nudge" }
-  | { kind: "clear" }
-  | { kind: "sync_request" }
-  | { kind: "failover_request" }
-  | { kind: "takeover" }
-  | { kind: "event"; event: string; detail: string };
 
 export interface PairOptions {
   mode: Mode;
   role: Role;
-  /** Heartbeat interval and misses before the peer is declared dead (DESIGN.md: 10 ms, 5). */
+  /** Heartbeat interval and misses before the peer is declared dead. */
   intervalMs: number;
   deadAfter: number;
   /** false: a single unit with no peer configured. */
   peered: boolean;
   epoch: number;
+  /** `hold_new_flows` is configured (active-forward only). */
+  holdNewFlows?: boolean;
   /** How long a booting unit listens for a peer before serving alone. */
   startupMs?: number;
   /** How long a joiner whose peer died waits before serving with what it has. */
   orphanMs?: number;
   /**
-   * A pause of the loop longer than this means the peer may have taken over
-   * (default: the dead time; longer when heartbeats come from their own thread).
+   * A pause of the loop longer than this means the peer may have taken over (default: the
+   * dead time; longer when heartbeats come from their own thread).
    */
   stallMs?: number;
-  /** How long after a new peer process is first heard a longer dead time (200 ms) applies. */
+  /** How long after a new peer process is first heard a longer dead time applies. */
   peerWarmupMs?: number;
 }
 
+/** Receiver and forwarder for a unit in `state` holding `role` in `mode`. */
 export function rolesFor(
   mode: Mode,
   role: Role,
@@ -74,14 +97,18 @@ export function rolesFor(
 }
 
 /**
- * After waking from a stall, how long the peer must stay silent before this
- * unit serves alone: our table is stale, so a wrong guess costs connections.
+ * After waking from a stall, how long the peer must stay silent before this unit serves
+ * alone: our table is stale, so a wrong guess costs connections.
  */
 const WAKE_SILENCE_MS = 1000;
 /** How long after the peer is first heard its silences are judged leniently. */
 const PEER_WARMUP_MS = 1000;
 /** The dead time for a warming peer. */
 const PEER_WARMUP_DEAD_MS = 200;
+/** The dead time for a joining peer: it serves no traffic, so losing it costs nothing. */
+const JOINER_DEAD_MS = 1000;
+/** A planned handover not confirmed within this long is given up. */
+const HANDOVER_MS = 1000;
 
 export class Pair {
   readonly mode: Mode;
@@ -98,6 +125,7 @@ export class Pair {
   /** Sync finished (or was not needed): this unit may serve. */
   synced: boolean;
   readonly deadMs: number;
+  readonly #holdNewFlows: boolean;
   #starting: boolean;
   #startDeadline: number;
   #pairedEpoch = -1;
@@ -124,6 +152,7 @@ export class Pair {
     this.priority = o.role === "active" ? 200 : 100;
     this.epoch = o.epoch;
     this.deadMs = o.intervalMs * o.deadAfter;
+    this.#holdNewFlows = o.holdNewFlows === true && o.mode === "active-forward";
     this.#startupMs = o.startupMs ?? Math.max(1000, 4 * this.deadMs);
     this.#orphanMs = o.orphanMs ?? 5000;
     this.#warmupMs = o.peerWarmupMs ?? PEER_WARMUP_MS;
@@ -136,12 +165,36 @@ export class Pair {
     this.#apply();
   }
 
-  /** True while this unit should hold traffic back: booting, joining or just woken from a freeze. */
+  /** True while this unit holds traffic back: booting, joining or just woken from a freeze. */
   get starting(): boolean {
     return this.#starting;
   }
 
-  /** Returns the roles changed flag and other actions for a state change. */
+  /** True while this unit is receiving the peer's table (a bulk sync is wanted). */
+  get joining(): boolean {
+    return this.state === "joining" && !this.#starting;
+  }
+
+  /** True while this unit may send its table to a joiner (it holds the state). */
+  get mayServeSync(): boolean {
+    return this.synced && this.state !== "joining";
+  }
+
+  /**
+   * What the engine does now: receiver and forwarder per mode and state, mirroring whenever
+   * the peer is up (a joiner must get live updates while its bulk sync runs, claims 20, 21),
+   * and holding new flows only in active-forward with `hold_new_flows`.
+   */
+  get policy(): Policy {
+    const up = this.peer === "up";
+    return {
+      receiver: this.receiver,
+      forwarder: this.forwarder,
+      mirror: up,
+      holdNewFlows: up && this.#holdNewFlows && this.forwarder,
+    };
+  }
+
   #to(state: UnitState, role: Role, out: Action[], why: string): void {
     const wasReceiver = this.receiver;
     const before = `${this.state}/${this.role}`;
@@ -166,8 +219,8 @@ export class Pair {
   }
 
   /**
-   * Any authenticated datagram from the peer proves it alive (a heartbeat may
-   * sit behind mirror records in the same socket).
+   * Any authenticated datagram from the peer proves it alive (a heartbeat may sit behind
+   * mirror records in the same socket).
    */
   heard(now: number): void {
     if (this.peer === "up") this.lastHeard = now;
@@ -187,8 +240,7 @@ export class Pair {
     }
     if (was !== "up") {
       this.peer = "up";
-      // Mirroring starts the moment the peer is heard: a joiner must get live
-      // updates while its bulk sync runs (claims 20, 21).
+      // Mirroring starts the moment the peer is heard.
       out.push({ kind: "roles" });
       out.push({ kind: "event", event: "peer", detail: `peer ${was} -> up (${hb.state})` });
     }
@@ -217,8 +269,8 @@ export class Pair {
           // Split brain healing: exactly one owner stays (higher priority, then older boot).
           if (!this.#outranks(hb)) this.#join(out, "split brain: peer wins, rejoining");
           else if (now - this.#splitAnnounced > 100) {
-            // The switches may have learned the floating MACs behind the peer
-            // during the split: claim them back while the peer yields.
+            // The switches may have learned the floating MACs behind the peer during the
+            // split: claim them back while the peer yields.
             this.#splitAnnounced = now;
             out.push({ kind: "announce" });
             out.push({
@@ -238,8 +290,8 @@ export class Pair {
           // The peer restarted within our dead time: we hold the state, it resyncs.
           this.#to("solo", this.role, out, "peer restarted");
         } else if (hb.state === "solo" && now - this.#pairedAt > 2 * this.deadMs) {
-          // The peer took over without us (it lost our heartbeats): its table wins.
-          // Just after pairing up, its last solo heartbeats are still in flight: ignore those.
+          // The peer took over without us (it lost our heartbeats): its table wins. Just after
+          // pairing up, its last solo heartbeats are still in flight: ignore those.
           this.#join(out, "peer is solo: rejoining");
         } else if (
           hb.state === this.state && hb.syncComplete && !this.#handingOver &&
@@ -268,7 +320,7 @@ export class Pair {
     this.synced = false;
     this.#orphanSince = -Infinity;
     this.#to("joining", "standby", out, why);
-    out.push({ kind: "clear" }, { kind: "sync_request" });
+    out.push({ kind: "join" });
   }
 
   /** The bulk sync completed (claims 20, 21): the joiner may serve as standby. */
@@ -281,23 +333,34 @@ export class Pair {
     return out;
   }
 
-  /** Planned switchover asked of this unit (SIGUSR1, POST /failover). */
-  requestFailover(): Action[] {
+  /**
+   * Planned switchover asked of this unit (SIGUSR1, POST /failover). Refused, with the
+   * reason, when there is nobody synced to hand over to or a handover is already under way;
+   * a request to the standby makes it take over at once.
+   */
+  requestFailover(now = this.#now): FailoverOutcome {
+    this.#now = now;
     const out: Action[] = [];
-    if (this.peer !== "up" || !this.synced || this.state === "solo" || this.state === "joining") {
-      out.push({ kind: "event", event: "failover", detail: "refused: no synced peer" });
-      return out;
+    const refuse = (reason: FailoverRefusal): FailoverOutcome => {
+      out.push({ kind: "event", event: "failover", detail: `refused: ${reason}` });
+      return { ok: false, reason, actions: out };
+    };
+    if (this.peer !== "up" || this.state === "solo") return refuse("no_peer");
+    if (!this.synced || this.state === "joining") return refuse("not_synced");
+    if (this.peerHb?.syncComplete !== true || this.peerHb.state === "joining") {
+      return refuse("peer_not_synced");
     }
+    if (this.#handingOver) return refuse("in_progress");
     if (this.role === "active") {
       // Until the peer confirms, both may claim "active": that is the handover, not a conflict.
       this.#handingOver = true;
-      this.#handoverAt = this.#now;
+      this.#handoverAt = now;
       out.push({ kind: "failover_request" });
       out.push({ kind: "event", event: "failover", detail: "asked peer to take over" });
     } else {
       this.#takeover(out);
     }
-    return out;
+    return { ok: true, actions: out };
   }
 
   /** The peer asked us to take over (planned switchover). */
@@ -323,14 +386,17 @@ export class Pair {
   /** Timers: boot wait, dead peer, wake-up from a freeze. */
   tick(now: number): Action[] {
     this.#now = now;
-    if (this.#handingOver && now - this.#handoverAt > 1000) this.#handingOver = false;
+    if (this.#handingOver && now - this.#handoverAt > HANDOVER_MS) this.#handingOver = false;
     const out: Action[] = [];
     const gap = now - this.#lastTick;
     this.#lastTick = now;
     if (this.peer === "none") return out;
-    if (gap > this.#stallMs && gap !== Infinity && !this.#starting && this.state !== "joining") {
-      // We were frozen (SIGSTOP, a long pause): the peer may have taken over
-      // and our view is stale. Stop emitting until we hear what the peer did.
+    // A peer that is not up can only have taken over during our pause by booting and serving
+    // alone, which takes it the startup wait: a shorter pause of a lone unit is just a pause.
+    const stallMs = this.peer === "up" ? this.#stallMs : Math.max(this.#stallMs, this.#startupMs);
+    if (gap > stallMs && gap !== Infinity && !this.#starting && this.state !== "joining") {
+      // We were frozen (SIGSTOP, a long pause): the peer may have taken over and our view is
+      // stale. Stop emitting until we hear what the peer did.
       out.push({ kind: "event", event: "stall", detail: `loop stalled ${Math.round(gap)} ms` });
       this.#suspectSince = now;
       if (this.receiver || this.forwarder) {
@@ -349,11 +415,15 @@ export class Pair {
         // Nobody answered: the peer is gone as well. Serve alone.
         this.#suspectSince = -Infinity;
         this.peer = "down";
-        this.#apply();
         out.push({ kind: "roles" });
+        // The roles are still dropped from the stall, so `#to` announces whoever serves alone
+        // now: the peer may have taken the addresses while we were frozen.
         if (this.state !== "solo") {
           this.#to("solo", this.role, out, "woke from a stall, peer silent");
-        } else out.push({ kind: "announce" });
+        } else {
+          this.#apply();
+          out.push({ kind: "announce" });
+        }
       }
       return out;
     }
@@ -365,19 +435,18 @@ export class Pair {
       }
       return out;
     }
-    // A joining peer serves no traffic, so losing it costs nothing: give it
-    // longer (its first seconds are JIT warm-up and bulk sync).
-    // A peer heard for the first time is warming up (JIT, first allocations) and may
-    // pause: it gets a longer dead time for its first seconds.
+    // A peer heard for the first time is warming up (JIT, first allocations) and may pause;
+    // a joining peer serves nothing: both get a longer dead time.
     const warming = now - this.#peerUpSince < this.#warmupMs;
     const limit = this.peerHb?.state === "joining"
-      ? Math.max(this.deadMs, 1000)
+      ? Math.max(this.deadMs, JOINER_DEAD_MS)
       : warming
       ? Math.max(this.deadMs, PEER_WARMUP_DEAD_MS)
       : this.deadMs;
     const dead = now - this.lastHeard > limit;
     if (dead && this.peer === "up") {
       this.peer = "down";
+      this.#handingOver = false;
       out.push({
         kind: "event",
         event: "peer",
@@ -395,8 +464,8 @@ export class Pair {
     if (
       this.state === "joining" && this.peer === "down" && now - this.#orphanSince > this.#orphanMs
     ) {
-      // The design forbids taking over mid-sync; after a long silence serving
-      // with partial state beats serving nothing.
+      // The design forbids taking over mid-sync; after a long silence serving with partial
+      // state beats serving nothing.
       this.synced = true;
       this.#to("solo", this.role, out, "peer gone during sync");
     }
@@ -407,8 +476,8 @@ export class Pair {
   nextDeadline(now: number): number {
     if (this.peer === "none") return now + 1000;
     let next = now + Math.max(1, Math.min(this.deadMs / 5, 10));
-    // Wake exactly when the peer's silence crosses the limit: detection is
-    // deadMs after the last heartbeat, not deadMs plus a polling interval.
+    // Wake exactly when the peer's silence crosses the limit: detection is deadMs after the
+    // last heartbeat, not deadMs plus a polling interval.
     if (this.peer === "up") next = Math.min(next, this.lastHeard + this.deadMs + 0.5);
     return Math.max(now, next);
   }

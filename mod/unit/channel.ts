@@ -9,7 +9,13 @@
  * what turns load into a false failover.
  * @module
  */
-import { BatchReader, BatchWriter, MAC_ROOM, type PeerRecord } from "../peer/mod.ts";
+import {
+  BatchReader,
+  BatchWriter,
+  MAC_ROOM,
+  type PeerRecordIn,
+  type PeerRecordOut,
+} from "../peer/mod.ts";
 import type { UdpPort } from "../port/udp.ts";
 
 export class PeerChannel {
@@ -28,16 +34,17 @@ export class PeerChannel {
     peerIp: number,
     peerPort: number,
     maxBytes?: number,
+    buffer?: Uint8Array,
   ) {
     this.udp = udp;
-    this.writer = new BatchWriter(key, epoch, maxBytes);
+    this.writer = new BatchWriter(key, epoch, maxBytes, buffer);
     this.reader = new BatchReader(key);
     this.#ip = peerIp;
     this.#port = peerPort;
   }
 
   /** Adds a record to the current batch, flushing first when it is full. */
-  queue(rec: PeerRecord): void {
+  queue(rec: PeerRecordOut): void {
     if (!this.writer.add(rec)) {
       this.flush();
       this.writer.add(rec);
@@ -54,7 +61,7 @@ export class PeerChannel {
    * Reads up to `budget` datagrams and hands each authenticated record to
    * `onRecord`; returns how many datagrams were read.
    */
-  drain(buf: Uint8Array, budget: number, onRecord: (rec: PeerRecord) => void): number {
+  drain(buf: Uint8Array, budget: number, onRecord: (rec: PeerRecordIn) => void): number {
     const room = buf.subarray(MAC_ROOM);
     let n = 0;
     for (; n < budget; n++) {
@@ -65,9 +72,7 @@ export class PeerChannel {
         this.wrongSource++;
         continue;
       }
-      const res = this.reader.open(room.subarray(0, len));
-      if (!res.ok) continue;
-      for (const rec of res.records) onRecord(rec);
+      this.reader.open(room.subarray(0, len), onRecord);
     }
     return n;
   }

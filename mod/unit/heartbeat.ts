@@ -15,6 +15,7 @@
  * @module
  */
 import type { HeartbeatRecord } from "../peer/records.ts";
+import { digestWords } from "../config/digest.ts";
 
 /** Slots of the shared Float64Array. */
 export const HB = {
@@ -32,9 +33,6 @@ export const HB = {
   size: 11,
 } as const;
 
-export const ROLES = ["active", "standby"] as const;
-export const STATES = ["active", "standby", "solo", "joining"] as const;
-
 export interface HeartbeatInit {
   /** Source address (an ephemeral port is used). */
   bindIp: number;
@@ -48,31 +46,52 @@ export interface HeartbeatInit {
   shared: SharedArrayBuffer;
 }
 
-/** Builds the heartbeat the shared state describes (used by the worker and tests). */
+/**
+ * Fills `hb` with the heartbeat the shared state describes (the worker reuses one record;
+ * tests call it too). `flags` are the `HB_*` bits of `peer/records.ts`.
+ */
 export function heartbeatFrom(
+  hb: HeartbeatRecord,
   s: Float64Array,
   epoch: number,
   configDigest: string,
   now: number,
 ): HeartbeatRecord {
-  const flags = s[HB.flags]!;
-  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+  const [hi, lo] = digestWords(configDigest);
   const echoSentAt = s[HB.echoSentAt]!;
+  hb.role = s[HB.role]!;
+  hb.state = s[HB.state]!;
+  hb.flags = s[HB.flags]!;
+  hb.priority = s[HB.priority]!;
+  hb.epoch = epoch;
+  hb.configDigestHi = hi;
+  hb.configDigestLo = lo;
+  hb.flowCount = s[HB.flowCount]!;
+  hb.tableDigestHi = s[HB.digestHi]!;
+  hb.tableDigestLo = s[HB.digestLo]!;
+  hb.sentAt = now;
+  hb.echoSentAt = echoSentAt;
+  hb.echoHeldMs = echoSentAt > 0 ? Math.max(0, now - s[HB.echoHeardAt]!) : 0;
+  return hb;
+}
+
+/** An empty heartbeat record to refill. */
+export function newHeartbeat(): HeartbeatRecord {
   return {
     type: "heartbeat",
-    role: ROLES[s[HB.role]!] ?? "standby",
-    state: STATES[s[HB.state]!] ?? "joining",
-    receiver: (flags & 1) !== 0,
-    forwarder: (flags & 2) !== 0,
-    syncComplete: (flags & 4) !== 0,
-    priority: s[HB.priority]!,
-    epoch,
-    configDigest,
-    flowCount: s[HB.flowCount]!,
-    tableDigest: hex(s[HB.digestHi]!) + hex(s[HB.digestLo]!),
-    sentAt: now,
-    echoSentAt,
-    echoHeldMs: echoSentAt > 0 ? Math.max(0, now - s[HB.echoHeardAt]!) : 0,
+    role: 0,
+    state: 0,
+    flags: 0,
+    priority: 0,
+    configDigestHi: 0,
+    configDigestLo: 0,
+    flowCount: 0,
+    tableDigestHi: 0,
+    tableDigestLo: 0,
+    sentAt: 0,
+    echoSentAt: 0,
+    echoHeldMs: 0,
+    epoch: 0,
   };
 }
 

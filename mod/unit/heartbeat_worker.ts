@@ -7,7 +7,7 @@
 import { BatchWriter } from "../peer/batch.ts";
 import { openUdp } from "../port/udp.ts";
 import { setThreadRealtime } from "../port/priority.ts";
-import { HB, heartbeatFrom, type HeartbeatInit } from "./heartbeat.ts";
+import { HB, heartbeatFrom, type HeartbeatInit, newHeartbeat } from "./heartbeat.ts";
 
 const HEARTBEAT_RT_PRIORITY = 20;
 
@@ -20,6 +20,7 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
   const udp = openUdp(init.bindIp, 0);
   const writer = new BatchWriter(init.key, init.epoch, 512);
   const clock = () => performance.timeOrigin + performance.now();
+  const hb = newHeartbeat();
   const beat = () => {
     if (s[HB.stop] === 1) {
       clearInterval(timer);
@@ -29,7 +30,7 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
     const now = clock();
     // A loop that stopped turning must look dead: no heartbeat past the guard.
     if (now - s[HB.lastTurn]! > init.guardMs) return;
-    writer.add(heartbeatFrom(s, init.epoch, init.configDigest, now));
+    writer.add(heartbeatFrom(hb, s, init.epoch, init.configDigest, now));
     const dg = writer.seal();
     if (dg) udp.sendTo(dg, dg.length, init.peerIp, init.peerPort);
   };

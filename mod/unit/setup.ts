@@ -5,30 +5,22 @@
  */
 import type { Config } from "../config/load.ts";
 import { configDigest } from "../config/digest.ts";
-import type { EngineConfig } from "../engine/types.ts";
+import type { EngineConfig } from "../engine/config.ts";
 import type { UnitSetup } from "./unit.ts";
 
 export const VERSION = "0.1.0";
 
 /**
- * The virtual MAC of the floating addresses on one interface: the same on
- * both units because it comes from the shared config digest (RFC 5798 §7.3
- * uses a well-known VRRP MAC the same way); locally administered, unicast.
+ * The virtual MAC of the floating addresses on one interface: the same on both units because
+ * it comes from the pair's identity, as VRRP's `00:00:5e:00:01:<vrid>` does (RFC 5798 §7.3);
+ * locally administered and unicast (`02:74:6e` = "tn"), then the pair id and the interface.
+ * Editing a service or a backend never moves it.
  */
-export function virtualMac(digest: string, iface: number): Uint8Array {
-  const d = digest.padEnd(8, "0");
-  return new Uint8Array([
-    0x02,
-    0x74,
-    parseInt(d.slice(0, 2), 16),
-    parseInt(d.slice(2, 4), 16),
-    parseInt(d.slice(4, 6), 16),
-    iface & 255,
-  ]);
+export function virtualMac(pairId: number, iface: number): Uint8Array {
+  return new Uint8Array([0x02, 0x74, 0x6e, (pairId >>> 8) & 255, pairId & 255, iface & 255]);
 }
 
 export function engineConfig(cfg: Config): EngineConfig {
-  const digest = configDigest(cfg);
   const ifIndex = (name: string) => cfg.interfaces.findIndex((i) => i.name === name);
   return {
     interfaces: cfg.interfaces.map((i) => ({
@@ -52,10 +44,11 @@ export function engineConfig(cfg: Config): EngineConfig {
       scheduler: s.scheduler,
       snatIp: s.sourceNat ?? 0,
       randomizeIsn: s.randomizeIsn,
+      pickup: s.pickup,
     })),
     capacity: cfg.flows.capacity,
     timeouts: cfg.timeouts,
-    virtualMacs: cfg.interfaces.map((_, i) => virtualMac(digest, i)),
+    virtualMacs: cfg.interfaces.map((_, i) => virtualMac(cfg.pairId, i)),
     arpQueueLimit: 64,
   };
 }

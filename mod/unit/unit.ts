@@ -1,26 +1,28 @@
 /**
- * One running appliance: the engine, its frame ports, the peer link and the
- * pair state machine, turned by a single loop. Each turn drains the peer
- * socket first (heartbeats must never starve behind data, DESIGN.md
- * "Heartbeat"), then each TAP up to a budget, then runs timers and flushes
- * the peer batch. When idle it sleeps in one `poll()` over every fd.
+ * One running appliance: the engine, its frame ports, the peer link and the pair state
+ * machine, turned by a single loop:
+ *
+ *   poll → drain (peer first, then each port up to a budget) → handle → timers → flush
+ *
+ * The peer socket is drained first and again between ports, so heartbeats never starve behind
+ * data (DESIGN.md "Heartbeat"). When idle the loop sleeps in one `poll()` over every fd. The
+ * unit only wires parts together: roles come from `ha/pair.ts`, bulk sync from
+ * `ha/sync_sender.ts` and `ha/sync_receiver.ts`, the link from `peer_link.ts`, the status from
+ * `status.ts`.
  * @module
  */
-import type {
-  FlowInfo,
-  Mode,
-  Role,
-  StatusSnapshot,
-  TimelineEvent,
-  UnitControl,
-} from "../api/snapshot.ts";
-import { HistogramRecorder } from "../api/histogram.ts";
+import type { FlowInfo, StatusSnapshot, TimelineEvent, UnitControl } from "../api/snapshot.ts";
+import { HistogramRecorder, LATENCY_BOUNDS_MS } from "../api/histogram.ts";
 import { Engine } from "../engine/engine.ts";
-import { DROP, EV } from "../engine/counters.ts";
-import type { EngineConfig, EngineSink, MirrorRecord } from "../engine/types.ts";
-import { MF_WANT_ACK, VNET_HDR_LEN } from "../engine/types.ts";
-import { STATE_NAMES } from "../flow/table.ts";
-import { type Action, Pair } from "../ha/pair.ts";
+import { DROP } from "../engine/counters.ts";
+import type { EngineConfig } from "../engine/config.ts";
+import { VNET_HDR_LEN } from "../engine/config.ts";
+import { MF_RELAY, MF_WANT_ACK } from "../engine/output.ts";
+import { decodeRow, SYNC_ROW } from "../flow/fields.ts";
+import { type Action, type FailoverRefusal, Pair } from "../ha/pair.ts";
+import { SyncReceiver, type SyncRxAction } from "../ha/sync_receiver.ts";
+import { SyncSender } from "../ha/sync_sender.ts";
+import { type Mode, type Role, ROLE_CODES, STATE_CODES } from "../ha/types.ts";
 import {
   CTRL_FAILOVER_REQUEST,
   CTRL_SYNC_BEGIN,
@@ -28,14 +30,20 @@ import {
   CTRL_SYNC_PROGRESS,
   CTRL_SYNC_REQUEST,
   CTRL_TAKEOVER,
-  type PeerRecord,
+  HB_FORWARDER,
+  HB_RECEIVER,
+  HB_SYNC_COMPLETE,
+  type HeartbeatRecord,
+  type PeerRecordIn,
 } from "../peer/mod.ts";
 import type { FramePort } from "../port/frame_port.ts";
 import { Poller } from "../port/poller.ts";
-import type { UdpPort } from "../port/udp.ts";
-import { PeerChannel } from "./channel.ts";
-import { HB, type HeartbeatSender, ROLES, STATES } from "./heartbeat.ts";
+import { digestHex, digestWords } from "../config/digest.ts";
 import { ipv4ToString } from "../wire/addr.ts";
+import { HB, type HeartbeatSender, newHeartbeat } from "./heartbeat.ts";
+import { PEER_BATCH_BUFFER, PEER_RX_BUFFER, PeerLink, type PeerSockets } from "./peer_link.ts";
+import { Arena } from "./arena.ts";
+import { projectFlows, projectStatus } from "./status.ts";
 
 export interface PeerSetup {
   ip: number;
@@ -63,8 +71,8 @@ export interface UnitSetup {
   rng?: () => number;
   onEvent?: (e: TimelineEvent) => void;
   /**
-   * Heartbeats sent from their own thread (see `heartbeat.ts`); without it the
-   * loop sends them itself on the control lane.
+   * Heartbeats sent from their own thread (see `heartbeat.ts`); without it the loop sends them
+   * itself on the control lane.
    */
   heartbeat?: HeartbeatSender;
   /** With `heartbeat`: how long the loop may pause before heartbeats stop. */
@@ -73,50 +81,42 @@ export interface UnitSetup {
   epoch?: number;
 }
 
-interface Held {
-  iface: number;
-  frame: Uint8Array;
-  vnet: Uint8Array | undefined;
-  mseq: number;
-  deadline: number;
-}
-
 /**
- * Work per turn: small enough that a turn stays well under a heartbeat
- * interval even when every frame is mirrored (a peer datagram holds up to
- * ~50 records), so timers and heartbeats run on time under full load.
+ * Work per turn: small enough that a turn stays well under a heartbeat interval even when
+ * every frame is mirrored, so timers and heartbeats run on time under full load.
  */
 const TAP_BUDGET = 64;
-/** The largest UDP payload over IPv4 (65535 − 20 − 8). */
-const MAX_DATAGRAM = 65507;
-/** Batch header and MAC, record header and MIRROR fields around the frame. */
-const MAX_MIRROR_FRAME = MAX_DATAGRAM - 20 - 16 - 3 - 65;
 /** A GSO frame (64 KiB of IP) plus Ethernet and virtio_net_hdr. */
 const RX_BUFFER = 65536 + 64;
-const PEER_BUDGET = 8;
 const SYNC_BATCH_RECORDS = 2048;
 /** Bulk-sync entries in flight (~2 MB of records: half the socket buffer). */
 const SYNC_WINDOW = 20_000;
+/** Timeline entries kept for the API. */
+const EVENTS_KEPT = 200;
 
 export class Unit implements UnitControl {
   readonly engine: Engine;
   readonly pair: Pair;
   readonly #s: UnitSetup;
   readonly #ports: FramePort[];
-  /** Data lane (mirror, bulk sync, expiry) and control lane (heartbeat, ack, switchover). */
-  readonly #data: PeerChannel | null;
-  readonly #ctl: PeerChannel | null;
-  /** Heartbeat lane (listen port + 2): read first; written by the heartbeat thread. */
-  readonly #hbIn: PeerChannel | null;
+  readonly #link: PeerLink | null;
   readonly #clock: () => number;
   readonly #started: number;
   readonly #events: TimelineEvent[] = [];
-  readonly #rtt = new HistogramRecorder([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100]);
-  readonly #lag = new HistogramRecorder([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100]);
-  #mseq = 0;
-  #ackWanted = 0;
-  #ackSent = 0;
-  #held: Held[] = [];
+  readonly #rtt = new HistogramRecorder(LATENCY_BOUNDS_MS);
+  readonly #lag = new HistogramRecorder(LATENCY_BOUNDS_MS);
+  readonly #syncOut = new SyncSender({ batch: SYNC_BATCH_RECORDS, window: SYNC_WINDOW });
+  readonly #syncIn = new SyncReceiver();
+  readonly #arena = new Arena([
+    ["tapRx", RX_BUFFER],
+    ["tapTx", RX_BUFFER],
+    ["peerRx", PEER_RX_BUFFER],
+    ["batch", PEER_BATCH_BUFFER],
+  ]);
+  readonly #tx = this.#arena.region("tapTx");
+  readonly #onRecord: (rec: PeerRecordIn) => void;
+  readonly #configWords: [number, number];
+  #now = 0;
   #lastTurn = 0;
   #stopped = false;
   #nextHeartbeat = 0;
@@ -126,54 +126,68 @@ export class Unit implements UnitControl {
   #peerConfigMatch: boolean | null = null;
   #garpLeft = 0;
   #nextGarp = 0;
-  #syncOut: Int32Array | null = null;
-  #syncPos = 0;
-  /** Entries sent and entries the joiner reported received: at most SYNC_WINDOW in flight. */
-  #syncSent = 0;
-  #syncAcked = 0;
-  #syncIn = { expected: -1, got: 0, requestedAt: -Infinity, lastRx: 0, progressAt: 0 };
-  readonly #tx = new Uint8Array(RX_BUFFER);
-  #counters = {
-    sync_entries_sent: 0,
-    sync_entries_received: 0,
-  };
+  #syncEntriesSent = 0;
+  #syncEntriesReceived = 0;
+  readonly #hb: HeartbeatRecord = newHeartbeat();
 
-  /** `peer`: the data and control sockets, bound to the peer listen port and the one above it. */
-  constructor(
-    setup: UnitSetup,
-    ports: FramePort[],
-    peer: { data: UdpPort; control: UdpPort; heartbeat?: UdpPort } | null,
-  ) {
+  /** `peer`: the link's sockets (data on the listen port, control and heartbeats above it). */
+  constructor(setup: UnitSetup, ports: FramePort[], peer: PeerSockets | null) {
     this.#s = setup;
     this.#ports = ports;
     this.#clock = setup.clock ?? (() => performance.timeOrigin + performance.now());
     const now = this.#clock();
+    this.#now = now;
     this.#started = now;
+    this.#configWords = digestWords(setup.configDigest);
     const rng = setup.rng ?? (() => crypto.getRandomValues(new Uint32Array(1))[0]!);
-    this.engine = new Engine(setup.engine, this.#sink(), rng);
+    const send = (
+      iface: number,
+      buf: Uint8Array,
+      off: number,
+      end: number,
+      vnet: Uint8Array | null,
+    ) => this.#send(iface, buf, off, end, vnet);
+    const p = setup.peer;
     this.pair = new Pair({
       stallMs: setup.heartbeat ? setup.heartbeatGuardMs : undefined,
       mode: setup.mode,
       role: setup.role,
-      intervalMs: setup.peer?.intervalMs ?? 10,
-      deadAfter: setup.peer?.deadAfter ?? 5,
-      peered: setup.peer !== null,
+      intervalMs: p?.intervalMs ?? 10,
+      deadAfter: p?.deadAfter ?? 5,
+      peered: p !== null,
       epoch: setup.epoch ?? now,
+      holdNewFlows: (p?.holdNewFlowsMs ?? 0) > 0,
     }, now);
-    const p = setup.peer;
+    let link: PeerLink | null = null;
+    this.engine = new Engine(setup.engine, {
+      emit: send,
+      mirror: (rec) => link ? link.mirror(rec) : 0,
+      hold: (iface, buf, off, end, vnet, mseq) =>
+        link?.hold(iface, buf, off, end, vnet, mseq, this.#now),
+      expire: (flows, f) => link?.expire(flows, f),
+      relay: (ingress, buf, off, end, vnet) => link?.relay(ingress, buf, off, end, vnet),
+    }, rng);
     if (p && peer) {
-      // Data batches may carry a whole GSO frame: up to the largest UDP datagram.
-      this.#data = new PeerChannel(peer.data, p.key, this.pair.epoch, p.ip, p.port, MAX_DATAGRAM);
-      this.#ctl = new PeerChannel(peer.control, p.key, this.pair.epoch, p.ip, p.port + 1);
-      this.#hbIn = peer.heartbeat
-        ? new PeerChannel(peer.heartbeat, p.key, this.pair.epoch, p.ip, p.port + 2)
-        : null;
-    } else {
-      this.#data = null;
-      this.#ctl = null;
-      this.#hbIn = null;
+      link = new PeerLink(
+        peer,
+        {
+          ip: p.ip,
+          port: p.port,
+          key: p.key,
+          epoch: this.pair.epoch,
+          holdMs: p.holdNewFlowsMs,
+        },
+        this.engine.flows,
+        send,
+        {
+          rx: this.#arena.region("peerRx"),
+          batch: this.#arena.region("batch"),
+        },
+      );
     }
-    this.#applyRoles();
+    this.#link = link;
+    this.#onRecord = (rec) => this.#record(rec);
+    this.#applyPolicy();
     if (this.pair.receiver) this.#announce(now);
     this.#event(
       now,
@@ -182,115 +196,43 @@ export class Unit implements UnitControl {
     );
   }
 
-  // ---------------------------------------------------------------- engine sink
-
-  #sink(): EngineSink {
-    return {
-      emit: (iface, frame, vnet) => this.#send(iface, frame, vnet),
-      mirror: (rec) => this.#sendMirror(rec),
-      hold: (iface, frame, mseq, vnet) => {
-        this.#held.push({
-          iface,
-          frame: Uint8Array.from(frame),
-          vnet: vnet ? Uint8Array.from(vnet) : undefined,
-          mseq,
-          deadline: this.#clock() + this.#s.peer!.holdNewFlowsMs,
-        });
-      },
-      expire: (proto, srcIp, srcPort, dstIp, dstPort) => {
-        this.#queue({ type: "expire", proto, srcIp, srcPort, dstIp, dstPort });
-      },
-    };
-  }
-
-  /**
-   * Writes a frame to a port. A port with offload takes a virtio_net_hdr
-   * first: a frame forwarded in place still has its header just before it in
-   * the receive buffer and goes out without a copy; anything else is copied
-   * behind the given header (zeros: no offload) in the transmit buffer.
-   */
-  #send(iface: number, frame: Uint8Array, vnet: Uint8Array | undefined): boolean {
-    const port = this.#ports[iface]!;
-    let ok: boolean;
-    if (!port.vnet) ok = port.send(frame);
-    else if (
-      vnet !== undefined && vnet.buffer === frame.buffer &&
-      vnet.byteOffset + VNET_HDR_LEN === frame.byteOffset
-    ) {
-      ok = port.send(new Uint8Array(frame.buffer, vnet.byteOffset, VNET_HDR_LEN + frame.length));
-    } else {
-      const tx = this.#tx;
-      if (vnet !== undefined && vnet.length === VNET_HDR_LEN) tx.set(vnet, 0);
-      else tx.fill(0, 0, VNET_HDR_LEN);
-      tx.set(frame, VNET_HDR_LEN);
-      ok = port.send(tx.subarray(0, VNET_HDR_LEN + frame.length));
-    }
-    if (!ok) this.engine.counters.drop(DROP.tx_full);
-    return ok;
-  }
-
-  #sendMirror(rec: MirrorRecord): number {
-    if (rec.frame.length > MAX_MIRROR_FRAME) {
-      // Cannot happen with the TAP's gso_max_size capped (see lab/deploy); counted if it does.
-      this.engine.counters.drop(DROP.mirror_too_big);
-      return 0;
-    }
-    const mseq = ++this.#mseq;
-    this.#queue({ type: "mirror", mseq, ...rec });
-    return mseq;
-  }
-
-  /** Records for the control lane go ahead of all data (see `channel.ts`). */
-  #queue(rec: PeerRecord): void {
-    const control = rec.type === "heartbeat" || rec.type === "ack" ||
-      (rec.type === "control" && rec.op !== CTRL_SYNC_BEGIN && rec.op !== CTRL_SYNC_END);
-    (control ? this.#ctl : this.#data)?.queue(rec);
-  }
-
-  #flush(): void {
-    this.#ctl?.flush();
-    this.#data?.flush();
-  }
-
   // ---------------------------------------------------------------- loop
 
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const fds = this.#ports.map((p) => p.fd).filter((fd) => fd >= 0);
-    if (this.#ctl && this.#data) fds.push(this.#ctl.udp.fd, this.#data.udp.fd);
-    if (this.#hbIn) fds.push(this.#hbIn.udp.fd);
+    if (this.#link) fds.push(...this.#link.fds);
     const poller = fds.length > 0 ? new Poller(fds) : null;
-    const rx = new Uint8Array(RX_BUFFER);
-    const prx = new Uint8Array(RX_BUFFER + 64);
+    const rx = this.#arena.region("tapRx");
     const plain = new Uint8Array(VNET_HDR_LEN);
+    const rxVnet = rx.subarray(0, VNET_HDR_LEN);
     signal.addEventListener("abort", () => this.#stopped = true, { once: true });
     let lastYield = this.#clock();
     while (!this.#stopped) {
-      const now = this.#clock();
-      this.#lastTurn = now;
-      let work = this.#drainPeer(prx, now);
+      this.#lastTurn = this.#now = this.#clock();
+      let work = this.#drainPeer();
       for (let i = 0; i < this.#ports.length; i++) {
         const port = this.#ports[i]!;
+        // Offload ports put the virtio_net_hdr before each frame; plain ports read at 0.
+        const at = port.vnet ? VNET_HDR_LEN : 0;
+        this.engine.vnet = port.vnet ? rxVnet : plain;
         for (let k = 0; k < TAP_BUDGET; k++) {
           const n = port.recv(rx);
-          if (n <= 0) break;
-          if (port.vnet) {
-            if (n <= VNET_HDR_LEN) continue;
-            this.engine.vnet = rx.subarray(0, VNET_HDR_LEN);
-            this.engine.handle(rx.subarray(VNET_HDR_LEN, n), i, now);
-          } else {
-            this.engine.vnet = plain;
-            this.engine.handle(rx.subarray(0, n), i, now);
+          if (n <= at) {
+            if (n <= 0) break;
+            continue;
           }
+          this.engine.handle(rx, at, n, i, this.#now);
           work++;
         }
-        // Heartbeats are read again between ports so a flood on one cannot delay them.
-        // Stamped with the time of reading, not of the turn's start: a turn slowed by
-        // kernel work in TAP writes must not make fresh heartbeats look old.
-        if (this.#data) work += this.#drainPeer(prx, this.#clock());
+        // Heartbeats are read again between ports so a flood on one cannot delay them, and
+        // stamped with the time of reading: a turn slowed by kernel work in TAP writes must
+        // not make fresh heartbeats look old.
+        this.#now = this.#clock();
+        work += this.#drainPeer();
       }
       const deadline = this.#timers(this.#clock());
-      this.#flush();
+      this.#link?.flush();
       const after = this.#clock();
       if (work === 0 && poller) {
         await poller.wait(Math.max(0, deadline - after));
@@ -304,127 +246,145 @@ export class Unit implements UnitControl {
         lastYield = this.#clock();
       }
     }
-    this.#flush();
+    this.#link?.flush();
   }
 
   stop(): void {
     this.#stopped = true;
   }
 
-  #drainPeer(buf: Uint8Array, now: number): number {
-    const ctl = this.#ctl, data = this.#data;
-    if (!ctl || !data) return 0;
-    const onRecord = (rec: PeerRecord) => this.#onRecord(rec, now);
-    // Heartbeats and control first, whatever is waiting on the data lane.
-    let n = this.#hbIn ? this.#hbIn.drain(buf, PEER_BUDGET, onRecord) : 0;
-    n += ctl.drain(buf, PEER_BUDGET, onRecord);
-    n += data.drain(buf, PEER_BUDGET, onRecord);
-    if (n > 0) this.pair.heard(now);
-    if (this.#ackWanted > this.#ackSent) {
-      this.#queue({ type: "ack", mseq: this.#ackWanted });
-      this.#ackSent = this.#ackWanted;
+  /**
+   * Writes a frame to a port. An offload port takes a virtio_net_hdr first: a frame handled in
+   * place still has its header just before it in the receive buffer and goes out without a
+   * copy; anything else is copied behind the given header (zeros: no offload).
+   */
+  #send(
+    iface: number,
+    buf: Uint8Array,
+    off: number,
+    end: number,
+    vnet: Uint8Array | null,
+  ): boolean {
+    const port = this.#ports[iface]!;
+    let ok: boolean;
+    if (!port.vnet && off === 0) ok = port.send(buf, end);
+    else if (
+      port.vnet && off === VNET_HDR_LEN && vnet !== null && vnet.buffer === buf.buffer &&
+      vnet.byteOffset === buf.byteOffset
+    ) {
+      // Handled in place: the receive buffer holds the header right before the frame.
+      ok = port.send(buf, end);
+    } else {
+      const tx = this.#tx, at = port.vnet ? VNET_HDR_LEN : 0;
+      if (port.vnet) {
+        if (vnet !== null) tx.set(vnet, 0);
+        else tx.fill(0, 0, VNET_HDR_LEN);
+      }
+      this.#arena.copy(tx, at, buf, off, end);
+      ok = port.send(tx, at + end - off);
     }
+    if (!ok) this.engine.counters.drop(DROP.tx_full);
+    return ok;
+  }
+
+  #drainPeer(): number {
+    const link = this.#link;
+    if (!link) return 0;
+    const n = link.drain(this.#onRecord);
+    if (n > 0) this.pair.heard(this.#now);
     return n;
   }
 
-  #onRecord(rec: PeerRecord, now: number): void {
+  // ---------------------------------------------------------------- records
+
+  #record(rec: PeerRecordIn): void {
+    const now = this.#now;
     switch (rec.type) {
-      case "heartbeat": {
-        this.#lastPeerHeardAt = now;
-        this.#lastPeerSentAt = rec.sentAt;
-        if (rec.echoSentAt > 0) {
-          const rtt = now - rec.echoSentAt - rec.echoHeldMs;
-          if (rtt >= 0) {
-            this.#rttMs = rtt;
-            this.#rtt.observe(rtt);
-          }
-        }
-        const match = rec.configDigest === this.#s.configDigest;
-        if (match !== this.#peerConfigMatch) {
-          this.#peerConfigMatch = match;
-          if (!match) {
-            this.#event(now, "config", "peer's service definitions differ from ours");
-          }
-        }
-        this.#act(
-          this.pair.onHeartbeat(now, {
-            role: rec.role,
-            state: rec.state,
-            receiver: rec.receiver,
-            forwarder: rec.forwarder,
-            syncComplete: rec.syncComplete,
-            priority: rec.priority,
-            epoch: rec.epoch,
-          }),
-          now,
-        );
+      case "heartbeat":
+        this.#heartbeat(rec, now);
         break;
-      }
       case "mirror":
-        this.engine.applyMirror(rec, now);
+        if (rec.flags & MF_RELAY) {
+          this.engine.applyRelay(rec, now);
+          break;
+        }
+        this.engine.applyMirror(rec);
         this.#lag.observe(Math.max(0, now - rec.time));
-        if (rec.flags & MF_WANT_ACK && rec.mseq > this.#ackWanted) this.#ackWanted = rec.mseq;
+        if (rec.flags & MF_WANT_ACK) this.#link!.wantAck(rec.mseq);
         break;
       case "ack":
-        this.#release(rec.mseq, now);
+        this.#link!.release(rec.mseq, now);
         break;
       case "expire":
         this.engine.applyExpire(rec.proto, rec.srcIp, rec.srcPort, rec.dstIp, rec.dstPort);
         break;
       case "flow":
-        if (this.pair.state === "joining") {
-          this.engine.flows.upsert(rec.entry);
-          this.#syncIn.got++;
-          this.#syncIn.lastRx = now;
-          this.#counters.sync_entries_received++;
+        if (this.#syncIn.accepting) {
+          const ft = this.engine.flows;
+          ft.clearRow(ft.stage);
+          decodeRow(ft.cols, SYNC_ROW, ft.stage, rec.view, rec.rowOff);
+          ft.upsert(ft.stage);
+          this.#syncIn.onEntry(now);
+          this.#syncEntriesReceived++;
         }
         break;
       case "control":
-        this.#onControl(rec.op, rec.arg, now);
+        this.#control(rec.op, rec.arg, now);
         break;
     }
   }
 
-  #onControl(op: number, arg: number, now: number): void {
+  #heartbeat(hb: HeartbeatRecord, now: number): void {
+    const role = ROLE_CODES[hb.role], state = STATE_CODES[hb.state];
+    if (role === undefined || state === undefined) return;
+    this.#lastPeerHeardAt = now;
+    this.#lastPeerSentAt = hb.sentAt;
+    if (hb.echoSentAt > 0) {
+      const rtt = now - hb.echoSentAt - hb.echoHeldMs;
+      if (rtt >= 0) {
+        this.#rttMs = rtt;
+        this.#rtt.observe(rtt);
+      }
+    }
+    const [hi, lo] = this.#configWords;
+    const match = hb.configDigestHi === hi && hb.configDigestLo === lo;
+    if (match !== this.#peerConfigMatch) {
+      this.#peerConfigMatch = match;
+      if (!match) this.#event(now, "config", "peer's service definitions differ from ours");
+    }
+    this.#act(
+      this.pair.onHeartbeat(now, {
+        role,
+        state,
+        receiver: (hb.flags & HB_RECEIVER) !== 0,
+        forwarder: (hb.flags & HB_FORWARDER) !== 0,
+        syncComplete: (hb.flags & HB_SYNC_COMPLETE) !== 0,
+        priority: hb.priority,
+        epoch: hb.epoch,
+      }),
+      now,
+    );
+  }
+
+  #control(op: number, arg: number, now: number): void {
     switch (op) {
       case CTRL_SYNC_REQUEST:
-        // A repeated request means the joiner lost the start or stalled: start over.
-        if (this.pair.synced) {
-          // Claims 20, 21: the whole table, busiest connections first, while live mirroring goes on.
-          this.#syncOut = this.engine.flows.syncOrder();
-          this.#syncPos = 0;
-          this.#syncSent = 0;
-          this.#syncAcked = 0;
-          this.#queue({ type: "control", op: CTRL_SYNC_BEGIN, arg: this.#syncOut.length });
-          this.#event(now, "sync", `bulk sync to peer started: ${this.#syncOut.length} flows`);
+        // Claims 20, 21: the whole table, busiest first, while live mirroring goes on. A
+        // repeated request starts over.
+        if (this.pair.mayServeSync) {
+          const total = this.#syncOut.start(this.engine.flows.syncOrder());
+          this.#link!.control(CTRL_SYNC_BEGIN, total);
+          this.#event(now, "sync", `bulk sync to peer started: ${total} flows`);
         }
         break;
       case CTRL_SYNC_PROGRESS:
-        if (this.#syncOut && arg > this.#syncAcked) this.#syncAcked = arg;
+        this.#syncOut.onProgress(arg);
         break;
       case CTRL_SYNC_BEGIN:
-        if (this.pair.state === "joining") {
-          // Everything live at the sender now follows, then live mirroring: start clean
-          // (a restarted sync must not keep flows the sender has since dropped).
-          this.engine.flows.clear();
-          this.#syncIn.expected = arg;
-          this.#syncIn.got = 0;
-          this.#syncIn.lastRx = now;
-          this.#event(now, "sync", `bulk sync from peer started: ${arg} flows`);
-        }
+        this.#syncActs(this.#syncIn.onBegin(arg, now), now);
         break;
       case CTRL_SYNC_END:
-        if (this.pair.state === "joining" && this.#syncIn.expected >= 0) {
-          if (this.#syncIn.got >= arg) {
-            this.#event(now, "sync", `bulk sync complete: ${this.#syncIn.got} flows`);
-            this.#act(this.pair.syncComplete(), now);
-          } else {
-            // Lost entries on the peer link: ask again rather than serve with holes.
-            this.#event(now, "sync", `bulk sync incomplete (${this.#syncIn.got}/${arg}); retrying`);
-            this.#syncIn.expected = -1;
-            this.#syncIn.requestedAt = -Infinity;
-          }
-        }
+        this.#syncActs(this.#syncIn.onEnd(arg), now);
         break;
       case CTRL_FAILOVER_REQUEST:
         this.#act(this.pair.onFailoverRequest(), now);
@@ -435,195 +395,160 @@ export class Unit implements UnitControl {
     }
   }
 
-  #release(acked: number, now: number): void {
-    if (this.#held.length === 0) return;
-    const keep: Held[] = [];
-    for (const h of this.#held) {
-      if (h.mseq <= acked) this.#emitHeld(h);
-      else if (now >= h.deadline) {
-        this.engine.counters.add(EV.hold_timeouts);
-        this.#emitHeld(h);
-      } else keep.push(h);
-    }
-    this.#held = keep;
-  }
-
-  #emitHeld(h: Held): void {
-    if (this.#send(h.iface, h.frame, h.vnet)) {
-      this.engine.counters.add(EV.tx_packets);
-      this.engine.counters.add(EV.tx_bytes, h.frame.length);
-    }
-  }
-
-  /** Heartbeats, dead-peer detection, GARP repeats, sync pacing, holds, the reaper. */
-  #timers(now: number): number {
-    let deadline = this.engine.tick(now);
-    this.#act(this.pair.tick(now), now);
-    deadline = Math.min(deadline, this.pair.nextDeadline(now));
-    const peer = this.#s.peer;
-    if (peer) {
-      if (this.#s.heartbeat) {
-        this.#publishHeartbeat(now);
-      } else {
-        if (now >= this.#nextHeartbeat) {
-          this.#sendHeartbeat(now);
-          this.#nextHeartbeat = now + peer.intervalMs;
-        }
-        deadline = Math.min(deadline, this.#nextHeartbeat);
-      }
-      if (this.#garpLeft > 0 && now >= this.#nextGarp) {
-        this.engine.announce();
-        this.#garpLeft--;
-        this.#nextGarp = now + peer.intervalMs;
-      }
-      if (this.#garpLeft > 0) deadline = Math.min(deadline, this.#nextGarp);
-      if (this.#held.length > 0) {
-        this.#release(0, now);
-        for (const h of this.#held) deadline = Math.min(deadline, h.deadline);
-      }
-      this.#paceSync(now);
-      if (this.#syncOut && this.#syncSent - this.#syncAcked < SYNC_WINDOW) deadline = now;
-      const sin = this.#syncIn;
-      if (this.pair.state === "joining" && sin.expected >= 0) {
-        // Report progress: it opens the sender's window.
-        if (now - sin.progressAt >= 20) {
-          sin.progressAt = now;
-          this.#queue({ type: "control", op: CTRL_SYNC_PROGRESS, arg: sin.got });
-        }
-        // Nothing for a second (a lost end record, a stalled sender): ask again.
-        if (now - sin.lastRx > 1000) {
-          this.#event(now, "sync", `bulk sync stalled at ${sin.got}/${sin.expected}; asking again`);
-          sin.expected = -1;
-          sin.requestedAt = -Infinity;
-        } else deadline = Math.min(deadline, now + 20);
-      }
-      if (
-        this.pair.state === "joining" && this.pair.peer === "up" && this.#syncIn.expected < 0 &&
-        now - this.#syncIn.requestedAt > 200
-      ) {
-        this.#syncIn.requestedAt = now;
-        this.#queue({ type: "control", op: CTRL_SYNC_REQUEST, arg: 0 });
-      }
-    }
-    return deadline;
-  }
-
-  /**
-   * Sends the next bulk-sync entries: at most SYNC_BATCH_RECORDS a turn and
-   * SYNC_WINDOW beyond what the joiner reported, so its socket never
-   * overflows (it did at a million flows).
-   */
-  #paceSync(now: number): void {
-    const ids = this.#syncOut;
-    if (!ids) return;
-    const ft = this.engine.flows;
-    const room = Math.min(SYNC_BATCH_RECORDS, SYNC_WINDOW - (this.#syncSent - this.#syncAcked));
-    let sent = 0;
-    for (; this.#syncPos < ids.length && sent < room; this.#syncPos++) {
-      const f = ids[this.#syncPos]!;
-      if (!ft.live(f)) continue;
-      this.#queue({ type: "flow", entry: ft.entry(f) });
-      sent++;
-    }
-    this.#syncSent += sent;
-    this.#counters.sync_entries_sent += sent;
-    if (this.#syncPos >= ids.length) {
-      this.#queue({ type: "control", op: CTRL_SYNC_END, arg: this.#syncSent });
-      this.#event(now, "sync", `bulk sync to peer sent ${this.#syncSent} flows`);
-      this.#syncOut = null;
-    }
-  }
-
-  /** Tells the heartbeat thread what to say, and that the loop is turning. */
-  #publishHeartbeat(now: number): void {
-    const s = this.#s.heartbeat!.state, p = this.pair, ft = this.engine.flows;
-    const d = ft.digest;
-    s[HB.role] = ROLES.indexOf(p.role);
-    s[HB.state] = STATES.indexOf(p.state);
-    s[HB.flags] = (p.receiver ? 1 : 0) | (p.forwarder ? 2 : 0) | (p.synced ? 4 : 0);
-    s[HB.priority] = p.priority;
-    s[HB.flowCount] = ft.count;
-    s[HB.digestHi] = parseInt(d.slice(0, 8), 16);
-    s[HB.digestLo] = parseInt(d.slice(8), 16);
-    s[HB.echoSentAt] = this.#lastPeerSentAt;
-    s[HB.echoHeardAt] = this.#lastPeerHeardAt;
-    s[HB.lastTurn] = now;
-  }
-
-  #sendHeartbeat(now: number): void {
-    const p = this.pair;
-    this.#queue({
-      type: "heartbeat",
-      role: p.role,
-      state: p.state,
-      receiver: p.receiver,
-      forwarder: p.forwarder,
-      syncComplete: p.synced,
-      priority: p.priority,
-      epoch: p.epoch,
-      configDigest: this.#s.configDigest,
-      flowCount: this.engine.flows.count,
-      tableDigest: this.engine.flows.digest,
-      sentAt: now,
-      echoSentAt: this.#lastPeerSentAt,
-      echoHeldMs: this.#lastPeerSentAt > 0 ? now - this.#lastPeerHeardAt : 0,
-    });
-  }
+  // ---------------------------------------------------------------- actions
 
   #act(actions: Action[], now: number): void {
     for (const a of actions) {
       switch (a.kind) {
         case "roles":
-          this.#applyRoles();
+          this.#applyPolicy();
           break;
         case "announce":
           this.#announce(now);
           break;
         case "nudge":
-          if (this.#s.peer?.nudge !== false) this.engine.nudge(now);
+          if (this.#s.peer?.nudge !== false) this.engine.probe(now);
           break;
-        case "clear":
-          this.engine.flows.clear();
-          this.#syncIn = { expected: -1, got: 0, requestedAt: -Infinity, lastRx: 0, progressAt: 0 };
-          break;
-        case "sync_request":
-          this.#syncIn.requestedAt = now;
-          this.#queue({ type: "control", op: CTRL_SYNC_REQUEST, arg: 0 });
+        case "join":
+          this.#syncActs(this.#syncIn.start(now), now);
           break;
         case "failover_request":
-          this.#queue({ type: "control", op: CTRL_FAILOVER_REQUEST, arg: 0 });
+          this.#link?.control(CTRL_FAILOVER_REQUEST, 0);
           break;
         case "takeover":
-          this.#queue({ type: "control", op: CTRL_TAKEOVER, arg: 0 });
+          this.#link?.control(CTRL_TAKEOVER, 0);
           break;
         case "event":
           this.#event(now, a.event, a.detail);
           break;
       }
     }
+    // A unit that stopped joining (synced, or serving alone) takes no more entries.
+    if (!this.pair.joining && this.#syncIn.active) this.#syncIn.stop();
   }
 
-  #applyRoles(): void {
-    const p = this.pair, e = this.engine;
-    e.receiver = p.receiver;
-    e.forwarder = p.forwarder;
-    e.mirroring = p.peer === "up";
-    e.holdNewFlows = this.#s.mode === "active-forward" && (this.#s.peer?.holdNewFlowsMs ?? 0) > 0 &&
-      p.peer === "up";
+  #syncActs(actions: SyncRxAction[], now: number): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case "request":
+          this.#link?.control(CTRL_SYNC_REQUEST, 0);
+          break;
+        case "clear":
+          this.engine.flows.clear();
+          break;
+        case "progress":
+          this.#link?.control(CTRL_SYNC_PROGRESS, a.got);
+          break;
+        case "complete":
+          this.#event(now, "sync", `bulk sync complete: ${a.got} flows`);
+          this.#act(this.pair.syncComplete(now), now);
+          break;
+        case "event":
+          this.#event(now, "sync", a.detail);
+          break;
+      }
+    }
+  }
+
+  #applyPolicy(): void {
+    const p = this.pair.policy, r = this.engine.roles;
+    r.receiver = p.receiver;
+    r.forwarder = p.forwarder;
+    r.mirror = p.mirror && this.#link !== null;
+    r.holdNewFlows = p.holdNewFlows && this.#link !== null;
   }
 
   #announce(now: number): void {
     this.engine.announce();
-    const repeat = this.#s.peer?.garpRepeat ?? 3;
-    this.#garpLeft = Math.max(0, repeat - 1);
+    this.#garpLeft = Math.max(0, (this.#s.peer?.garpRepeat ?? 3) - 1);
     this.#nextGarp = now + (this.#s.peer?.intervalMs ?? 10);
   }
 
   #event(now: number, kind: string, detail: string): void {
     const e = { at: Math.round(now), kind, detail };
     this.#events.push(e);
-    if (this.#events.length > 200) this.#events.shift();
+    if (this.#events.length > EVENTS_KEPT) this.#events.shift();
     this.#s.onEvent?.(e);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** The reaper, the pair's timers, heartbeats, GARP repeats, holds and bulk sync. */
+  #timers(now: number): number {
+    this.#now = now;
+    let deadline = this.engine.tick(now);
+    this.#act(this.pair.tick(now), now);
+    deadline = Math.min(deadline, this.pair.nextDeadline(now));
+    // GARP repeats run with or without a peer (a unit alone announces at boot too).
+    if (this.#garpLeft > 0 && now >= this.#nextGarp) {
+      this.engine.announce();
+      this.#garpLeft--;
+      this.#nextGarp = now + (this.#s.peer?.intervalMs ?? 10);
+    }
+    if (this.#garpLeft > 0) deadline = Math.min(deadline, this.#nextGarp);
+    const peer = this.#s.peer, link = this.#link;
+    if (!peer || !link) return deadline;
+    if (this.#s.heartbeat) this.#publishHeartbeat(now);
+    else {
+      if (now >= this.#nextHeartbeat) {
+        link.send(this.#heartbeatRecord(now));
+        this.#nextHeartbeat = now + peer.intervalMs;
+      }
+      deadline = Math.min(deadline, this.#nextHeartbeat);
+    }
+    link.release(0, now);
+    deadline = Math.min(deadline, link.holdDeadline());
+    if (this.#syncOut.active) {
+      const ft = this.engine.flows;
+      const before = this.#syncOut.sent;
+      const end = this.#syncOut.pump({ live: (f) => ft.live(f), sendFlow: (f) => link.flow(f) });
+      this.#syncEntriesSent += this.#syncOut.sent - before;
+      if (end >= 0) {
+        link.control(CTRL_SYNC_END, end);
+        this.#event(now, "sync", `bulk sync to peer sent ${end} flows`);
+      }
+      if (this.#syncOut.ready) deadline = now;
+    }
+    if (this.#syncIn.active) {
+      this.#syncActs(this.#syncIn.tick(now, this.pair.peer === "up"), now);
+      deadline = Math.min(deadline, this.#syncIn.nextDeadline(now));
+    }
+    return deadline;
+  }
+
+  /** Tells the heartbeat thread what to say, and that the loop is turning. */
+  #publishHeartbeat(now: number): void {
+    const s = this.#s.heartbeat!.state, hb = this.#heartbeatRecord(now);
+    s[HB.role] = hb.role;
+    s[HB.state] = hb.state;
+    s[HB.flags] = hb.flags;
+    s[HB.priority] = hb.priority;
+    s[HB.flowCount] = hb.flowCount;
+    s[HB.digestHi] = hb.tableDigestHi;
+    s[HB.digestLo] = hb.tableDigestLo;
+    s[HB.echoSentAt] = this.#lastPeerSentAt;
+    s[HB.echoHeardAt] = this.#lastPeerHeardAt;
+    s[HB.lastTurn] = now;
+  }
+
+  #heartbeatRecord(now: number): HeartbeatRecord {
+    const p = this.pair, ft = this.engine.flows, hb = this.#hb;
+    const [hi, lo] = ft.digestWords;
+    hb.role = ROLE_CODES.indexOf(p.role);
+    hb.state = STATE_CODES.indexOf(p.state);
+    hb.flags = (p.receiver ? HB_RECEIVER : 0) | (p.forwarder ? HB_FORWARDER : 0) |
+      (p.synced ? HB_SYNC_COMPLETE : 0);
+    hb.priority = p.priority;
+    hb.epoch = p.epoch;
+    hb.configDigestHi = this.#configWords[0];
+    hb.configDigestLo = this.#configWords[1];
+    hb.flowCount = ft.count;
+    hb.tableDigestHi = hi;
+    hb.tableDigestLo = lo;
+    hb.sentAt = now;
+    hb.echoSentAt = this.#lastPeerSentAt;
+    hb.echoHeldMs = this.#lastPeerSentAt > 0 ? now - this.#lastPeerHeardAt : 0;
+    return hb;
   }
 
   // ---------------------------------------------------------------- control
@@ -632,87 +557,69 @@ export class Unit implements UnitControl {
     return this.#clock() - this.#lastTurn < 1000;
   }
 
-  failover(): Promise<{ ok: boolean; message: string }> {
+  failover(): Promise<{ ok: boolean; reason?: string; message: string }> {
     const now = this.#clock();
-    const actions = this.pair.requestFailover();
-    this.#act(actions, now);
-    this.#flush();
-    const refused = actions.find((a) => a.kind === "event" && a.detail.startsWith("refused"));
+    const outcome = this.pair.requestFailover(now);
+    this.#act(outcome.actions, now);
+    this.#link?.flush();
     return Promise.resolve(
-      refused
-        ? { ok: false, message: "no synced peer to hand over to" }
-        : { ok: true, message: `switchover started (${this.pair.state}/${this.pair.role})` },
+      outcome.ok
+        ? { ok: true, message: `switchover started (${this.pair.state}/${this.pair.role})` }
+        : { ok: false, reason: outcome.reason, message: FAILOVER_REFUSALS[outcome.reason] },
     );
   }
 
   snapshot(): StatusSnapshot {
     const now = this.#clock();
-    const p = this.pair;
     const peer = this.#s.peer;
-    const counters = this.engine.counters.toRecord();
-    counters.drop_peer_bad_record = 0;
-    for (const ch of [this.#ctl, this.#data]) {
-      if (!ch) continue;
-      for (const [k, v] of Object.entries(ch.reader.counters)) {
-        counters[`drop_peer_${k}`] = (counters[`drop_peer_${k}`] ?? 0) + v;
-        counters.drop_peer_bad_record += v;
-      }
-      counters.peer_tx_full = (counters.peer_tx_full ?? 0) + ch.txFull;
-      counters.drop_peer_wrong_source = (counters.drop_peer_wrong_source ?? 0) + ch.wrongSource;
-    }
-    for (const [k, v] of Object.entries(this.#counters)) counters[k] = v;
-    const syncState = this.#syncOut
+    const syncState = this.#syncOut.active
       ? "sending"
-      : p.state === "joining" && this.#syncIn.expected >= 0
+      : this.#syncIn.state === "receiving"
       ? "receiving"
-      : p.synced
+      : this.pair.synced
       ? "done"
       : "idle";
-    return {
+    const sync = this.#syncOut.active
+      ? this.#syncOut.progress
+      : { done: this.#syncIn.got, total: this.#syncIn.expected };
+    return projectStatus({
       node: this.#s.node,
       mode: this.#s.mode,
-      role: p.role,
-      state: p.state,
-      receiver: this.engine.receiver,
-      forwarder: this.engine.forwarder,
-      peer: {
-        state: p.peer,
-        address: peer ? `${ipv4ToString(peer.ip)}:${peer.port}` : null,
-        lastHeartbeatAgeMs: this.#lastPeerHeardAt > 0 ? now - this.#lastPeerHeardAt : null,
-        rttMs: this.#rttMs,
-        configMatch: this.#peerConfigMatch,
-      },
-      sync: {
-        state: syncState,
-        done: this.#syncOut ? this.#syncPos : this.#syncIn.got,
-        total: this.#syncOut ? this.#syncOut.length : Math.max(0, this.#syncIn.expected),
-      },
-      flows: {
-        count: this.engine.flows.count,
-        capacity: this.engine.flows.capacity,
-        digest: this.engine.flows.digest,
-      },
-      counters,
-      histograms: { heartbeatRttMs: this.#rtt.snapshot(), mirrorLagMs: this.#lag.snapshot() },
-      events: [...this.#events],
       version: this.#s.version,
-      uptimeSeconds: (now - this.#started) / 1000,
+      now,
+      started: this.#started,
+      pair: this.pair,
+      engine: this.engine,
+      peerAddress: peer ? `${ipv4ToString(peer.ip)}:${peer.port}` : null,
+      lastPeerHeardAt: this.#lastPeerHeardAt,
+      rttMs: this.#rttMs,
+      peerConfigMatch: this.#peerConfigMatch,
+      sync: { state: syncState, ...sync },
+      counters: {
+        ...(this.#link?.counters() ?? {}),
+        sync_entries_sent: this.#syncEntriesSent,
+        sync_entries_received: this.#syncEntriesReceived,
+      },
+      histograms: { heartbeatRttMs: this.#rtt.snapshot(), mirrorLagMs: this.#lag.snapshot() },
+      events: this.#events,
       monotonicMs: performance.now(),
-    };
+    });
   }
 
   flows(limit: number): FlowInfo[] {
-    const ft = this.engine.flows;
-    const now = this.#clock();
-    return ft.busiest(limit).map((f) => ({
-      proto: ft.proto[f] === 6 ? "tcp" : ft.proto[f] === 17 ? "udp" : "icmp",
-      client: `${ipv4ToString(ft.oSrc[f]!)}:${ft.oSport[f]}`,
-      vip: `${ipv4ToString(ft.oDst[f]!)}:${ft.oDport[f]}`,
-      backend: `${ipv4ToString(ft.rSrc[f]!)}:${ft.rSport[f]}`,
-      state: STATE_NAMES[ft.state[f]!] ?? "unknown",
-      packets: ft.packets[f]!,
-      bytes: ft.bytes[f]!,
-      ageSeconds: (now - ft.created[f]!) / 1000,
-    }));
+    return projectFlows(this.engine.flows, this.#clock(), limit);
+  }
+
+  /** The table digest as the heartbeat carries it (tests compare it with the peer's). */
+  get digest(): string {
+    const [hi, lo] = this.engine.flows.digestWords;
+    return digestHex(hi, lo);
   }
 }
+
+const FAILOVER_REFUSALS: Record<FailoverRefusal, string> = {
+  no_peer: "no peer to hand over to",
+  not_synced: "this unit has not finished its bulk sync",
+  peer_not_synced: "the peer has not finished its bulk sync",
+  in_progress: "a switchover is already in progress",
+};
