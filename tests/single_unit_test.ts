@@ -12,7 +12,7 @@ import {
   startTraffic,
   withLab,
 } from "../mod/lab/harness.ts";
-import { hasCommand, nsExec, nsRun, pidAlive, run } from "../mod/lab/netns.ts";
+import { nsExec, nsRun, pidAlive, run } from "../mod/lab/netns.ts";
 import { API_ADDR, LAB_ADDRESSES, labStateDir } from "../mod/lab/topology.ts";
 import { DROP_REASONS } from "../mod/engine/counters.ts";
 import { Engine } from "../mod/engine/engine.ts";
@@ -29,7 +29,7 @@ import {
 import type { UdpProbeReport } from "./udp_probe.ts";
 
 const PREFIX = "ts1";
-const SKIP = requireLabTools() ?? (hasCommand("ping") ? null : "lab tests need ping on PATH");
+const SKIP = requireLabTools("ping");
 if (SKIP) console.log(`skipping single-unit lab test: ${SKIP}`);
 
 const VIP = LAB_ADDRESSES.vip;

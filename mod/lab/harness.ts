@@ -29,10 +29,17 @@ export function isRoot(): boolean {
   }
 }
 
-/** A reason to skip lab tests (not root, or ip/nft/curl missing), or null when all is there. */
-export function requireLabTools(): string | null {
+/** The commands the lab itself runs (mod/lab): namespaces, sysctls, daemons, crash, readiness. */
+export const LAB_COMMANDS: readonly string[] = ["ip", "sysctl", "setsid", "nft", "curl"];
+
+/**
+ * A reason to skip a lab test, naming what is missing (root, or a command of the lab or one of
+ * `extra` that the test runs itself), or null when all is there. `deno task test` installs
+ * them (mod/setup/packages.txt).
+ */
+export function requireLabTools(...extra: string[]): string | null {
   if (!isRoot()) return "lab tests need root (network namespaces, TAP devices, nftables)";
-  const missing = ["ip", "nft", "curl", "setsid"].filter((c) => !hasCommand(c));
+  const missing = [...LAB_COMMANDS, ...extra].filter((c) => !hasCommand(c));
   if (missing.length > 0) return `lab tests need ${missing.join(", ")} on PATH`;
   return null;
 }

@@ -13,6 +13,7 @@ import { crash, kill, labNamespaces, labStateDir, readPid, restart, revive } fro
 import { parseTrafficArgs } from "./traffic.ts";
 
 const skip = requireLabTools();
+if (skip !== null) console.warn(`skipping lab harness tests: ${skip}`);
 
 /**
  * Stands in for `tandem run` until main.ts exists: serves /healthz and echoes its argv, the path,

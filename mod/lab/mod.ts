@@ -62,6 +62,7 @@ export {
   clientRun,
   type CurlOptions,
   isRoot,
+  LAB_COMMANDS,
   listNamespaces,
   nsCurl,
   requireLabTools,
