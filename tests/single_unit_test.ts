@@ -346,11 +346,15 @@ Deno.test({
       );
     });
 
-    await t.step("lab down removed every ts1-* namespace and stopped its processes", async () => {
-      const left = (await listNamespaces()).filter((n) => n.startsWith(`${PREFIX}-`));
-      assert.deepEqual(left, []);
-      assert.equal(started.length, 2, "the unit and the servers were started");
-      assert.deepEqual(started.filter(pidAlive), [], "no lab process is left running");
-    });
+    await t.step(
+      "lab down removed every ts1-* namespace, its state and its processes",
+      async () => {
+        const left = (await listNamespaces()).filter((n) => n.startsWith(`${PREFIX}-`));
+        assert.deepEqual(left, []);
+        await assert.rejects(Deno.stat(labStateDir(PREFIX)), Deno.errors.NotFound);
+        assert.equal(started.length, 2, "the unit and the servers were started");
+        assert.deepEqual(started.filter(pidAlive), [], "no lab process is left running");
+      },
+    );
   },
 });

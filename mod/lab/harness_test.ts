@@ -57,6 +57,7 @@ Deno.test({
     );
     const names = await listNamespaces();
     for (const n of Object.values(labNamespaces(prefix))) assert.ok(!names.includes(n), n);
+    await assert.rejects(Deno.stat(labStateDir(prefix)), Deno.errors.NotFound, "state removed");
   },
 });
 

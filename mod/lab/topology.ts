@@ -468,8 +468,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
 }
 
 /**
- * Stops every process of the lab (pid files first, then anything left in its namespaces, by pid)
- * and deletes its namespaces, which removes every veth, bridge and TAP. Idempotent.
+ * Stops every process of the lab (pid files first, then anything left in its namespaces, by pid),
+ * deletes its namespaces, which removes every veth, bridge and TAP, and removes its state
+ * directory (and `STATE_ROOT` when no other lab is left in it). Idempotent.
  */
 export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
   mustPrefix(prefix);
@@ -489,6 +490,9 @@ export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
     await Promise.all(pids.map((p) => stopPid(p, 1000)));
     await run(["ip", "netns", "del", n]);
   }));
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  // Only when empty: another lab may be up beside this one.
+  await Deno.remove(STATE_ROOT).catch(() => {});
 }
 
 /** nftables that drop every packet in, out of and through an appliance (as crash.sh). */

@@ -187,6 +187,7 @@ Deno.test({
       /tnd-front|tnd-back/,
       "no TAP leaked into the root namespace",
     );
+    await assert.rejects(Deno.stat(labStateDir(prefix)), Deno.errors.NotFound, "state removed");
     await labDown(prefix); // idempotent: already gone
     await labDown(prefix);
   },
@@ -244,6 +245,6 @@ Deno.test({
       }
     });
     assert.ok(serversPid !== undefined && !pidAlive(serversPid), "labDown stopped the servers");
-    await assert.rejects(Deno.stat(`${labStateDir(prefix)}/servers.pid`));
+    await assert.rejects(Deno.stat(labStateDir(prefix)), Deno.errors.NotFound, "state removed");
   },
 });
