@@ -21,6 +21,7 @@ import { PcapWriter } from "../mod/port/pcap.ts";
 import { parseIpv4, parseMac } from "../mod/wire/addr.ts";
 import {
   counterDeltas,
+  labPairTiming,
   type MalformedAddresses,
   malformedFrames,
   unitStatus,
@@ -128,11 +129,12 @@ Deno.test({
     const started: number[] = [];
     await withLab({ prefix: PREFIX, units: ["a"], mode: "active-forward" }, async (lab) => {
       started.push(...[lab.pids.a, lab.pids.servers].filter((p) => p !== undefined));
-      // Alone, the unit declares its peer dead and serves solo: receiver and forwarder.
+      const timing = labPairTiming(PREFIX, "active-forward");
+      // Alone, the unit stops listening for its peer and serves solo: receiver and forwarder.
       const solo = await waitFor("unit a solo", async () => {
         const s = await unitStatus(PREFIX, "a");
         return s.state === "solo" && s.receiver && s.forwarder ? s : undefined;
-      });
+      }, timing.settleMs(0));
       assert.equal(solo.mode, "active-forward");
 
       await t.step("curl through the VIP reaches both backends (round robin)", async () => {
@@ -233,7 +235,7 @@ Deno.test({
           const after = await waitFor("no-service counters", async () => {
             const c = (await unitStatus(PREFIX, "a")).counters;
             return (c.drop_no_service ?? 0) - (before.drop_no_service ?? 0) >= 2 ? c : undefined;
-          }, 3000);
+          }, timing.turnMs);
           const d = counterDeltas(before, after, [
             "drop_no_service",
             "tcp_rst_sent",
@@ -315,14 +317,15 @@ Deno.test({
           );
           assert.deepEqual(inj, { written: cases.length * COPIES, refused: [] }, "all written");
 
-          const reached = (c: Record<string, number>): boolean =>
-            Object.entries(expected).every(([k, n]) => (c[k] ?? 0) - (before[k] ?? 0) >= n);
-          await waitFor("the drop counters to take every injected frame", async () => {
-            return reached((await unitStatus(PREFIX, "a")).counters) ? true : undefined;
-          }, 5000).catch(() => {}); // the exact comparison below names what is missing
-          // Settle, then compare exactly: a frame counted twice or under another reason shows.
-          await new Promise((r) => setTimeout(r, 300));
-          const after = (await unitStatus(PREFIX, "a")).counters;
+          // Every injected frame is handled once the watched counters moved by as many as were
+          // written; then compare exactly: a frame counted twice or under another reason shows.
+          const total = Object.values(expected).reduce((x, n) => x + n, 0);
+          const moved = (c: Record<string, number>): number =>
+            watched.reduce((x, k) => x + (c[k] ?? 0) - (before[k] ?? 0), 0);
+          const after = await waitFor("the unit to count every injected frame", async () => {
+            const c = (await unitStatus(PREFIX, "a")).counters;
+            return moved(c) >= total ? c : undefined;
+          }, timing.turnMs).catch(async () => (await unitStatus(PREFIX, "a")).counters);
           const want = Object.fromEntries(watched.map((k) => [k, expected[k] ?? 0]));
           assert.deepEqual(counterDeltas(before, after, watched), want);
 

@@ -36,6 +36,7 @@ export {
   crash,
   DEFAULT_MODE,
   DEFAULT_PREFIX,
+  DEFAULT_READY_TIMEOUT_MS,
   isCompiled,
   kill,
   LAB_ADDRESSES,

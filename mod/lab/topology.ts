@@ -35,6 +35,11 @@ export const DEFAULT_PREFIX = "tnd";
 export const DEFAULT_MODE: LabMode = "standby-forward";
 /** Where each lab keeps configs, keys, pid files and logs. */
 export const STATE_ROOT = "/run/tandem-lab";
+/**
+ * How long a lab process (server, unit, traffic generator) may take to start and answer:
+ * a Deno process compiling and loading its modules on a busy machine.
+ */
+export const DEFAULT_READY_TIMEOUT_MS = 20_000;
 /** Status API of each unit, inside its own namespace. */
 export const API_ADDR = "127.0.0.1:9090";
 
@@ -74,7 +79,7 @@ export interface LabUpOptions {
   holdNewFlows?: number;
   /** Extra `tandem run` arguments for both units. */
   extraArgs?: string[];
-  /** Bound on each readiness wait; default 20 s. */
+  /** Bound on each readiness wait; default `DEFAULT_READY_TIMEOUT_MS`. */
   readyTimeoutMs?: number;
   /** TAP checksum/segmentation offload in the units (default true); false = plain frames. */
   offload?: boolean;
@@ -413,7 +418,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     throw new Error(`holdNewFlows only applies to mode active-forward, not ${mode}`);
   }
   const units = opts.units ?? ["a", "b"];
-  const timeoutMs = opts.readyTimeoutMs ?? 20000;
+  const timeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   await labDown(prefix);
 
   const dir = labStateDir(prefix);
@@ -555,7 +560,7 @@ export async function restart(
   prefix: string,
   unit: Unit,
   role: UnitRole,
-  readyTimeoutMs = 20000,
+  readyTimeoutMs = DEFAULT_READY_TIMEOUT_MS,
 ): Promise<number> {
   mustPrefix(prefix);
   const st = await readState(prefix);

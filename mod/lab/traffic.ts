@@ -31,6 +31,11 @@ export interface TrafficOptions {
   stopFile?: string;
   /** When this file appears, its mtime is the mark (e.g. the crash moment). */
   markFile?: string;
+  /**
+   * Created once every persistent connection has connected (or failed to) and the UDP flows
+   * are bound: from then on the run's traffic is steady, so a test can fail a unit under it.
+   */
+  readyFile?: string;
   /** Longest wait for a connect or an owed echo before the connection is failed. */
   timeoutMs: number;
 }
@@ -349,14 +354,27 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
   }, 2);
   const endTimer = setTimeout(() => stop.abort(), o.durationMs);
 
+  // Persistent connections and UDP flows still starting; at 0 the ready file is written.
+  let starting = o.conns + o.udp;
+  const ready = (): void => {
+    if (o.readyFile === undefined) return;
+    Deno.writeTextFile(o.readyFile, `${wallNow()}\n`).catch((e) => note(`ready file: ${e}`));
+  };
+  const started = (): void => {
+    if (--starting === 0) ready();
+  };
+
   // --- persistent connections ---
   const persistent = async (id: number): Promise<void> => {
     const rec: ConnRecord = { id, lastEchoAt: null, echoes: 0, error: null };
     report.conns.push(rec);
     let ec: EchoConn | undefined;
     const connectAt = performance.now();
+    let connecting = true;
     try {
       ec = await EchoConn.open(o.target, o.port, o.timeoutMs);
+      connecting = false;
+      started();
       report.tcp.opened++;
       report.tcp.maxStallMs = Math.max(report.tcp.maxStallMs, performance.now() - connectAt);
       // Spread the connections over one interval so they do not all send at once.
@@ -377,6 +395,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
       if (ec.corrupt === 0) report.tcp.completed++;
       else rec.error = `${ec.corrupt} corrupt bytes`;
     } catch (e) {
+      if (connecting) started();
       const f = e as Failure;
       rec.error = f.message;
       note(`tcp ${id}: ${f.message}`);
@@ -470,6 +489,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
       if (seen.size === sent) allBack?.();
     });
     await new Promise<void>((r) => sock.bind(0, () => r()));
+    started();
     let next = performance.now() + (o.intervalMs * f) / Math.max(1, o.udp);
     while (!stop.signal.aborted) {
       await sleepUntil(next - performance.now(), stop.signal);
@@ -494,6 +514,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
   };
 
   const tasks: Promise<void>[] = [];
+  if (starting === 0) ready();
   for (let i = 0; i < o.conns; i++) tasks.push(persistent(i));
   if (o.churnMs > 0) tasks.push(churnLoop());
   for (let f = 0; f < o.udp; f++) tasks.push(udpFlow(f));
@@ -552,6 +573,7 @@ export function parseTrafficArgs(args: string[]): Partial<TrafficOptions> | stri
         "timeout-ms": { type: "string" },
         "stop-file": { type: "string" },
         "mark-file": { type: "string" },
+        "ready-file": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -585,6 +607,7 @@ export function parseTrafficArgs(args: string[]): Partial<TrafficOptions> | stri
   }
   if (values["stop-file"] !== undefined) out.stopFile = values["stop-file"];
   if (values["mark-file"] !== undefined) out.markFile = values["mark-file"];
+  if (values["ready-file"] !== undefined) out.readyFile = values["ready-file"];
   return out;
 }
 

@@ -141,6 +141,8 @@ Deno.test("parseTrafficArgs reads every flag and names the bad one", () => {
     "/tmp/s",
     "--mark-file",
     "/tmp/m",
+    "--ready-file",
+    "/tmp/r",
     "--timeout-ms",
     "900",
   ]);
@@ -155,6 +157,7 @@ Deno.test("parseTrafficArgs reads every flag and names the bad one", () => {
     udpPort: 7101,
     stopFile: "/tmp/s",
     markFile: "/tmp/m",
+    readyFile: "/tmp/r",
     timeoutMs: 900,
   });
   assert.match(String(parseTrafficArgs(["--conns", "x"])), /--conns/);
@@ -165,9 +168,12 @@ Deno.test("parseTrafficArgs reads every flag and names the bad one", () => {
 
 Deno.test("traffic against honest lab servers on loopback: everything completes byte-exact", async () => {
   const srv = await serveLab({ addresses: [LO], tcpPort: 0, udpPort: 0, httpPort: 0 });
+  const dir = await Deno.makeTempDir();
   try {
     const p = srv.ports.get(LO)!;
+    const readyFile = `${dir}/ready`;
     const r = await runTraffic({
+      readyFile,
       target: LO,
       port: p.tcp,
       udpPort: p.udp,
@@ -194,8 +200,13 @@ Deno.test("traffic against honest lab servers on loopback: everything completes 
       assert.ok(c.lastEchoAt !== null && c.lastEchoAt >= r.startedAt && c.lastEchoAt <= r.endedAt);
     }
     assert.equal(r.opsAroundMark, null);
+    // Written once all 8 connections and 3 UDP flows were up, so before the first echo ended.
+    const readyAt = Number(await Deno.readTextFile(readyFile));
+    assert.ok(readyAt >= r.startedAt && readyAt <= r.endedAt, `ready at ${readyAt}`);
+    assert.ok(r.conns.every((c) => c.lastEchoAt! >= readyAt), "ready before the last echoes");
   } finally {
     await srv.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
