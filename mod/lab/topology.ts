@@ -348,8 +348,13 @@ async function curlOk(ns: string, url: string): Promise<boolean> {
   return r.code === 0;
 }
 
-async function startServers(prefix: string, timeoutMs: number): Promise<number> {
+/**
+ * Starts the lab servers in `<prefix>-server` (pid file in the lab's state directory); resolves
+ * once both backend addresses answer HTTP.
+ */
+export async function startLabServers(prefix: string, timeoutMs: number): Promise<number> {
   const dir = labStateDir(prefix);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const ns = labNamespaces(prefix).server;
   const log = `${dir}/servers.log`;
   const pid = await spawnInNs(
@@ -464,7 +469,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     pids: {},
     addresses: LAB_ADDRESSES,
   };
-  if (!opts.noServers) info.pids.servers = await startServers(prefix, timeoutMs);
+  if (!opts.noServers) info.pids.servers = await startLabServers(prefix, timeoutMs);
   // a first, so it is up as the active unit before b joins as standby.
   for (const u of (["a", "b"] as const).filter((x) => units.includes(x))) {
     info.pids[u] = await startUnit(prefix, u, u === "a" ? "active" : "standby", st, timeoutMs);
