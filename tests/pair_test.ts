@@ -140,7 +140,8 @@ async function assertSameTables(lab: PairLab, phase: string): Promise<void> {
   );
 }
 
-function assertSurvived(r: TrafficReport, what: string): void {
+function assertSurvived(r: TrafficReport, raw: string): void {
+  const what = r.errorSamples.length > 0 ? `${raw} (${r.errorSamples.join("; ")})` : raw;
   assert.equal(r.tcp.resets, 0, `${what}: resets`);
   assert.equal(r.tcp.errors, 0, `${what}: errors`);
   assert.equal(r.tcp.corruptBytes, 0, `${what}: corrupt bytes`);

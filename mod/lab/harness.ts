@@ -5,7 +5,7 @@
  * @module
  */
 
-import { hasCommand, nsRun, run, type RunResult } from "./netns.ts";
+import { hasCommand, nsRun, run, type RunResult, tail } from "./netns.ts";
 import {
   API_ADDR,
   DEFAULT_READY_TIMEOUT_MS,
@@ -45,7 +45,11 @@ export function requireLabTools(...extra: string[]): string | null {
   return null;
 }
 
-/** Builds a lab, runs `fn`, and always tears the lab down, even when `fn` or `labUp` fails. */
+/**
+ * Builds a lab, runs `fn`, and always tears the lab down, even when `fn` or `labUp` fails.
+ * The lab's state directory goes with it, so when `fn` fails the tail of each unit's log is
+ * printed first.
+ */
 export async function withLab(
   opts: LabUpOptions & { prefix: string },
   fn: (lab: LabInfo) => Promise<void>,
@@ -53,6 +57,14 @@ export async function withLab(
   try {
     const lab = await labUp(opts);
     await fn(lab);
+  } catch (e) {
+    for (const u of ["a", "b"] as const) {
+      const file = `${labStateDir(opts.prefix)}/${u}.log`;
+      if (await Deno.stat(file).then(() => true, () => false)) {
+        console.error(`--- lab ${opts.prefix}: tail of ${u}.log\n${await tail(file, 20)}`);
+      }
+    }
+    throw e;
   } finally {
     await labDown(opts.prefix);
   }
