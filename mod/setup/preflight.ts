@@ -29,7 +29,7 @@ export interface PreflightIo {
   isRoot: boolean;
   /** Full path of a command on PATH, or undefined. */
   which(command: string): string | undefined;
-  /** Full path of a command in the system's sbin directories, on PATH or not. */
+  /** Full path of a command in the system's bin and sbin directories, on PATH or not. */
   whichSystem(command: string): string | undefined;
   /** Runs a command with the terminal's output and resolves with its exit code. */
   run(args: readonly string[]): Promise<number>;
@@ -68,8 +68,8 @@ export async function preflight(
   opts: PreflightOptions = {},
 ): Promise<number> {
   const list = opts.list ?? packageList();
-  // A user's PATH has no sbin: for a run without root, a tool there counts (the tests that run
-  // it need root and skip). For root, PATH is what the lab runs commands through.
+  // A user's PATH has no sbin: for a run without root, an installed tool counts (the tests that
+  // run it need root and skip). For root, PATH is what the lab runs commands through.
   const present = (c: string) =>
     io.which(c) !== undefined || (!io.isRoot && io.whichSystem(c) !== undefined);
   const missing = missingFrom(requiredFor(list, task), present);
@@ -128,7 +128,7 @@ export async function preflight(
   }
   if (code !== 0) return code;
 
-  const extra = missingFrom(optionalFor(list, task), (c) => io.which(c) !== undefined);
+  const extra = missingFrom(optionalFor(list, task), present);
   if (extra.length > 0) {
     const x = names(extra);
     io.log(
@@ -139,8 +139,8 @@ export async function preflight(
   return 0;
 }
 
-/** Where a command that is installed but not on a user's PATH usually is. */
-const SYSTEM_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+/** Where Debian installs commands, whatever PATH says. */
+const SYSTEM_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 /** The real machine. */
 export function systemIo(): PreflightIo {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parsePackageList } from "./packages.ts";
+import { packageList, parsePackageList, requiredFor } from "./packages.ts";
 import { EXIT_SETUP, preflight, type PreflightIo, preflightMain } from "./preflight.ts";
 
 const LIST = parsePackageList(`
@@ -161,8 +161,9 @@ Deno.test("preflightMain: bad usage is exit 2", async () => {
   }
 });
 
-Deno.test("preflight.ts as a program: with none of the tools on PATH it prints the command and exits 2", async () => {
-  // An empty PATH: no tool and no apt-get, so even as root nothing is installed.
+Deno.test("preflight.ts as a program: with an empty PATH it names every tool and exits 2", async () => {
+  // No tool and no apt-get on PATH: even as root nothing is installed. Each tool is reported
+  // either as installed off PATH (the PATH to set) or as missing (the apt command).
   const dir = await Deno.makeTempDir();
   try {
     const out = await new Deno.Command(Deno.execPath(), {
@@ -173,9 +174,15 @@ Deno.test("preflight.ts as a program: with none of the tools on PATH it prints t
     }).output();
     const text = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, EXIT_SETUP, text + new TextDecoder().decode(out.stderr));
-    // curl lives in /usr/bin only: absent for root and for a user alike.
-    assert.match(text, /^tandem: test needs .*\bcurl\b.*; as root run:$/m);
-    assert.match(text, /^ {2}apt-get update && apt-get install -y .*\bcurl\b/m);
+    for (const line of text.trim().split("\n")) {
+      assert.match(
+        line,
+        /^(tandem: .*(as root run:|export PATH=".+")| {2}apt-get update && apt-get install -y .+)$/,
+      );
+    }
+    for (const e of requiredFor(packageList(), "test")) {
+      for (const c of e.commands) assert.match(text, new RegExp(`\\b${c}\\b`), c);
+    }
   } finally {
     await Deno.remove(dir);
   }
