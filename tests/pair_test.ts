@@ -434,12 +434,18 @@ Deno.test({
         assert.equal(out.code, 0, out.stderr);
         const bps = JSON.parse(out.stdout).end.sum_received.bits_per_second as number;
         console.log(`  iperf3 through the pair for ${secs} s: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+        const s = await both(prefix);
+        // Every role change of both units, so a failure shows who moved first and why.
+        const story = (["a", "b"] as U[]).flatMap((u) =>
+          s[u].events.filter((e) => e.kind === "role" || e.kind === "peer" || e.kind === "stall")
+            .map((e) => `${u} ${e.at} ${e.kind}: ${e.detail}`)
+        ).sort((x, y) => Number(x.split(" ")[1]) - Number(y.split(" ")[1])).join("\n");
         for (const u of ["a", "b"] as U[]) {
-          const s = await status(prefix, u);
-          const falls = s.events.filter((e) => e.kind === "peer" && /down/.test(e.detail));
-          assert.deepEqual(falls, [], `${u} saw its peer die under load`);
-          assert.equal(s.state, u === "a" ? "active" : "standby");
+          const falls = s[u].events.filter((e) => e.kind === "peer" && /down/.test(e.detail));
+          assert.deepEqual(falls, [], `${u} saw its peer die under load:\n${story}`);
         }
+        assert.equal(s.a.state, "active", story);
+        assert.equal(s.b.state, "standby", story);
       } finally {
         try {
           server.kill("SIGKILL");
