@@ -231,8 +231,9 @@ function tookOverAt(status: unknown, since: number): number | undefined {
 }
 
 /**
- * Runs traffic on `prefix`, crashes with `doCrash` once it is steady and `phaseMs` later, waits
- * `phaseMs` more and returns the report and when the crash was complete (unix ms).
+ * Runs traffic on `prefix`; once it is steady and `phaseMs` later, marks the moment and crashes
+ * with `doCrash`, then hands `afterCrash` the unix ms when the crash was complete and when it
+ * began; after `phaseMs` more, stops the traffic and returns its report.
  */
 async function underTraffic(
   t: Teller,
