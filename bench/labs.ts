@@ -1,8 +1,7 @@
 /**
  * Lab plumbing shared by the lab-based suites: bounded commands, backend servers (the lab's echo
  * servers plus an iperf3 server on :80), iperf3 and UDP-rate runs from the client namespace, and
- * the Linux reference pair (`shared/anchors/linux-pair/`: `lab.sh`, `up.sh`, `crash.sh`,
- * `down.sh`), which is run, never copied.
+ * the Linux reference pair (driven by `mod/lab/linux_pair.ts`; its single-router variant here).
  *
  * Both labs use the same names (`<P>-client`, `<P>-a`, `<P>-b`, `<P>-server`), addresses and
  * services, so the same helpers drive either. Processes are only ever ended by pid.
@@ -11,6 +10,27 @@
 
 import { hasCommand, pidAlive, spawnInNs, stopPid } from "../mod/lab/netns.ts";
 import { labStateDir, labToolCommand } from "../mod/lab/topology.ts";
+import {
+  cmd,
+  type CmdResult,
+  linuxMissing as linuxPairMissing,
+  linuxScript,
+  mustCmd,
+} from "../mod/lab/linux_pair.ts";
+
+// The Linux pair's driver lives with the lab (the demo runs it too).
+export {
+  cmd,
+  type CmdResult,
+  linuxCrash,
+  linuxLabDown,
+  linuxLabUp,
+  linuxPairDir,
+  linuxPairUp,
+  linuxPrimaryAt,
+  mustCmd,
+  parseNotifyLog,
+} from "../mod/lab/linux_pair.ts";
 
 /** The repository root (this file is `<root>/bench/labs.ts`). */
 export const REPO_ROOT: string = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -20,59 +40,9 @@ export const VIP = "198.51.100.10";
 export const IPERF_PORT = 80;
 export const UDP_PORT = 7001;
 
-/** Result of a bounded command. `timedOut` when it was killed at its deadline. */
-export interface CmdResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-const dec = new TextDecoder();
-
-/**
- * Runs `args` (no shell) and kills it after `timeoutMs`: no benchmark step may hang the run.
- * Never throws; a missing binary is code 127.
- */
-export async function cmd(args: readonly string[], timeoutMs: number): Promise<CmdResult> {
-  const [bin, ...rest] = args;
-  if (bin === undefined) return { code: 127, stdout: "", stderr: "empty command", timedOut: false };
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
-  try {
-    const out = await new Deno.Command(bin, {
-      args: rest,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: ac.signal,
-    }).output();
-    return {
-      code: out.code,
-      stdout: dec.decode(out.stdout),
-      stderr: dec.decode(out.stderr),
-      timedOut: ac.signal.aborted,
-    };
-  } catch (e) {
-    return { code: 127, stdout: "", stderr: `${bin}: ${(e as Error).message}`, timedOut: false };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** `cmd` inside network namespace `ns`. */
 export function nsCmd(ns: string, args: readonly string[], timeoutMs: number): Promise<CmdResult> {
   return cmd(["ip", "netns", "exec", ns, ...args], timeoutMs);
-}
-
-/** `cmd` that throws (with its stderr) unless it exits 0. */
-export async function mustCmd(args: readonly string[], timeoutMs: number): Promise<string> {
-  const r = await cmd(args, timeoutMs);
-  if (r.code !== 0) {
-    const why = r.timedOut ? `timed out after ${timeoutMs} ms` : `exit ${r.code}`;
-    throw new Error(`${args.join(" ")}: ${why}: ${r.stderr.trim().slice(-500)}`);
-  }
-  return r.stdout;
 }
 
 /** Resolves after `ms`. */
@@ -296,25 +266,10 @@ export async function udpRate(
 
 // ------------------------------------------------------------------ the Linux reference pair
 
-/** Where the Linux pair's scripts live; `TANDEM_LINUX_PAIR` overrides. */
-export function linuxPairDir(): string {
-  return Deno.env.get("TANDEM_LINUX_PAIR") ?? `${REPO_ROOT}/../shared/anchors/linux-pair`;
-}
-
-/** Why the Linux comparison cannot run here, or null when it can. */
+/** Why the Linux comparison cannot run here (the pair, and iperf3 for the bulk runs), or null. */
 export function linuxMissing(): string | null {
-  const dir = linuxPairDir();
-  for (const f of ["lab.sh", "up.sh", "crash.sh", "down.sh"]) {
-    try {
-      Deno.statSync(`${dir}/${f}`);
-    } catch {
-      return `Linux reference pair scripts not found in ${dir} (set TANDEM_LINUX_PAIR)`;
-    }
-  }
-  const missing = ["keepalived", "conntrackd", "nft", "iperf3", "bash"].filter((c) =>
-    !hasCommand(c)
-  );
-  return missing.length > 0 ? `Linux reference pair needs ${missing.join(", ")} on PATH` : null;
+  return linuxPairMissing() ??
+    (hasCommand("iperf3") ? null : "Linux comparison needs iperf3 on PATH");
 }
 
 /** Why the tandem lab benchmarks cannot run here, or null. */
@@ -330,23 +285,14 @@ export function labMissing(): string | null {
   return missing.length > 0 ? `needs ${missing.join(", ")} on PATH` : null;
 }
 
-function script(name: string): string {
-  return `${linuxPairDir()}/${name}`;
-}
-
-/** `lab.sh up PREFIX`: the reference topology, with the same addresses as tandem's lab. */
-export async function linuxLabUp(prefix: string): Promise<void> {
-  await mustCmd(["bash", script("lab.sh"), "up", prefix], 30_000);
-}
-
 /**
  * The Linux pair's DNAT ruleset, read from `up.sh` itself (its `nft -f -` here-document), so the
  * single-router comparison runs exactly the rules the pair runs.
  */
 export async function linuxDnatRules(): Promise<string> {
-  const text = await Deno.readTextFile(script("up.sh"));
+  const text = await Deno.readTextFile(linuxScript("up.sh"));
   const m = text.match(/<<'NFT'\n([\s\S]*?)\nNFT\n/);
-  if (!m?.[1]) throw new Error(`no nftables here-document in ${script("up.sh")}`);
+  if (!m?.[1]) throw new Error(`no nftables here-document in ${linuxScript("up.sh")}`);
   return m[1] + "\n";
 }
 
@@ -378,59 +324,4 @@ export async function linuxRouterDown(prefix: string): Promise<void> {
   for (const n of [ns(prefix, "client"), ns(prefix, "server")]) {
     await cmd(["ip", "-n", n, "neigh", "flush", "all"], 5000);
   }
-}
-
-/** `up.sh ADVERT PREFIX`: keepalived + conntrackd + DNAT on both units; a wins the election. */
-export async function linuxPairUp(prefix: string, advertSeconds: number): Promise<void> {
-  await mustCmd(["bash", script("up.sh"), String(advertSeconds), prefix], 60_000);
-}
-
-/** `crash.sh <P>-a`: power loss of a unit. */
-export async function linuxCrash(prefix: string, unit: "a" | "b"): Promise<void> {
-  await mustCmd(["bash", script("crash.sh"), ns(prefix, unit)], 10_000);
-}
-
-/** Unix ms of the first `primary` line in unit `unit`'s keepalived notify log at or after `since`. */
-export async function linuxPrimaryAt(
-  prefix: string,
-  unit: "a" | "b",
-  since: number,
-): Promise<number | undefined> {
-  let text = "";
-  try {
-    text = await Deno.readTextFile(`/tmp/${prefix}-linux-pair-${unit}/notify.log`);
-  } catch {
-    return undefined;
-  }
-  return parseNotifyLog(text, since);
-}
-
-/** First `primary` transition (unix ms) at or after `since` in a notify.log ("<unix s> primary"). */
-export function parseNotifyLog(text: string, since: number): number | undefined {
-  for (const line of text.split("\n")) {
-    const m = line.match(/^(\d+(?:\.\d+)?)\s+primary\b/);
-    if (!m) continue;
-    const at = Number(m[1]) * 1000;
-    if (at >= since) return at;
-  }
-  return undefined;
-}
-
-/**
- * Tears the Linux pair and its lab down, whatever state they are in: `down.sh` (which also
- * thaws a crashed unit), then every process still in the lab's namespaces (our servers and
- * generators) by pid, then `lab.sh down`, then up.sh's state directories.
- */
-export async function linuxLabDown(prefix: string): Promise<void> {
-  await cmd(["bash", script("down.sh"), prefix], 20_000);
-  for (const n of ["client", "a", "b", "server", "sw"]) {
-    const r = await cmd(["ip", "netns", "pids", `${prefix}-${n}`], 5000);
-    const pids = r.stdout.split(/\s+/).map(Number).filter((p) => Number.isInteger(p) && p > 1);
-    await Promise.all(pids.map((p) => stopPid(p, 1000)));
-  }
-  await cmd(["bash", script("lab.sh"), "down", prefix], 20_000);
-  for (const u of ["a", "b"]) {
-    await Deno.remove(`/tmp/${prefix}-linux-pair-${u}`, { recursive: true }).catch(() => {});
-  }
-  await Deno.remove(labStateDir(prefix), { recursive: true }).catch(() => {});
 }

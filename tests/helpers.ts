@@ -6,8 +6,9 @@
  */
 
 import { nsCurl } from "../mod/lab/harness.ts";
-import type { Unit } from "../mod/lab/topology.ts";
-import type { StatusSnapshot } from "../mod/api/snapshot.ts";
+import { labStateDir, type Unit } from "../mod/lab/topology.ts";
+import type { Mode, StatusSnapshot } from "../mod/api/snapshot.ts";
+import { loadConfig } from "../mod/config/load.ts";
 import type { DropReason } from "../mod/engine/counters.ts";
 import { tcpFrame, udpFrame } from "../mod/engine/testing.ts";
 import { internetChecksum, pseudoHeaderSum } from "../mod/wire/checksum.ts";
@@ -20,25 +21,91 @@ export async function unitStatus(prefix: string, unit: Unit): Promise<StatusSnap
 
 /**
  * Calls `fn` every 50 ms until it returns something other than undefined, and returns that.
- * Errors thrown by `fn` count as "not yet"; the last one is named when time runs out.
+ * Errors thrown by `fn` count as "not yet"; the last one is named when time runs out. `fn` is
+ * always called once more after the deadline has passed, so `ms` bounds the condition itself,
+ * not how fast this (perhaps busy) machine gets to look at it.
  */
 export async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined>,
-  ms = 10_000,
+  ms: number,
 ): Promise<T> {
   const end = performance.now() + ms;
   let last: unknown;
-  while (performance.now() < end) {
+  for (;;) {
+    const late = performance.now() >= end;
     try {
       const v = await fn();
       if (v !== undefined) return v;
     } catch (e) {
       last = e;
     }
+    if (late) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/**
+ * How long the pair may take for each thing the tests wait for, derived from the timers a lab
+ * unit is configured with (`peer.heartbeat_interval`, `peer.dead_after`) and the fixed timers of
+ * the pair's state machine, which are restated here with where they live.
+ */
+export interface PairTiming {
+  heartbeatMs: number;
+  /** heartbeat_interval × dead_after: the silence after which a peer is dead. */
+  deadMs: number;
+  /** A unit freezes or dies → its peer serves alone. */
+  takeoverMs: number;
+  /** A unit boots, wakes or heals → one active unit and one synced standby, `flows` synced. */
+  settleMs(flows: number): number;
+  /** The longest a healthy unit's loop stands still: what it was sent is handled by then. */
+  turnMs: number;
+  /** The pair settled → both flow tables equal (the records in flight arrive). */
+  convergeMs: number;
+}
+
+/** mod/ha/pair.ts: the dead time of a peer in its first second (it warms up). */
+const WARMUP_DEAD_MS = 200;
+/**
+ * mod/ha/pair.ts: the longest a unit listens before it acts alone: at boot (startup, at least
+ * 1 s) and after waking from a stall (1 s of silence).
+ */
+const LISTEN_MS = 1000;
+/** mod/unit/unit.ts: a joiner repeats its sync request every 200 ms until the sync begins. */
+const SYNC_REQUEST_MS = 200;
+/** mod/unit/unit.ts: a bulk sync that goes silent for 1 s is asked for again, once here. */
+const SYNC_STALL_MS = 1000;
+/** DESIGN.md "Targets": a bulk sync of 1M flows in at most 10 s, 10 µs a flow. */
+const SYNC_MS_PER_FLOW = 0.01;
+/**
+ * main.ts HEARTBEAT_GUARD_MS: a unit's heartbeat thread stops when its loop has not turned for
+ * 400 ms. Each turn flushes what the unit queued for its peer and reads what the peer sent, so
+ * while both units keep beating, nothing stays in flight longer than this and one dead time.
+ */
+const LOOP_GUARD_MS = 400;
+
+/** {@link PairTiming} from a unit's loaded config. */
+export function pairTiming(peer: { heartbeatIntervalMs: number; deadAfter: number }): PairTiming {
+  const heartbeatMs = peer.heartbeatIntervalMs;
+  const deadMs = heartbeatMs * peer.deadAfter;
+  return {
+    heartbeatMs,
+    deadMs,
+    takeoverMs: Math.max(deadMs, WARMUP_DEAD_MS),
+    settleMs: (flows) =>
+      Math.max(LISTEN_MS, 4 * deadMs) + SYNC_REQUEST_MS + SYNC_STALL_MS +
+      Math.ceil(flows * SYNC_MS_PER_FLOW) + 2 * heartbeatMs + deadMs,
+    turnMs: LOOP_GUARD_MS,
+    convergeMs: LOOP_GUARD_MS + deadMs,
+  };
+}
+
+/** {@link PairTiming} of the lab with `prefix`, from unit a's config file. */
+export function labPairTiming(prefix: string, mode: Mode): PairTiming {
+  const cfg = loadConfig(`${labStateDir(prefix)}/a.yaml`, { mode });
+  if (cfg.peer === undefined) throw new Error(`lab ${prefix}: unit a has no peer configured`);
+  return pairTiming(cfg.peer);
 }
 
 /** `after[k] - before[k]` for every key of `keys` (a missing counter reads as 0). */

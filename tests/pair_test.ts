@@ -10,42 +10,138 @@ import { nsCurl, requireLabTools, startTraffic, withLab } from "../mod/lab/harne
 import type { TrafficReport } from "../mod/lab/traffic.ts";
 import { nsRun } from "../mod/lab/netns.ts";
 import { readPcap } from "../mod/port/pcap.ts";
-import type { Mode, StatusSnapshot } from "../mod/api/snapshot.ts";
-import { unitStatus, waitFor } from "./helpers.ts";
+import type { FlowInfo, Mode, StatusSnapshot } from "../mod/api/snapshot.ts";
+import { labPairTiming, type PairTiming, unitStatus, waitFor } from "./helpers.ts";
+import { DEFAULT_READY_TIMEOUT_MS } from "../mod/lab/topology.ts";
 
 const SKIP = requireLabTools();
 if (SKIP) console.log(`skipping pair tests: ${SKIP}`);
+// The per-mode tests capture what each unit emits; the load test runs iperf3.
+const SKIP_MODES = requireLabTools("tcpdump");
+if (SKIP_MODES && !SKIP) console.log(`skipping the per-mode pair tests: ${SKIP_MODES}`);
+const SKIP_IPERF = requireLabTools("iperf3", "ss") ??
+  (Deno.env.get("TANDEM_SHORT") === "1" ? "TANDEM_SHORT=1 leaves the 60 s load test out" : null);
+if (SKIP_IPERF && !SKIP) console.log(`skipping the pair load test: ${SKIP_IPERF}`);
 
 type U = "a" | "b";
 const other = (u: U): U => (u === "a" ? "b" : "a");
 
 const status = (prefix: string, u: U): Promise<StatusSnapshot> => unitStatus(prefix, u);
 
-/** Waits until the pair is settled (one active, one synced standby) and returns who is which. */
-async function settled(prefix: string): Promise<{ active: U; standby: U }> {
+/** Both units' status, asked at once (so both describe nearly the same moment). */
+async function both(prefix: string): Promise<Record<U, StatusSnapshot>> {
+  const [a, b] = await Promise.all([status(prefix, "a"), status(prefix, "b")]);
+  return { a, b };
+}
+
+/** A lab under test: its prefix and the pair's timing from its units' config. */
+interface PairLab {
+  prefix: string;
+  timing: PairTiming;
+}
+
+function pairLab(prefix: string, mode: Mode): PairLab {
+  return { prefix, timing: labPairTiming(prefix, mode) };
+}
+
+/** The largest flow table of the two units right now: what a bulk sync may have to move. */
+async function flowCount(prefix: string): Promise<number> {
+  const s = await both(prefix).catch(() => null);
+  return s === null ? 0 : Math.max(s.a.flows.count, s.b.flows.count);
+}
+
+/**
+ * Waits until the pair is settled (one active, one synced standby) and returns who is which.
+ * With `rejoined`, that unit must also have completed a bulk sync at or after `since` (unix
+ * ms): a unit that wakes from a freeze still reports its old state until its loop has turned,
+ * and must not be taken for settled.
+ */
+async function settled(
+  lab: PairLab,
+  opts: { rejoined?: U; since?: number } = {},
+): Promise<{ active: U; standby: U }> {
+  const flows = await flowCount(lab.prefix);
   return await waitFor("a settled pair", async () => {
-    const [a, b] = [await status(prefix, "a"), await status(prefix, "b")];
-    if (a.state === "active" && b.state === "standby") {
+    const s = await both(lab.prefix);
+    if (opts.rejoined !== undefined) {
+      const synced = s[opts.rejoined].events.some((e) =>
+        e.kind === "role" && /bulk sync complete/.test(e.detail) && e.at >= (opts.since ?? 0) - 5
+      );
+      if (!synced) return undefined;
+    }
+    if (s.a.state === "active" && s.b.state === "standby") {
       return { active: "a" as U, standby: "b" as U };
     }
-    if (b.state === "active" && a.state === "standby") {
+    if (s.b.state === "active" && s.a.state === "standby") {
       return { active: "b" as U, standby: "a" as U };
     }
     return undefined;
-  }, 15_000);
+  }, lab.timing.settleMs(flows));
+}
+
+/** A flow as a line, for the difference of the two tables. */
+function flowKey(f: FlowInfo): string {
+  return `${f.proto} ${f.client} -> ${f.vip} -> ${f.backend} ${f.state}`;
+}
+
+/** What tells two tables apart, for the message of a failed comparison. */
+async function tableReport(prefix: string): Promise<string> {
+  const lines: string[] = [];
+  const keys: Record<U, Set<string>> = { a: new Set(), b: new Set() };
+  for (const u of ["a", "b"] as U[]) {
+    try {
+      const s = await status(prefix, u);
+      const c = s.counters;
+      const pick = Object.keys(c).filter((k) =>
+        /^(flows_|mirror_|sync_|peer_tx|drop_mirror|drop_peer_bad|drop_peer_wrong)/.test(k)
+      ).map((k) => `${k}=${c[k]}`).join(" ");
+      lines.push(
+        `${u}: ${s.state}/${s.role}, ${s.flows.count} flows, digest ${s.flows.digest}, ` +
+          `sync ${s.sync.state} ${s.sync.done}/${s.sync.total}; ${pick}`,
+      );
+      for (const e of s.events.slice(-6)) lines.push(`  ${e.at} ${e.kind}: ${e.detail}`);
+      const flows = await nsCurl(prefix, u, "/flows?limit=1000") as { flows: FlowInfo[] };
+      for (const f of flows.flows) keys[u].add(flowKey(f));
+    } catch (e) {
+      lines.push(`${u}: ${(e as Error).message}`);
+    }
+    // The kernel's count of peer datagrams dropped for a full socket buffer.
+    const snmp = await nsRun(`${prefix}-${u}`, ["cat", "/proc/net/snmp"]);
+    const udp = snmp.stdout.split("\n").filter((l) => l.startsWith("Udp:"));
+    if (udp.length === 2) {
+      const [h, v] = udp.map((l) => l.split(/\s+/));
+      const at = h!.indexOf("RcvbufErrors");
+      lines.push(`  ${u} kernel UDP RcvbufErrors=${v![at]} InErrors=${v![h!.indexOf("InErrors")]}`);
+    }
+  }
+  const only = (x: U, y: U) => [...keys[x]].filter((k) => !keys[y].has(k)).slice(0, 10);
+  lines.push(`only in a (of the busiest 1000): ${JSON.stringify(only("a", "b"))}`);
+  lines.push(`only in b (of the busiest 1000): ${JSON.stringify(only("b", "a"))}`);
+  return lines.join("\n");
 }
 
 /** Both units hold the same flows once traffic has drained (determinism rule). */
-async function assertSameTables(prefix: string, phase: string): Promise<void> {
-  const both = await waitFor(`equal digests (${phase})`, async () => {
-    const [a, b] = [await status(prefix, "a"), await status(prefix, "b")];
-    return a.flows.digest === b.flows.digest ? { a, b } : undefined;
-  }, 5_000);
-  assert.equal(both.a.flows.count, both.b.flows.count, phase);
-  assert.ok(both.a.flows.count > 0, `${phase}: flows exist`);
+async function assertSameTables(lab: PairLab, phase: string): Promise<void> {
+  const t0 = performance.now();
+  let same: Record<U, StatusSnapshot>;
+  try {
+    same = await waitFor(`equal digests (${phase})`, async () => {
+      const s = await both(lab.prefix);
+      return s.a.flows.digest === s.b.flows.digest ? s : undefined;
+    }, lab.timing.convergeMs);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${await tableReport(lab.prefix)}`);
+  }
+  assert.equal(same.a.flows.count, same.b.flows.count, phase);
+  assert.ok(same.a.flows.count > 0, `${phase}: flows exist`);
+  console.log(
+    `  tables equal ${phase}: ${same.a.flows.count} flows, ` +
+      `${Math.round(performance.now() - t0)} ms after settling (bound ${lab.timing.convergeMs} ms)`,
+  );
 }
 
-function assertSurvived(r: TrafficReport, what: string): void {
+function assertSurvived(r: TrafficReport, raw: string): void {
+  const what = r.errorSamples.length > 0 ? `${raw} (${r.errorSamples.join("; ")})` : raw;
   assert.equal(r.tcp.resets, 0, `${what}: resets`);
   assert.equal(r.tcp.errors, 0, `${what}: errors`);
   assert.equal(r.tcp.corruptBytes, 0, `${what}: corrupt bytes`);
@@ -65,16 +161,21 @@ const TRAFFIC = {
   timeoutMs: 8000,
 };
 
+/** Steady traffic before a failure: every connection is up, then this much of it flows. */
+const BEFORE_FAILURE_MS = 1000;
+
 /**
- * Runs traffic, fails `victim` 1.5 s in (`stop`: SIGSTOP + dropped traffic;
- * `kill`: SIGKILL), checks every connection survived, reports detection
- * and stall, then brings the victim back and waits for the pair to settle.
+ * Runs traffic, fails `victim` once the traffic is steady (`stop`: SIGSTOP + dropped traffic;
+ * `kill`: SIGKILL), checks every connection survived, reports detection and stall, then brings
+ * the victim back and waits for the pair to settle with equal tables.
  */
-async function failure(prefix: string, victim: U, how: "stop" | "kill"): Promise<void> {
+async function failure(lab: PairLab, victim: U, how: "stop" | "kill"): Promise<void> {
+  const prefix = lab.prefix;
   const before = await status(prefix, victim);
   const run = await startTraffic(prefix, TRAFFIC);
   run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
-  await new Promise((r) => setTimeout(r, 1500));
+  await run.ready();
+  await new Promise((r) => setTimeout(r, BEFORE_FAILURE_MS));
   const t0 = Date.now();
   if (how === "stop") await crash(prefix, victim);
   else await kill(prefix, victim);
@@ -85,7 +186,7 @@ async function failure(prefix: string, victim: U, how: "stop" | "kill"): Promise
       e.kind === "role" && e.at >= t0 - 5 && /peer dead/.test(e.detail)
     );
     return s.state === "solo" && e ? e : undefined;
-  });
+  }, lab.timing.takeoverMs);
   const report = await run.done;
   const what = `${how} of ${before.role} ${victim}`;
   console.log(
@@ -97,17 +198,56 @@ async function failure(prefix: string, victim: U, how: "stop" | "kill"): Promise
   assert.ok(report.tcp.opened >= TRAFFIC.conns, "all persistent connections opened");
   assert.ok(report.churn.opened > 100, "churn ran across the failure");
   // Bring the victim back: it joins as standby and receives the table (claims 20, 21).
+  const back = Date.now();
   if (how === "stop") await revive(prefix, victim);
   else await restart(prefix, victim, "standby");
-  const pair = await settled(prefix);
+  const pair = await settled(lab, { rejoined: victim, since: back });
   assert.equal(pair.active, survivor, "the survivor stays active; the returning unit is standby");
-  await assertSameTables(prefix, `after ${what} and rejoin`);
+  await assertSameTables(lab, `after ${what} and rejoin`);
+}
+
+/**
+ * Resolves once a line of `stream` matches `re`, then keeps reading (and dropping) the rest so
+ * the writer never blocks; rejects if the stream ends first.
+ */
+function untilLine(stream: ReadableStream<Uint8Array>, re: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    (async () => {
+      const dec = new TextDecoder();
+      let text = "";
+      let seen = false;
+      for await (const chunk of stream) {
+        if (seen) continue;
+        text += dec.decode(chunk, { stream: true });
+        if (re.test(text)) {
+          seen = true;
+          resolve();
+        }
+      }
+      if (!seen) reject(new Error(`stream ended without ${re}: ${text.trim().slice(-300)}`));
+    })().catch(reject);
+  });
+}
+
+/** `p`, or a rejection naming `what` after `ms`. */
+async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What each unit emitted on its TAPs (frames the kernel received from tandem), over one run. */
 async function captureDataFrames(prefix: string): Promise<Record<U, number>> {
   const dir = labStateDir(prefix);
-  const caps: { u: U; file: string; child: Deno.ChildProcess }[] = [];
+  const caps: { u: U; file: string; child: Deno.ChildProcess; listening: Promise<void> }[] = [];
   for (const u of ["a", "b"] as U[]) {
     for (const tap of ["tnd-front", "tnd-back"]) {
       const file = `${dir}/cap-${u}-${tap}.pcap`;
@@ -126,13 +266,18 @@ async function captureDataFrames(prefix: string): Promise<Record<U, number>> {
           file,
         ],
         stdout: "null",
-        stderr: "null",
+        stderr: "piped",
       }).spawn();
-      caps.push({ u, file, child });
+      caps.push({ u, file, child, listening: untilLine(child.stderr, /listening on/) });
     }
   }
   try {
-    await new Promise((r) => setTimeout(r, 700));
+    // tcpdump says "listening on" once its capture is open; nothing is missed after that.
+    await withDeadline(
+      Promise.all(caps.map((c) => c.listening)),
+      DEFAULT_READY_TIMEOUT_MS,
+      "tcpdump listening on every TAP",
+    );
     const run = await startTraffic(prefix, { ...TRAFFIC, conns: 50, durationMs: 2000 });
     run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
     assertSurvived(await run.done, "capture run");
@@ -167,14 +312,15 @@ for (const mode of Object.keys(EXPECT) as Mode[]) {
     { "active-forward": "tpa", "standby-forward": "tpb", "standby-first": "tpc" }[mode];
   Deno.test({
     name: `pair ${mode}: roles, mirroring, and every connection survives each failure`,
-    ignore: SKIP !== null,
+    ignore: SKIP_MODES !== null,
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async (t) => {
       await withLab({ prefix, mode }, async () => {
+        const lab = pairLab(prefix, mode);
         const exp = EXPECT[mode];
         await t.step("roles follow the patent's flow for this mode", async () => {
-          const pair = await settled(prefix);
+          const pair = await settled(lab);
           assert.equal(pair.active, "a");
           const [a, b] = [await status(prefix, "a"), await status(prefix, "b")];
           const s = { a, b };
@@ -193,17 +339,17 @@ for (const mode of Object.keys(EXPECT) as Mode[]) {
             console.log(`  data frames emitted: a=${counts.a} b=${counts.b}`);
             assert.ok(counts[exp.forwarder] > 1000, "the forwarder carried the traffic");
             assert.equal(counts[quiet], 0, `${quiet} emitted data packets`);
-            await assertSameTables(prefix, "after mixed TCP/UDP traffic");
+            await assertSameTables(lab, "after mixed TCP/UDP traffic");
           },
         );
 
-        await t.step("SIGSTOP of the active unit", () => failure(prefix, "a", "stop"));
+        await t.step("SIGSTOP of the active unit", () => failure(lab, "a", "stop"));
         // Roles swapped: b is active now.
-        await t.step("SIGKILL of the active unit", () => failure(prefix, "b", "kill"));
+        await t.step("SIGKILL of the active unit", () => failure(lab, "b", "kill"));
         if (exp.standbyOnPath) {
           // a is active again; the standby (b) is on the data path in this mode.
-          await t.step("SIGSTOP of the standby unit", () => failure(prefix, "b", "stop"));
-          await t.step("SIGKILL of the standby unit", () => failure(prefix, "b", "kill"));
+          await t.step("SIGSTOP of the standby unit", () => failure(lab, "b", "stop"));
+          await t.step("SIGKILL of the standby unit", () => failure(lab, "b", "kill"));
         }
       });
     },
@@ -219,7 +365,8 @@ Deno.test({
   fn: async () => {
     const prefix = "tph";
     await withLab({ prefix, mode: "active-forward", holdNewFlows: 20 }, async () => {
-      await settled(prefix);
+      const lab = pairLab(prefix, "active-forward");
+      await settled(lab);
       const run = await startTraffic(prefix, { ...TRAFFIC, conns: 20, durationMs: 1500 });
       run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
       assertSurvived(await run.done, "held flows");
@@ -244,13 +391,14 @@ Deno.test({
 
 Deno.test({
   name: "pair standby-forward: 60 s of saturating iperf3 through the pair causes no false failover",
-  ignore: SKIP !== null || Deno.env.get("TANDEM_SHORT") === "1",
+  ignore: SKIP_IPERF !== null,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
     const prefix = "tpi";
     await withLab({ prefix, mode: "standby-forward", noServers: true }, async () => {
-      await settled(prefix);
+      const lab = pairLab(prefix, "standby-forward");
+      await settled(lab);
       // The lab's port 80 service carries iperf3 here (no HTTP server in this lab).
       const server = new Deno.Command("ip", {
         args: [
@@ -268,7 +416,10 @@ Deno.test({
         stderr: "null",
       }).spawn();
       try {
-        await new Promise((r) => setTimeout(r, 500));
+        await waitFor("iperf3 -s listening on port 80", async () => {
+          const r = await nsRun(`${prefix}-server`, ["ss", "-Hltn", "sport = :80"]);
+          return r.stdout.includes(":80") ? true : undefined;
+        }, DEFAULT_READY_TIMEOUT_MS);
         const secs = Number(Deno.env.get("TANDEM_IPERF_SECONDS") ?? 60);
         const out = await nsRun(`${prefix}-client`, [
           "iperf3",
@@ -283,12 +434,18 @@ Deno.test({
         assert.equal(out.code, 0, out.stderr);
         const bps = JSON.parse(out.stdout).end.sum_received.bits_per_second as number;
         console.log(`  iperf3 through the pair for ${secs} s: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+        const s = await both(prefix);
+        // Every role change of both units, so a failure shows who moved first and why.
+        const story = (["a", "b"] as U[]).flatMap((u) =>
+          s[u].events.filter((e) => e.kind === "role" || e.kind === "peer" || e.kind === "stall")
+            .map((e) => `${u} ${e.at} ${e.kind}: ${e.detail}`)
+        ).sort((x, y) => Number(x.split(" ")[1]) - Number(y.split(" ")[1])).join("\n");
         for (const u of ["a", "b"] as U[]) {
-          const s = await status(prefix, u);
-          const falls = s.events.filter((e) => e.kind === "peer" && /down/.test(e.detail));
-          assert.deepEqual(falls, [], `${u} saw its peer die under load`);
-          assert.equal(s.state, u === "a" ? "active" : "standby");
+          const falls = s[u].events.filter((e) => e.kind === "peer" && /down/.test(e.detail));
+          assert.deepEqual(falls, [], `${u} saw its peer die under load:\n${story}`);
         }
+        assert.equal(s.a.state, "active", story);
+        assert.equal(s.b.state, "standby", story);
       } finally {
         try {
           server.kill("SIGKILL");
@@ -308,7 +465,8 @@ Deno.test({
   fn: async () => {
     const prefix = "tps";
     await withLab({ prefix, mode: "standby-forward" }, async () => {
-      assert.equal((await settled(prefix)).active, "a");
+      const lab = pairLab(prefix, "standby-forward");
+      assert.equal((await settled(lab)).active, "a");
       const run = await startTraffic(prefix, { ...TRAFFIC, durationMs: 3000 });
       run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
       await new Promise((r) => setTimeout(r, 1000));
@@ -316,7 +474,7 @@ Deno.test({
         ok: boolean;
       };
       assert.equal(res.ok, true);
-      const pair = await settled(prefix);
+      const pair = await settled(lab);
       assert.equal(pair.active, "b", "b took over");
       const report = await run.done;
       console.log(`  switchover: longest stall ${report.tcp.maxStallMs} ms`);
@@ -325,15 +483,15 @@ Deno.test({
         const s = await status(prefix, u);
         assert.ok(!s.events.some((e) => /peer dead/.test(e.detail)), `${u}: no failure involved`);
       }
-      await assertSameTables(prefix, "after the switchover");
+      await assertSameTables(lab, "after the switchover");
       // SIGUSR1 to the active unit hands the roles back the same way.
       const run2 = await startTraffic(prefix, { ...TRAFFIC, durationMs: 2500 });
       run2.done.catch(() => {}); // awaited below
       await new Promise((r) => setTimeout(r, 800));
       Deno.kill((await readPid(prefix, "b"))!, "SIGUSR1");
-      assert.equal((await settled(prefix)).active, "a", "a is active again");
+      assert.equal((await settled(lab)).active, "a", "a is active again");
       assertSurvived(await run2.done, "switchover by SIGUSR1");
-      await assertSameTables(prefix, "after the second switchover");
+      await assertSameTables(lab, "after the second switchover");
     });
   },
 });
@@ -360,7 +518,8 @@ Deno.test({
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     };
     await withLab({ prefix, mode: "active-forward" }, async () => {
-      await settled(prefix);
+      const lab = pairLab(prefix, "active-forward");
+      await settled(lab);
       // Connections opened before the cut live on through the split and the heal.
       const run = await startTraffic(prefix, {
         ...TRAFFIC,
@@ -370,24 +529,25 @@ Deno.test({
         durationMs: 4000,
       });
       run.done.catch(() => {}); // awaited below; a failed step must not leave it dangling
-      await new Promise((r) => setTimeout(r, 500));
+      await run.ready();
       const drop =
         "table netdev tandem_cut {\n  chain c {\n    type filter hook ingress device ha0 priority -400; policy drop;\n  }\n}\n";
       await nft("a", drop);
       await nft("b", drop);
       await waitFor("both solo", async () => {
-        const [a, b] = [await status(prefix, "a"), await status(prefix, "b")];
+        const { a, b } = await both(prefix);
         return a.state === "solo" && b.state === "solo" ? true : undefined;
-      });
+      }, lab.timing.takeoverMs);
+      const healed = Date.now();
       await nft("a", "delete table netdev tandem_cut");
       await nft("b", "delete table netdev tandem_cut");
       // The configured active (higher priority) keeps the addresses; b yields and resyncs.
-      const pair = await settled(prefix);
+      const pair = await settled(lab, { rejoined: "b", since: healed });
       assert.equal(pair.active, "a");
       const [a, b] = [await status(prefix, "a"), await status(prefix, "b")];
       assert.equal(Number(a.receiver) + Number(b.receiver), 1, "exactly one owner");
       assertSurvived(await run.done, "split brain and heal");
-      await assertSameTables(prefix, "after the heal");
+      await assertSameTables(lab, "after the heal");
     });
   },
 });

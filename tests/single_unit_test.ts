@@ -12,7 +12,7 @@ import {
   startTraffic,
   withLab,
 } from "../mod/lab/harness.ts";
-import { hasCommand, nsExec, nsRun, pidAlive, run } from "../mod/lab/netns.ts";
+import { nsExec, nsRun, pidAlive, run } from "../mod/lab/netns.ts";
 import { API_ADDR, LAB_ADDRESSES, labStateDir } from "../mod/lab/topology.ts";
 import { DROP_REASONS } from "../mod/engine/counters.ts";
 import { Engine } from "../mod/engine/engine.ts";
@@ -21,6 +21,7 @@ import { PcapWriter } from "../mod/port/pcap.ts";
 import { parseIpv4, parseMac } from "../mod/wire/addr.ts";
 import {
   counterDeltas,
+  labPairTiming,
   type MalformedAddresses,
   malformedFrames,
   unitStatus,
@@ -29,7 +30,7 @@ import {
 import type { UdpProbeReport } from "./udp_probe.ts";
 
 const PREFIX = "ts1";
-const SKIP = requireLabTools() ?? (hasCommand("ping") ? null : "lab tests need ping on PATH");
+const SKIP = requireLabTools("ping");
 if (SKIP) console.log(`skipping single-unit lab test: ${SKIP}`);
 
 const VIP = LAB_ADDRESSES.vip;
@@ -128,11 +129,12 @@ Deno.test({
     const started: number[] = [];
     await withLab({ prefix: PREFIX, units: ["a"], mode: "active-forward" }, async (lab) => {
       started.push(...[lab.pids.a, lab.pids.servers].filter((p) => p !== undefined));
-      // Alone, the unit declares its peer dead and serves solo: receiver and forwarder.
+      const timing = labPairTiming(PREFIX, "active-forward");
+      // Alone, the unit stops listening for its peer and serves solo: receiver and forwarder.
       const solo = await waitFor("unit a solo", async () => {
         const s = await unitStatus(PREFIX, "a");
         return s.state === "solo" && s.receiver && s.forwarder ? s : undefined;
-      });
+      }, timing.settleMs(0));
       assert.equal(solo.mode, "active-forward");
 
       await t.step("curl through the VIP reaches both backends (round robin)", async () => {
@@ -233,7 +235,7 @@ Deno.test({
           const after = await waitFor("no-service counters", async () => {
             const c = (await unitStatus(PREFIX, "a")).counters;
             return (c.drop_no_service ?? 0) - (before.drop_no_service ?? 0) >= 2 ? c : undefined;
-          }, 3000);
+          }, timing.turnMs);
           const d = counterDeltas(before, after, [
             "drop_no_service",
             "tcp_rst_sent",
@@ -315,14 +317,15 @@ Deno.test({
           );
           assert.deepEqual(inj, { written: cases.length * COPIES, refused: [] }, "all written");
 
-          const reached = (c: Record<string, number>): boolean =>
-            Object.entries(expected).every(([k, n]) => (c[k] ?? 0) - (before[k] ?? 0) >= n);
-          await waitFor("the drop counters to take every injected frame", async () => {
-            return reached((await unitStatus(PREFIX, "a")).counters) ? true : undefined;
-          }, 5000).catch(() => {}); // the exact comparison below names what is missing
-          // Settle, then compare exactly: a frame counted twice or under another reason shows.
-          await new Promise((r) => setTimeout(r, 300));
-          const after = (await unitStatus(PREFIX, "a")).counters;
+          // Every injected frame is handled once the watched counters moved by as many as were
+          // written; then compare exactly: a frame counted twice or under another reason shows.
+          const total = Object.values(expected).reduce((x, n) => x + n, 0);
+          const moved = (c: Record<string, number>): number =>
+            watched.reduce((x, k) => x + (c[k] ?? 0) - (before[k] ?? 0), 0);
+          const after = await waitFor("the unit to count every injected frame", async () => {
+            const c = (await unitStatus(PREFIX, "a")).counters;
+            return moved(c) >= total ? c : undefined;
+          }, timing.turnMs).catch(async () => (await unitStatus(PREFIX, "a")).counters);
           const want = Object.fromEntries(watched.map((k) => [k, expected[k] ?? 0]));
           assert.deepEqual(counterDeltas(before, after, watched), want);
 
@@ -346,11 +349,15 @@ Deno.test({
       );
     });
 
-    await t.step("lab down removed every ts1-* namespace and stopped its processes", async () => {
-      const left = (await listNamespaces()).filter((n) => n.startsWith(`${PREFIX}-`));
-      assert.deepEqual(left, []);
-      assert.equal(started.length, 2, "the unit and the servers were started");
-      assert.deepEqual(started.filter(pidAlive), [], "no lab process is left running");
-    });
+    await t.step(
+      "lab down removed every ts1-* namespace, its state and its processes",
+      async () => {
+        const left = (await listNamespaces()).filter((n) => n.startsWith(`${PREFIX}-`));
+        assert.deepEqual(left, []);
+        await assert.rejects(Deno.stat(labStateDir(PREFIX)), Deno.errors.NotFound);
+        assert.equal(started.length, 2, "the unit and the servers were started");
+        assert.deepEqual(started.filter(pidAlive), [], "no lab process is left running");
+      },
+    );
   },
 });

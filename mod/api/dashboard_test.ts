@@ -22,6 +22,22 @@ if (!hasChromium) {
 // Written on every run to a path git ignores; docs/dashboard.png is a copy kept for the docs.
 const SCREENSHOT = new URL("../../.lab/dashboard.png", import.meta.url);
 
+/** The app's event interval in this test. */
+const EVENT_MS = 200;
+/**
+ * How long a change may take to show (dashboard.ts): with events, one interval; without, the
+ * page polls once no event came for 2.5 s (checked every second), and it refreshes flows every
+ * 2 s. The deadline allows the slowest path and a flows refresh after it.
+ */
+const UPDATE_MS = 2500 + 1000 + 2000;
+/**
+ * The fake unit's clock: each snapshot is taken STEP_MS after the one before on the unit's
+ * monotonic clock (`monotonicMs`), whenever it is asked for, so the rates the page derives are
+ * exact and independent of how fast this machine runs the page.
+ */
+const CLOCK_START_MS = 1_000_000;
+const STEP_MS = 500;
+
 Deno.test("dashboard: page is self-contained and its CSP pins the inline code", () => {
   assert.doesNotMatch(DASHBOARD_HTML, /<(script|link|img)[^>]+(src|href)="(?!data:)/);
   assert.doesNotMatch(DASHBOARD_HTML, /style="/, "no inline style attributes (CSP blocks them)");
@@ -43,9 +59,14 @@ Deno.test({
       receiver: false,
       forwarder: true,
       sync: { state: "done", done: 1234, total: 1234 },
+      monotonicMs: CLOCK_START_MS,
     };
     const ac = new AbortController();
-    const server = serveApi(createApp(unit, { eventIntervalMs: 200 }), "127.0.0.1:0", ac.signal);
+    const server = serveApi(
+      createApp(unit, { eventIntervalMs: EVENT_MS }),
+      "127.0.0.1:0",
+      ac.signal,
+    );
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -68,17 +89,19 @@ Deno.test({
       page.on("pageerror", (e) => problems.push(String(e)));
       await page.goto(`http://127.0.0.1:${server.addr.port}/`);
 
-      await page.locator("#state", { hasText: "standby" }).waitFor({ timeout: 5000 });
+      await page.locator("#state", { hasText: "standby" }).waitFor({ timeout: UPDATE_MS });
       assert.equal(await page.textContent("#role"), "standby");
       assert.equal(await page.textContent("#node"), "a");
       assert.equal(await page.textContent("#peer-state"), "up");
       assert.equal(await page.textContent("#flow-count"), (1234).toLocaleString("en-US"));
       assert.equal(await page.getAttribute("#forwarder", "class"), "flag on");
       assert.equal(await page.getAttribute("#receiver", "class"), "flag");
-      await page.locator("#flows tr").nth(9).waitFor({ timeout: 5000 });
+      await page.locator("#flows tr").nth(9).waitFor({ timeout: UPDATE_MS });
       assert.equal(await page.locator("#flows tr").count(), 10);
       // The fixture's event detail contains markup characters; it must show as text.
-      await page.locator("#events li", { hasText: 'peer "b" <joined>' }).waitFor({ timeout: 5000 });
+      await page.locator("#events li", { hasText: 'peer "b" <joined>' }).waitFor({
+        timeout: UPDATE_MS,
+      });
 
       // Traffic flows and the peer dies: the unit takes over. No reload from here on.
       const navigations: string[] = [];
@@ -94,22 +117,22 @@ Deno.test({
           { at: Date.now(), kind: "takeover", detail: "peer missed 5 heartbeats; now solo" },
         ],
       };
-      await page.locator("#state", { hasText: "solo" }).waitFor({ timeout: 5000 });
+      await page.locator("#state", { hasText: "solo" }).waitFor({ timeout: UPDATE_MS });
       const first = page.locator("#events li").first();
-      await first.filter({ hasText: "takeover" }).waitFor({ timeout: 5000 });
+      await first.filter({ hasText: "takeover" }).waitFor({ timeout: UPDATE_MS });
       assert.match((await first.textContent()) ?? "", /peer missed 5 heartbeats; now solo/);
       assert.equal(await page.getAttribute("#receiver", "class"), "flag on");
       assert.equal(await page.textContent("#peer-state"), "down");
-      // Counters now grow at about 250k packets/s; the page derives the rate itself.
+      // Counters now grow at 250k packets/s on the unit's clock; the page derives the rates.
       const base = { ...unit.snap.counters };
-      const t0 = performance.now();
       const still = unit.snap;
+      let taken = 0;
       unit.snapshot = () => {
-        const k = (performance.now() - t0) / 1000;
-        const grow = (name: string, perSecond: number) => base[name]! + Math.round(k * perSecond);
+        const ms = ++taken * STEP_MS;
+        const grow = (name: string, perSecond: number) => base[name]! + (ms * perSecond) / 1000;
         return {
           ...still,
-          monotonicMs: performance.now(),
+          monotonicMs: CLOCK_START_MS + ms,
           counters: {
             ...base,
             rx_packets: grow("rx_packets", 250_000),
@@ -119,21 +142,13 @@ Deno.test({
           },
         };
       };
-      // The first rate may straddle the switch; once both snapshots carry the unit's clock
-      // the rate is exact, so wait for a value near 250k.
-      await page.waitForFunction(
-        () => {
-          const m = /^([0-9.]+) kpkt\/s$/.exec(
-            document.getElementById("rx-pps")?.textContent ?? "",
-          );
-          return m !== null && Number(m[1]) > 200 && Number(m[1]) < 300;
-        },
-        undefined,
-        { timeout: 5000 },
-      );
-      const pps = Number(/^([0-9.]+)/.exec((await page.textContent("#rx-pps")) ?? "")?.[1]);
-      assert.ok(pps > 200 && pps < 300, `rx rate ${pps}k near 250k packets/s`);
-      assert.match((await page.textContent("#tx-bps")) ?? "", /^[0-9.]+ Gbit\/s$/);
+      // Every pair of snapshots, the first after the switch included, carries the unit's clock:
+      // each rate shown is exact.
+      await page.locator("#rx-pps", { hasText: "250.0 kpkt/s" }).waitFor({ timeout: UPDATE_MS });
+      assert.equal(await page.textContent("#rx-pps"), "250.0 kpkt/s");
+      assert.equal(await page.textContent("#tx-pps"), "240.0 kpkt/s");
+      assert.equal(await page.textContent("#rx-bps"), "1.20 Gbit/s");
+      assert.equal(await page.textContent("#tx-bps"), "1.15 Gbit/s");
       assert.equal(await page.textContent("#live"), "live");
       assert.deepEqual(navigations, [], "the page was not reloaded");
       assert.deepEqual(problems, [], "no console errors (e.g. CSP violations)");
@@ -144,10 +159,10 @@ Deno.test({
       const polled = await browser.newPage();
       await polled.route("**/events", (route) => route.abort());
       await polled.goto(`http://127.0.0.1:${server.addr.port}/`);
-      await polled.locator("#state", { hasText: "solo" }).waitFor({ timeout: 5000 });
+      await polled.locator("#state", { hasText: "solo" }).waitFor({ timeout: UPDATE_MS });
       const before = unit.snapshot;
       unit.snapshot = () => ({ ...before(), state: "joining" });
-      await polled.locator("#state", { hasText: "joining" }).waitFor({ timeout: 5000 });
+      await polled.locator("#state", { hasText: "joining" }).waitFor({ timeout: UPDATE_MS });
     } finally {
       await browser.close();
       ac.abort();

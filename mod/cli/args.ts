@@ -53,6 +53,7 @@ export const USAGE = `usage:
              --mode active-forward|standby-forward|standby-first
              [--api 127.0.0.1:9090] [--log-level info] [--log-format text|json]
   tandem lab up|down|demo|crash a|b|revive a|b  [--prefix tnd] [--mode M] [--no-servers]
+  tandem lab demo [--mode M] [--crash a|b]   # crash a unit under traffic, beside the Linux pair
   tandem status [--api ADDR]          # pretty-print /status
   tandem version
 

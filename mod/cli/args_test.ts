@@ -181,7 +181,13 @@ Deno.test("cli: later flags win, as with most tools", () => {
 
 Deno.test("cli: USAGE shows every command of the design", () => {
   for (
-    const part of ["tandem run --config", "tandem lab up|down|demo", "tandem status", "version"]
+    const part of [
+      "tandem run --config",
+      "tandem lab up|down|demo",
+      "tandem lab demo [--mode M] [--crash a|b]",
+      "tandem status",
+      "version",
+    ]
   ) {
     assert.ok(USAGE.includes(part), part);
   }

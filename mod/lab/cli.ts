@@ -5,7 +5,10 @@
  */
 
 import { parseArgs } from "node:util";
+import { aptInstallLine, packageList } from "../setup/packages.ts";
 import { labDemo } from "./demo.ts";
+import { isRoot, LAB_COMMANDS } from "./harness.ts";
+import { hasCommand } from "./netns.ts";
 import { serveMain } from "./servers.ts";
 import {
   checkPrefix,
@@ -25,10 +28,12 @@ import {
 import { trafficMain } from "./traffic.ts";
 
 /** Usage text of `tandem lab`. */
-export const LAB_USAGE = `usage: tandem lab <command> [--prefix P]
+export const LAB_USAGE = `usage: tandem lab <command> [--prefix P]      (needs root)
   up [--mode M] [--no-servers] [--units a,b] [--hold-new-flows MS]
-  down
-  demo [--mode M]
+  down             stop everything of the lab and remove it
+  demo [--mode M] [--crash a|b] [--no-linux]
+                   lab up, traffic, crash a unit, takeover, what survived; then the
+                   same with the Linux reference pair (keepalived + conntrackd) if present
   crash a|b        drop all traffic of a unit and freeze it
   revive a|b       undo crash
   kill a|b         SIGKILL a unit
@@ -37,6 +42,36 @@ export const LAB_USAGE = `usage: tandem lab <command> [--prefix P]
   traffic [...]    the traffic generator (run inside <prefix>-client)`;
 
 class UsageError extends Error {}
+
+/**
+ * What the lab needs and does not have here: root, and the commands it runs (`LAB_COMMANDS`),
+ * each with its Debian package from the one list; null when all is there.
+ */
+export function labPrerequisites(
+  root = isRoot(),
+  has: (cmd: string) => boolean = hasCommand,
+): string[] | null {
+  const out: string[] = [];
+  if (!root) out.push("the lab needs root (network namespaces, TAP devices, nftables)");
+  const missing = LAB_COMMANDS.filter((c) => !has(c));
+  if (missing.length > 0) {
+    const pkgs = [
+      ...new Set(
+        missing.map((c) => packageList().find((e) => e.commands.includes(c))?.pkg ?? c),
+      ),
+    ];
+    out.push(
+      `the lab needs ${missing.join(", ")} on PATH; as root run: ` +
+        `apt-get update && ${aptInstallLine(pkgs)}`,
+    );
+  }
+  return out.length > 0 ? out : null;
+}
+
+function setupFailure(lines: string[]): number {
+  for (const l of lines) console.error(`tandem lab: ${l}`);
+  return 2;
+}
 
 function unitArg(pos: string[], cmd: string): Unit {
   const u = pos[0];
@@ -59,6 +94,8 @@ export async function labMain(args: string[]): Promise<number> {
         units: { type: "string" },
         "hold-new-flows": { type: "string" },
         role: { type: "string" },
+        crash: { type: "string" },
+        "no-linux": { type: "boolean", default: false },
       },
       strict: true,
       allowPositionals: true,
@@ -72,6 +109,8 @@ export async function labMain(args: string[]): Promise<number> {
     }
     switch (cmd) {
       case "up": {
+        const missing = labPrerequisites();
+        if (missing !== null) return setupFailure(missing);
         let units: Unit[] | undefined;
         if (values.units !== undefined) {
           const list = values.units.split(",").filter((s) => s !== "");
@@ -104,9 +143,14 @@ export async function labMain(args: string[]): Promise<number> {
         await labDown(prefix);
         console.log(`lab ${prefix} down`);
         return 0;
-      case "demo":
-        await labDemo({ prefix, mode });
-        return 0;
+      case "demo": {
+        const victim = values.crash ?? "a";
+        if (victim !== "a" && victim !== "b") throw new UsageError("--crash must be a or b");
+        const missing = labPrerequisites();
+        if (missing !== null) return setupFailure(missing);
+        const r = await labDemo({ prefix, mode, crash: victim, linux: !values["no-linux"] });
+        return r.tandem.errors.length === 0 ? 0 : 1;
+      }
       case "crash":
         await crash(prefix, unitArg(positionals, cmd));
         return 0;

@@ -5,9 +5,10 @@
  * @module
  */
 
-import { hasCommand, nsRun, run, type RunResult } from "./netns.ts";
+import { hasCommand, nsRun, run, type RunResult, tail } from "./netns.ts";
 import {
   API_ADDR,
+  DEFAULT_READY_TIMEOUT_MS,
   labCwd,
   labDown,
   type LabInfo,
@@ -18,7 +19,7 @@ import {
   type LabUpOptions,
   type Unit,
 } from "./topology.ts";
-import type { TrafficOptions, TrafficReport } from "./traffic.ts";
+import { DEFAULT_TRAFFIC, type TrafficOptions, type TrafficReport } from "./traffic.ts";
 
 /** True when running as root (namespaces, TAPs and nftables need it). */
 export function isRoot(): boolean {
@@ -29,15 +30,26 @@ export function isRoot(): boolean {
   }
 }
 
-/** A reason to skip lab tests (not root, or ip/nft/curl missing), or null when all is there. */
-export function requireLabTools(): string | null {
+/** The commands the lab itself runs (mod/lab): namespaces, sysctls, daemons, crash, readiness. */
+export const LAB_COMMANDS: readonly string[] = ["ip", "sysctl", "setsid", "nft", "curl"];
+
+/**
+ * A reason to skip a lab test, naming what is missing (root, or a command of the lab or one of
+ * `extra` that the test runs itself), or null when all is there. `deno task test` installs
+ * them (mod/setup/packages.txt).
+ */
+export function requireLabTools(...extra: string[]): string | null {
   if (!isRoot()) return "lab tests need root (network namespaces, TAP devices, nftables)";
-  const missing = ["ip", "nft", "curl", "setsid"].filter((c) => !hasCommand(c));
+  const missing = [...LAB_COMMANDS, ...extra].filter((c) => !hasCommand(c));
   if (missing.length > 0) return `lab tests need ${missing.join(", ")} on PATH`;
   return null;
 }
 
-/** Builds a lab, runs `fn`, and always tears the lab down, even when `fn` or `labUp` fails. */
+/**
+ * Builds a lab, runs `fn`, and always tears the lab down, even when `fn` or `labUp` fails.
+ * The lab's state directory goes with it, so when `fn` fails the tail of each unit's log is
+ * printed first.
+ */
 export async function withLab(
   opts: LabUpOptions & { prefix: string },
   fn: (lab: LabInfo) => Promise<void>,
@@ -45,6 +57,14 @@ export async function withLab(
   try {
     const lab = await labUp(opts);
     await fn(lab);
+  } catch (e) {
+    for (const u of ["a", "b"] as const) {
+      const file = `${labStateDir(opts.prefix)}/${u}.log`;
+      if (await Deno.stat(file).then(() => true, () => false)) {
+        console.error(`--- lab ${opts.prefix}: tail of ${u}.log\n${await tail(file, 20)}`);
+      }
+    }
+    throw e;
   } finally {
     await labDown(opts.prefix);
   }
@@ -90,6 +110,12 @@ export function clientRun(prefix: string, args: string[]): Promise<RunResult> {
 export interface TrafficRun {
   /** Resolves with the report when the generator has ended. */
   done: Promise<TrafficReport>;
+  /**
+   * Resolves once every persistent connection and UDP flow is up (the generator's ready file):
+   * the traffic is steady from then on. Rejects when the generator ends first, or after the
+   * lab's readiness bound plus the connect timeout.
+   */
+  ready(): Promise<void>;
   /** Creates the mark file now (e.g. right before a crash); resolves once it exists. */
   mark(): Promise<void>;
   /** Asks the generator to stop early; `done` resolves shortly after. */
@@ -110,6 +136,7 @@ export function trafficArgs(opts: Partial<TrafficOptions>): string[] {
     ["--timeout-ms", opts.timeoutMs],
     ["--stop-file", opts.stopFile],
     ["--mark-file", opts.markFile],
+    ["--ready-file", opts.readyFile],
   ];
   return flags.flatMap(([f, v]) => (v === undefined ? [] : [f, String(v)]));
 }
@@ -129,15 +156,15 @@ export async function startTraffic(
   const n = `${Deno.pid}-${trafficSeq++}`;
   const markFile = opts.markFile ?? `${dir}/traffic-${n}.mark`;
   const stopFile = opts.stopFile ?? `${dir}/traffic-${n}.stop`;
-  await Deno.remove(markFile).catch(() => {});
-  await Deno.remove(stopFile).catch(() => {});
+  const readyFile = opts.readyFile ?? `${dir}/traffic-${n}.ready`;
+  for (const f of [markFile, stopFile, readyFile]) await Deno.remove(f).catch(() => {});
   const cmd = [
     "ip",
     "netns",
     "exec",
     labNamespaces(prefix).client,
     ...labToolCommand("traffic"),
-    ...trafficArgs({ ...opts, markFile, stopFile }),
+    ...trafficArgs({ ...opts, markFile, stopFile, readyFile }),
   ];
   const child = new Deno.Command(cmd[0]!, {
     args: cmd.slice(1),
@@ -155,8 +182,25 @@ export async function startTraffic(
     }
     return JSON.parse(last) as TrafficReport;
   });
+  let ended = false;
+  done.then(() => ended = true, () => ended = true);
+  // The generator starts (a Deno process) within the lab's readiness bound, then connects
+  // within its connect timeout.
+  const readyWithin = DEFAULT_READY_TIMEOUT_MS + (opts.timeoutMs ?? DEFAULT_TRAFFIC.timeoutMs);
+  const ready = async (): Promise<void> => {
+    const deadline = performance.now() + readyWithin;
+    for (;;) {
+      if (await Deno.stat(readyFile).then(() => true, () => false)) return;
+      if (ended) throw new Error("lab traffic ended before all its connections were up");
+      if (performance.now() >= deadline) {
+        throw new Error(`lab traffic not ready after ${readyWithin} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   return {
     done,
+    ready,
     mark: () => Deno.writeTextFile(markFile, `${Date.now()}\n`),
     stop: () => Deno.writeTextFile(stopFile, ""),
   };

@@ -1,6 +1,7 @@
 /**
  * The lab: the network-namespace topology that tests, benchmarks and the demo run in
- * (DESIGN.md "The lab"). Needs root, iproute2, nftables (crash) and curl (readiness).
+ * (DESIGN.md "The lab"), and the Linux reference pair's lab beside it. Needs root and the
+ * commands of `LAB_COMMANDS` (the packages are in mod/setup/packages.txt).
  *
  * ```text
  *                     <P>-sw                                         <P>-sw
@@ -36,6 +37,7 @@ export {
   crash,
   DEFAULT_MODE,
   DEFAULT_PREFIX,
+  DEFAULT_READY_TIMEOUT_MS,
   isCompiled,
   kill,
   LAB_ADDRESSES,
@@ -53,6 +55,7 @@ export {
   readPid,
   restart,
   revive,
+  startLabServers,
   STATE_ROOT,
   tandemCommand,
   type Unit,
@@ -62,6 +65,7 @@ export {
   clientRun,
   type CurlOptions,
   isRoot,
+  LAB_COMMANDS,
   listNamespaces,
   nsCurl,
   requireLabTools,
@@ -80,8 +84,34 @@ export {
   type TrafficReport,
 } from "./traffic.ts";
 export { BACKEND_ADDRESSES, httpHandler, type LabServers, serveLab, serveMain } from "./servers.ts";
-export { type DemoOptions, type DemoResult, demoSummary, labDemo } from "./demo.ts";
-export { LAB_USAGE, labMain } from "./cli.ts";
+export {
+  type DemoOptions,
+  type DemoResult,
+  type DemoRun,
+  demoSummary,
+  labDemo,
+  LINUX_ADVERT_S,
+  linuxPrefix,
+  progressBar,
+  rolesOf,
+  survivalLine,
+} from "./demo.ts";
+export { LAB_USAGE, labMain, labPrerequisites } from "./cli.ts";
+export {
+  cmd,
+  type CmdResult,
+  LINUX_PAIR_COMMANDS,
+  linuxCrash,
+  linuxLabDown,
+  linuxLabUp,
+  linuxMissing,
+  linuxPairDir,
+  linuxPairUp,
+  linuxPrimaryAt,
+  linuxScript,
+  mustCmd,
+  parseNotifyLog,
+} from "./linux_pair.ts";
 export {
   hasCommand,
   killPid,

@@ -14,6 +14,7 @@ import {
 } from "./netns.ts";
 
 const skip = requireLabTools();
+if (skip !== null) console.warn(`skipping the namespace spawn test: ${skip}`);
 
 Deno.test("run returns code and output; sh throws with the command and stderr", async () => {
   const r = await run(["sh", "-c", "echo out; echo err >&2; exit 3"]);

@@ -35,6 +35,11 @@ export const DEFAULT_PREFIX = "tnd";
 export const DEFAULT_MODE: LabMode = "standby-forward";
 /** Where each lab keeps configs, keys, pid files and logs. */
 export const STATE_ROOT = "/run/tandem-lab";
+/**
+ * How long a lab process (server, unit, traffic generator) may take to start and answer:
+ * a Deno process compiling and loading its modules on a busy machine.
+ */
+export const DEFAULT_READY_TIMEOUT_MS = 20_000;
 /** Status API of each unit, inside its own namespace. */
 export const API_ADDR = "127.0.0.1:9090";
 
@@ -74,7 +79,7 @@ export interface LabUpOptions {
   holdNewFlows?: number;
   /** Extra `tandem run` arguments for both units. */
   extraArgs?: string[];
-  /** Bound on each readiness wait; default 20 s. */
+  /** Bound on each readiness wait; default `DEFAULT_READY_TIMEOUT_MS`. */
   readyTimeoutMs?: number;
   /** TAP checksum/segmentation offload in the units (default true); false = plain frames. */
   offload?: boolean;
@@ -343,8 +348,13 @@ async function curlOk(ns: string, url: string): Promise<boolean> {
   return r.code === 0;
 }
 
-async function startServers(prefix: string, timeoutMs: number): Promise<number> {
+/**
+ * Starts the lab servers in `<prefix>-server` (pid file in the lab's state directory); resolves
+ * once both backend addresses answer HTTP.
+ */
+export async function startLabServers(prefix: string, timeoutMs: number): Promise<number> {
   const dir = labStateDir(prefix);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const ns = labNamespaces(prefix).server;
   const log = `${dir}/servers.log`;
   const pid = await spawnInNs(
@@ -413,7 +423,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     throw new Error(`holdNewFlows only applies to mode active-forward, not ${mode}`);
   }
   const units = opts.units ?? ["a", "b"];
-  const timeoutMs = opts.readyTimeoutMs ?? 20000;
+  const timeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   await labDown(prefix);
 
   const dir = labStateDir(prefix);
@@ -459,7 +469,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     pids: {},
     addresses: LAB_ADDRESSES,
   };
-  if (!opts.noServers) info.pids.servers = await startServers(prefix, timeoutMs);
+  if (!opts.noServers) info.pids.servers = await startLabServers(prefix, timeoutMs);
   // a first, so it is up as the active unit before b joins as standby.
   for (const u of (["a", "b"] as const).filter((x) => units.includes(x))) {
     info.pids[u] = await startUnit(prefix, u, u === "a" ? "active" : "standby", st, timeoutMs);
@@ -468,8 +478,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
 }
 
 /**
- * Stops every process of the lab (pid files first, then anything left in its namespaces, by pid)
- * and deletes its namespaces, which removes every veth, bridge and TAP. Idempotent.
+ * Stops every process of the lab (pid files first, then anything left in its namespaces, by pid),
+ * deletes its namespaces, which removes every veth, bridge and TAP, and removes its state
+ * directory (and `STATE_ROOT` when no other lab is left in it). Idempotent.
  */
 export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
   mustPrefix(prefix);
@@ -489,6 +500,9 @@ export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
     await Promise.all(pids.map((p) => stopPid(p, 1000)));
     await run(["ip", "netns", "del", n]);
   }));
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  // Only when empty: another lab may be up beside this one.
+  await Deno.remove(STATE_ROOT).catch(() => {});
 }
 
 /** nftables that drop every packet in, out of and through an appliance (as crash.sh). */
@@ -551,7 +565,7 @@ export async function restart(
   prefix: string,
   unit: Unit,
   role: UnitRole,
-  readyTimeoutMs = 20000,
+  readyTimeoutMs = DEFAULT_READY_TIMEOUT_MS,
 ): Promise<number> {
   mustPrefix(prefix);
   const st = await readState(prefix);

@@ -28,11 +28,20 @@ export interface TrafficOptions {
   churnMs: number;
   /** UDP flows, each from its own source port. */
   udp: number;
+  /**
+   * How long the traffic runs once it is steady (every persistent connection and UDP flow up,
+   * see `readyFile`), so a slow start on a busy machine does not eat into it.
+   */
   durationMs: number;
   /** Stop early once this file exists. */
   stopFile?: string;
   /** When this file appears, its mtime is the mark (e.g. the crash moment). */
   markFile?: string;
+  /**
+   * Created once every persistent connection has connected (or failed to) and the UDP flows
+   * are bound: from then on the run's traffic is steady, so a test can fail a unit under it.
+   */
+  readyFile?: string;
   /** Longest wait for a connect or an owed echo before the connection is failed. */
   timeoutMs: number;
 }
@@ -195,6 +204,41 @@ function sleepUntil(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** How late a timer may fire before the process is taken to have been away (not running). */
+const LATE_MS = 50;
+
+/**
+ * Calls `onTimeout` once `ms` have passed while this process was running. A timer that fires
+ * more than `LATE_MS` late means the process was not (a blocked event loop, a busy machine):
+ * the reply it waits for may be sitting unread in the socket, so reads get a turn first and the
+ * timer is armed again for `LATE_MS`. This counts only time the process could have noticed the
+ * reply, not its own absence, up to `4 × ms` in all. Returns the cancel function.
+ */
+export function watchdog(ms: number, onTimeout: () => void): () => void {
+  const start = performance.now();
+  let t: ReturnType<typeof setTimeout>;
+  const arm = (delay: number): void => {
+    const due = performance.now() + delay;
+    t = setTimeout(() => {
+      const now = performance.now();
+      if (now - due > LATE_MS && now - start < 4 * ms) arm(LATE_MS);
+      else onTimeout();
+    }, delay);
+  };
+  arm(ms);
+  return () => clearTimeout(t);
+}
+
+/** An AbortSignal that aborts with a TimeoutError per {@link watchdog}; and its cancel. */
+function timeoutSignal(ms: number): { signal: AbortSignal; cancel: () => void } {
+  const ac = new AbortController();
+  const cancel = watchdog(
+    ms,
+    () => ac.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+  );
+  return { signal: ac.signal, cancel };
+}
+
 /** One TCP echo connection with byte-exact checking and owed-echo timing. */
 class EchoConn {
   corrupt = 0;
@@ -204,29 +248,32 @@ class EchoConn {
   constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number) {}
 
   static async open(host: string, port: number, timeoutMs: number): Promise<EchoConn> {
+    const timeout = timeoutSignal(timeoutMs);
     try {
       const c = await Deno.connect({
         hostname: host,
         port,
         autoSelectFamily: false,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: timeout.signal,
       });
       c.setNoDelay(true);
       return new EchoConn(c, timeoutMs);
     } catch (e) {
       if (isReset(e)) throw new Failure(`connect: ${(e as Error).name}`, true);
       throw new Failure(`connect: ${(e as Error).name}: ${(e as Error).message}`);
+    } finally {
+      timeout.cancel();
     }
   }
 
-  /** Closes the socket (and with it any pending read) after `ms`; returns the cancel function. */
+  /** Closes the socket (and with it any pending read) after `ms` (see `watchdog`). */
   #watchdog(ms: number, what: string): { cancel: () => void; fired: () => string | null } {
     let fired: string | null = null;
-    const t = setTimeout(() => {
+    const cancel = watchdog(ms, () => {
       fired = `timeout after ${ms} ms waiting for ${what}`;
       this.close();
-    }, ms);
-    return { cancel: () => clearTimeout(t), fired: () => fired };
+    });
+    return { cancel, fired: () => fired };
   }
 
   /** Sends `msg`, reads its echo, checks it; returns the round-trip time in ms. */
@@ -334,7 +381,18 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
       polling = false;
     }
   }, 2);
-  const endTimer = setTimeout(() => stop.abort(), o.durationMs);
+  let endTimer: ReturnType<typeof setTimeout> | undefined;
+
+  // Persistent connections and UDP flows still starting; at 0 the ready file is written.
+  let starting = o.conns + o.udp;
+  const ready = (): void => {
+    endTimer = setTimeout(() => stop.abort(), o.durationMs);
+    if (o.readyFile === undefined) return;
+    Deno.writeTextFile(o.readyFile, `${wallNow()}\n`).catch((e) => note(`ready file: ${e}`));
+  };
+  const started = (): void => {
+    if (--starting === 0) ready();
+  };
 
   // --- persistent connections ---
   const persistent = async (id: number): Promise<void> => {
@@ -342,8 +400,11 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
     report.conns.push(rec);
     let ec: EchoConn | undefined;
     const connectAt = performance.now();
+    let connecting = true;
     try {
       ec = await EchoConn.open(o.target, o.port, o.timeoutMs);
+      connecting = false;
+      started();
       report.tcp.opened++;
       report.tcp.maxStallMs = Math.max(report.tcp.maxStallMs, performance.now() - connectAt);
       // Spread the connections over one interval so they do not all send at once.
@@ -364,6 +425,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
       if (ec.corrupt === 0) report.tcp.completed++;
       else rec.error = `${ec.corrupt} corrupt bytes`;
     } catch (e) {
+      if (connecting) started();
       const f = e as Failure;
       rec.error = f.message;
       note(`tcp ${id}: ${f.message}`);
@@ -457,6 +519,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
       if (seen.size === sent) allBack?.();
     });
     await new Promise<void>((r) => sock.bind(0, () => r()));
+    started();
     let next = performance.now() + (o.intervalMs * f) / Math.max(1, o.udp);
     while (!stop.signal.aborted) {
       await sleepUntil(next - performance.now(), stop.signal);
@@ -481,6 +544,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
   };
 
   const tasks: Promise<void>[] = [];
+  if (starting === 0) ready();
   for (let i = 0; i < o.conns; i++) tasks.push(persistent(i));
   if (o.churnMs > 0) tasks.push(churnLoop());
   for (let f = 0; f < o.udp; f++) tasks.push(udpFlow(f));
@@ -496,20 +560,25 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
   report.udp.lost = report.udp.sent - report.udp.received;
   report.conns.sort((a, b) => a.id - b.id);
   report.errorSamples = [...errorSamples];
-  if (markAt !== null) {
-    const m: number = markAt;
-    const around = churnLog.filter((c) => c.at >= m - MARK_WINDOW_MS && c.at <= m);
-    const completed = around.filter((c) => c.ok === true).length;
-    report.opsAroundMark = {
-      markAt: round3(m),
-      windowMs: MARK_WINDOW_MS,
-      opened: around.length,
-      completed,
-      failed: around.length - completed,
-    };
-  }
+  if (markAt !== null) report.opsAroundMark = opsAroundMark(churnLog, markAt);
   report.endedAt = round3(wallNow());
   return report;
+}
+
+/** What became of the churn connections opened in the `MARK_WINDOW_MS` up to the mark (pure). */
+export function opsAroundMark(
+  log: readonly { at: number; ok: boolean | null }[],
+  markAt: number,
+): NonNullable<TrafficReport["opsAroundMark"]> {
+  const around = log.filter((c) => c.at >= markAt - MARK_WINDOW_MS && c.at <= markAt);
+  const completed = around.filter((c) => c.ok === true).length;
+  return {
+    markAt: round3(markAt),
+    windowMs: MARK_WINDOW_MS,
+    opened: around.length,
+    completed,
+    failed: around.length - completed,
+  };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -539,6 +608,7 @@ export function parseTrafficArgs(args: string[]): Partial<TrafficOptions> | stri
         "timeout-ms": { type: "string" },
         "stop-file": { type: "string" },
         "mark-file": { type: "string" },
+        "ready-file": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -572,6 +642,7 @@ export function parseTrafficArgs(args: string[]): Partial<TrafficOptions> | stri
   }
   if (values["stop-file"] !== undefined) out.stopFile = values["stop-file"];
   if (values["mark-file"] !== undefined) out.markFile = values["mark-file"];
+  if (values["ready-file"] !== undefined) out.readyFile = values["ready-file"];
   return out;
 }
 

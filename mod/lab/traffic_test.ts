@@ -4,11 +4,14 @@ import net from "node:net";
 import {
   countDiff,
   HEADER_LEN,
+  MARK_WINDOW_MS,
   messageBytes,
+  opsAroundMark,
   parseTrafficArgs,
   percentile,
   runTraffic,
   type TrafficReport,
+  watchdog,
 } from "./traffic.ts";
 import { serveLab } from "./servers.ts";
 
@@ -141,6 +144,8 @@ Deno.test("parseTrafficArgs reads every flag and names the bad one", () => {
     "/tmp/s",
     "--mark-file",
     "/tmp/m",
+    "--ready-file",
+    "/tmp/r",
     "--timeout-ms",
     "900",
   ]);
@@ -155,6 +160,7 @@ Deno.test("parseTrafficArgs reads every flag and names the bad one", () => {
     udpPort: 7101,
     stopFile: "/tmp/s",
     markFile: "/tmp/m",
+    readyFile: "/tmp/r",
     timeoutMs: 900,
   });
   assert.match(String(parseTrafficArgs(["--conns", "x"])), /--conns/);
@@ -165,9 +171,12 @@ Deno.test("parseTrafficArgs reads every flag and names the bad one", () => {
 
 Deno.test("traffic against honest lab servers on loopback: everything completes byte-exact", async () => {
   const srv = await serveLab({ addresses: [LO], tcpPort: 0, udpPort: 0, httpPort: 0 });
+  const dir = await Deno.makeTempDir();
   try {
     const p = srv.ports.get(LO)!;
+    const readyFile = `${dir}/ready`;
     const r = await runTraffic({
+      readyFile,
       target: LO,
       port: p.tcp,
       udpPort: p.udp,
@@ -179,12 +188,15 @@ Deno.test("traffic against honest lab servers on loopback: everything completes 
       timeoutMs: 2000,
     });
     assertClean(r, 8);
-    assert.ok(r.tcp.messages >= 8 * 20, `messages ${r.tcp.messages}`);
+    // How much traffic fits in 500 ms depends on the machine; that each connection and flow
+    // carried some, all of it echoed byte-exact, does not.
+    assert.ok(r.conns.every((c) => c.echoes >= 1), JSON.stringify(r.conns));
+    assert.equal(r.tcp.messages, r.conns.reduce((n, c) => n + c.echoes, 0));
     assert.ok(r.tcp.bytes > 0 && r.tcp.p50RttMs > 0 && r.tcp.p99RttMs >= r.tcp.p50RttMs);
-    assert.ok(r.churn.opened >= 10, `churn opened ${r.churn.opened}`);
+    assert.ok(r.churn.opened >= 1, `churn opened ${r.churn.opened}`);
     assert.equal(r.churn.completed, r.churn.opened);
     assert.equal(r.churn.failed, 0);
-    assert.ok(r.udp.sent >= 3 * 20, `udp sent ${r.udp.sent}`);
+    assert.ok(r.udp.sent >= 3, `udp sent ${r.udp.sent}`);
     assert.equal(r.udp.received, r.udp.sent);
     assert.equal(r.udp.corrupt, 0);
     assert.equal(r.udp.lost, 0);
@@ -194,15 +206,22 @@ Deno.test("traffic against honest lab servers on loopback: everything completes 
       assert.ok(c.lastEchoAt !== null && c.lastEchoAt >= r.startedAt && c.lastEchoAt <= r.endedAt);
     }
     assert.equal(r.opsAroundMark, null);
+    // Written once all 8 connections and 3 UDP flows were up; the 500 ms run starts then.
+    const readyAt = Number(await Deno.readTextFile(readyFile));
+    assert.ok(readyAt >= r.startedAt && readyAt <= r.endedAt, `ready at ${readyAt}`);
+    assert.ok(r.endedAt - readyAt >= 500, `ran ${r.endedAt - readyAt} ms after ready`);
+    assert.ok(r.conns.every((c) => c.lastEchoAt! >= readyAt), "ready before the last echoes");
   } finally {
     await srv.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("a server that flips one echoed byte is reported as corrupt", async () => {
   const srv = tcpServer(echoWith((chunk, total) => {
-    // Flip the stream's 100th byte once per connection.
-    if (total <= 100 && total + chunk.length > 100) chunk[100 - total]! ^= 0xff;
+    // Flip the stream's 20th byte once per connection: inside the first message's payload (12
+    // header bytes and at least 16 payload bytes), so one message is enough to see it.
+    if (total <= 20 && total + chunk.length > 20) chunk[20 - total]! ^= 0xff;
     return chunk;
   }));
   try {
@@ -294,7 +313,8 @@ Deno.test("a delayed echo shows as the longest stall; a missing one times out", 
       timeoutMs: 2000,
     });
     assertClean(r, 2);
-    assert.ok(r.tcp.maxStallMs >= 290 && r.tcp.maxStallMs < 1000, `stall ${r.tcp.maxStallMs}`);
+    // At least the server's delay, and under the 2000 ms timeout: a stall, not a failure.
+    assert.ok(r.tcp.maxStallMs >= 290 && r.tcp.maxStallMs < 2000, `stall ${r.tcp.maxStallMs}`);
   } finally {
     await srv.close();
   }
@@ -341,7 +361,8 @@ Deno.test("UDP: a corrupting echo is counted, silence is loss", async () => {
       durationMs: 300,
       timeoutMs: 1000,
     });
-    assert.ok(r.udp.sent >= 30, `sent ${r.udp.sent}`);
+    // Three datagrams show each fate the server deals (corrupt, echoed, dropped).
+    assert.ok(r.udp.sent >= 3, `sent ${r.udp.sent}`);
     assert.ok(r.udp.corrupt > 0, "corrupt");
     assert.ok(r.udp.received > 0 && r.udp.received < r.udp.sent);
     assert.equal(r.udp.lost, r.udp.sent - r.udp.received);
@@ -367,9 +388,12 @@ Deno.test("stop file ends the run early; mark file reports churn opened just bef
       durationMs: 20000,
       stopFile: `${dir}/stop`,
       markFile: `${dir}/mark`,
+      readyFile: `${dir}/ready`,
       timeoutMs: 2000,
     });
-    await new Promise((r) => setTimeout(r, 300));
+    while (!(await Deno.stat(`${dir}/ready`).then(() => true, () => false))) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await Deno.writeTextFile(`${dir}/mark`, "");
     const markMtime = (await Deno.stat(`${dir}/mark`)).mtime!.getTime();
     await new Promise((r) => setTimeout(r, 200));
@@ -381,7 +405,8 @@ Deno.test("stop file ends the run early; mark file reports churn opened just bef
     assert.ok(m !== null, "mark recorded");
     assert.ok(Math.abs(m.markAt - markMtime) < 1, `markAt ${m.markAt} vs mtime ${markMtime}`);
     assert.equal(m.windowMs, 50);
-    assert.ok(m.opened >= 3, `opened around mark ${m.opened}`);
+    // How many fall in the window depends on the machine (opsAroundMark's own test below
+    // checks the counting); whatever was opened there completed.
     assert.equal(m.completed, m.opened);
     assert.equal(m.failed, 0);
   } finally {
@@ -392,6 +417,8 @@ Deno.test("stop file ends the run early; mark file reports churn opened just bef
 
 Deno.test("connections live longer than the connect/echo timeout without being cut", async () => {
   const srv = await serveLab({ addresses: [LO], tcpPort: 0, udpPort: 0, httpPort: 0 });
+  const dir = await Deno.makeTempDir();
+  const readyFile = `${dir}/ready`;
   try {
     const r = await runTraffic({
       target: LO,
@@ -402,10 +429,79 @@ Deno.test("connections live longer than the connect/echo timeout without being c
       udp: 0,
       durationMs: 700,
       timeoutMs: 200,
+      readyFile,
     });
     assertClean(r, 3);
-    assert.ok(r.tcp.messages >= 3 * 40, `messages ${r.tcp.messages}`);
+    // Every connection still echoed after the timeout had passed since the traffic was up.
+    const readyAt = Number(await Deno.readTextFile(readyFile));
+    for (const c of r.conns) {
+      assert.ok(
+        c.lastEchoAt! > readyAt + 200,
+        `conn ${c.id}: last echo ${c.lastEchoAt! - readyAt} ms`,
+      );
+    }
   } finally {
     await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("opsAroundMark counts the churn opened in the 50 ms up to the mark, and its fate", () => {
+  const log = [
+    { at: 900, ok: true }, // before the window
+    { at: 950, ok: true }, // its first instant
+    { at: 990, ok: false },
+    { at: 999.5, ok: null }, // still open at the end: not completed
+    { at: 1000, ok: true }, // the mark itself
+    { at: 1001, ok: true }, // after
+  ];
+  assert.deepEqual(opsAroundMark(log, 1000), {
+    markAt: 1000,
+    windowMs: MARK_WINDOW_MS,
+    opened: 4,
+    completed: 2,
+    failed: 2,
+  });
+  assert.deepEqual(opsAroundMark([], 5).opened, 0);
+});
+
+Deno.test("watchdog fires after its time, but not for time this process was not running", async () => {
+  let fired = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => watchdog(30, () => (fired++, resolve())));
+  assert.equal(fired, 1);
+  assert.ok(performance.now() - t0 >= 29);
+
+  // The reply is in the socket while this process is away (here: its loop blocked 400 ms,
+  // past the 200 ms watchdog): the read gets its turn before the watchdog, which then stands.
+  const l = Deno.listen({ hostname: LO, port: 0 });
+  const server = (async () => {
+    const c = await l.accept();
+    const b = new Uint8Array(1);
+    await c.read(b);
+    await c.write(b);
+    return c;
+  })();
+  const c = await Deno.connect({ hostname: LO, port: (l.addr as Deno.NetAddr).port });
+  try {
+    let timedOut = false;
+    await c.write(Uint8Array.of(7));
+    const srv = await server; // echoed by now, or soon
+    const cancel = watchdog(200, () => {
+      timedOut = true;
+      c.close();
+    });
+    const until = performance.now() + 400;
+    while (performance.now() < until) { /* away */ }
+    const got = new Uint8Array(1);
+    assert.equal(await c.read(got), 1);
+    cancel();
+    assert.equal(timedOut, false, "the watchdog did not cut a reply that had arrived");
+    srv.close();
+  } finally {
+    try {
+      c.close();
+    } catch { /* closed */ }
+    l.close();
   }
 });

@@ -118,6 +118,8 @@ const hasTcpdump = ((): boolean => {
   }
 })();
 
+if (!hasTcpdump) console.warn("mod/port: tcpdump not on PATH, skipping the tcpdump read test");
+
 Deno.test({
   name: "pcap: tcpdump reads the writer's file",
   ignore: !hasTcpdump,

@@ -3,7 +3,7 @@ import { openTap, VNET_HDR_LEN } from "./tap.ts";
 import { openUdp, type UdpPort } from "./udp.ts";
 import { Poller } from "./poller.ts";
 import { OsError } from "./errors.ts";
-import { ip4, sh, shQuiet, tapSkipReason } from "./test_util.ts";
+import { copyModuleTree, hasCommand, ip4, sh, shQuiet, tapSkipReason } from "./test_util.ts";
 
 const ignore = tapSkipReason !== undefined;
 if (ignore) console.warn(`mod/port: skipping TAP device tests (${tapSkipReason})`);
@@ -173,32 +173,38 @@ Deno.test({
   },
 });
 
-const hasSetpriv = ((): boolean => {
-  try {
-    return new Deno.Command("setpriv", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const privSkip = tapSkipReason ?? (hasCommand("setpriv") ? undefined : "setpriv not on PATH");
+if (privSkip !== undefined && !ignore) {
+  console.warn(`mod/port: skipping the unprivileged TAP test (${privSkip})`);
+}
 
 Deno.test({
   name: "TAP: without CAP_NET_ADMIN, openTap fails with a clear EPERM OsError",
-  ignore: ignore || !hasSetpriv,
+  ignore: privSkip !== undefined,
   fn: async () => {
-    // A child process running as nobody with no capabilities tries to create a TAP.
-    const dir = await Deno.makeTempDir();
+    // A child process running as nobody with no capabilities tries to create a TAP, with a copy
+    // of tap.ts and its imports in a temporary directory: the checkout itself may sit in a home
+    // directory nobody cannot enter.
+    const dir = await Deno.makeTempDir({ prefix: "tandem-eperm-" });
     try {
-      await Deno.chmod(dir, 0o777);
-      const script = `${dir}/eperm.ts`;
-      const url = new URL("./tap.ts", import.meta.url).href;
+      await Deno.chmod(dir, 0o755);
+      const tap = await copyModuleTree(
+        new URL("./tap.ts", import.meta.url),
+        new URL("../../", import.meta.url),
+        `${dir}/src`,
+      );
+      const script = `${dir}/src/eperm.ts`;
       await Deno.writeTextFile(
         script,
-        `import { openTap } from ${JSON.stringify(url)};
+        `import { openTap } from ${JSON.stringify(tap)};
 try { openTap("tp1t3"); console.log("opened"); }
 catch (e) { console.log(e instanceof Error ? e.message : String(e)); }`,
+        { mode: 0o644 },
       );
-      await Deno.chmod(script, 0o644);
+      // Deno's cache for the child: the one place nobody writes.
+      const cache = `${dir}/deno`;
+      await Deno.mkdir(cache, { mode: 0o777 });
+      await Deno.chmod(cache, 0o777);
       const out = await new Deno.Command("setpriv", {
         args: [
           "--reuid=65534",
@@ -208,10 +214,12 @@ catch (e) { console.log(e instanceof Error ? e.message : String(e)); }`,
           Deno.execPath(),
           "run",
           "--no-check",
+          "--no-config",
           "-A",
           script,
         ],
-        env: { DENO_DIR: dir, HOME: dir, NO_COLOR: "1" },
+        cwd: dir,
+        env: { DENO_DIR: cache, HOME: cache, NO_COLOR: "1" },
         stdout: "piped",
         stderr: "piped",
       }).output();
