@@ -194,10 +194,20 @@ export class BatchReader {
    * `datagram`). Returns what was checked; a rejected batch is counted under its reason.
    */
   open(datagram: Uint8Array, onRecord: (rec: PeerRecordIn) => void): OpenResult {
+    const res = this.verify(datagram);
+    if (res.ok) this.deliver(datagram, onRecord);
+    return res;
+  }
+
+  /**
+   * The checks of {@link open} without the delivery: a lane that applies batches in sequence
+   * order verifies a batch when it arrives and delivers it when its turn comes. The replay
+   * window records the batch as seen.
+   */
+  verify(datagram: Uint8Array): OpenResult {
     const len = datagram.length;
     if (len < BATCH_HEADER_LEN + BATCH_MAC_LEN) return this.#reject("truncated");
-    const b = wireBuf(datagram);
-    const v = b.view;
+    const v = new DataView(datagram.buffer, datagram.byteOffset, len);
     if (v.getUint32(BH.magic) !== BATCH_MAGIC) return this.#reject("bad_magic");
     if (v.getUint8(BH.version) !== BATCH_VERSION) return this.#reject("bad_version");
     const end = len - BATCH_MAC_LEN;
@@ -233,14 +243,25 @@ export class BatchReader {
     // RFC 4303 §3.4.3: the window moves once integrity is verified.
     this.#window.update(seq);
     this.accepted++;
-    off = BATCH_HEADER_LEN;
+    return { ok: true, epoch, seq, count };
+  }
+
+  /**
+   * Hands each record of a batch that {@link verify} accepted (or that this unit sealed
+   * itself) to `onRecord`, in order, decoded into reused objects.
+   */
+  deliver(datagram: Uint8Array, onRecord: (rec: PeerRecordIn) => void): void {
+    const b = wireBuf(datagram);
+    const v = b.view;
+    const count = v.getUint16(BH.count);
+    let off = BATCH_HEADER_LEN;
     for (let i = 0; i < count; i++) {
       const blen = v.getUint16(off + 1);
       const body = off + RECORD_HEADER_LEN;
-      onRecord(decodeRecord(v.getUint8(off), b, body, blen, this.#slots)!);
+      const rec = decodeRecord(v.getUint8(off), b, body, blen, this.#slots);
+      if (rec) onRecord(rec);
       off = body + blen;
     }
-    return { ok: true, epoch, seq, count };
   }
 
   #reject(reason: RejectReason): OpenResult {

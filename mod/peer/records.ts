@@ -47,6 +47,15 @@ export const CTRL_TAKEOVER = 5;
 export const CTRL_SECRET = 7;
 /** The joiner's bulk-sync progress; `arg` = entries received so far (the sender's window). */
 export const CTRL_SYNC_PROGRESS = 8;
+/** Data-lane batches `arg` through the u32 in `data` never arrived: send them again. */
+export const CTRL_NACK = 9;
+/**
+ * Split brain healed and the sender yields: the FLOW records that follow, up to
+ * CTRL_MERGE_END, are flows it created during the split, to merge (not replace).
+ */
+export const CTRL_MERGE_BEGIN = 10;
+/** End of the merge; `arg` = entries sent. */
+export const CTRL_MERGE_END = 11;
 
 /** Heartbeat `flags` bits. */
 export const HB_RECEIVER = 1;
@@ -79,6 +88,13 @@ export const HEARTBEAT = new Layout(
     ["echoHeldMs", "f32"],
     /** The sender's boot time (ms): restarts are told apart by it. */
     ["epoch", "f64"],
+    /**
+     * The highest data-lane batch the sender applied in order: the cumulative acknowledgment
+     * that releases our resend ring, and confirms the emission of every frame we handed over.
+     */
+    ["dataAck", "u32"],
+    /** The sender's latest data-lane batch: a lost tail of ours shows up as a gap. */
+    ["dataTop", "u32"],
   ] as const,
 );
 
@@ -342,6 +358,8 @@ export class RecordSlots {
     echoSentAt: 0,
     echoHeldMs: 0,
     epoch: 0,
+    dataAck: 0,
+    dataTop: 0,
   };
   readonly mirror: MirrorRecordIn;
   readonly ack: AckRecord = { type: "ack", mseq: 0 };

@@ -112,8 +112,10 @@ Deno.test("records: body layouts have the documented offsets and sizes (wire con
     echoSentAt: 32,
     echoHeldMs: 40,
     epoch: 44,
+    dataAck: 52,
+    dataTop: 56,
   });
-  assert.equal(HEARTBEAT.size, 52);
+  assert.equal(HEARTBEAT.size, 60);
   assert.deepEqual({ ...MIRROR.at }, {
     mseq: 0,
     time: 4,
@@ -152,7 +154,7 @@ Deno.test("records: every type encodes to its golden bytes", () => {
 });
 
 Deno.test("records: sizes without encoding", () => {
-  assert.equal(bodySize(heartbeat()), 52);
+  assert.equal(bodySize(heartbeat()), 60);
   assert.equal(bodySize(mirror(0)), 66);
   assert.equal(bodySize(mirror(100)), 166, "only frame[frameOff, frameEnd) counts");
   assert.equal(bodySize(ack()), 4);
@@ -213,7 +215,7 @@ Deno.test("records: a body over 65535 bytes is a RangeError and writes nothing",
 });
 
 Deno.test("records: minBodySize per type, 0 for unknown types", () => {
-  assert.deepEqual(TYPES.map(minBodySize), [52, 66, 4, 13, 103, 5]);
+  assert.deepEqual(TYPES.map(minBodySize), [60, 66, 4, 13, 103, 5]);
   for (const t of [0, 7, 8, 99, 255, -1]) assert.equal(minBodySize(t), 0, String(t));
 });
 
@@ -272,11 +274,11 @@ Deno.test("records: slots are reused; each decode overwrites every field", () =>
   // A heartbeat decoded over another leaves nothing of the first behind.
   const h = heartbeat();
   encodeRecord(b, 0, h);
-  decodeRecord(REC_HEARTBEAT, b, 3, 52, slots);
+  decodeRecord(REC_HEARTBEAT, b, 3, 60, slots);
   const zero = { ...h };
   for (const k of Object.keys(zero) as (keyof typeof zero)[]) if (k !== "type") zero[k] = 0;
   encodeRecord(b, 0, zero);
-  assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 52, slots), zero);
+  assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 60, slots), zero);
 });
 
 Deno.test("records: a body shorter than its type needs, or an unknown type, is undefined", () => {
