@@ -62,6 +62,7 @@ export const EVENT_COUNTERS = [
   "held_new_flows",
   "relayed",
   "replayed",
+  "replay_skipped",
 ] as const;
 export type EventCounter = typeof EVENT_COUNTERS[number];
 

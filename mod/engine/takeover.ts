@@ -110,17 +110,26 @@ const replayVnet = new Uint8Array(10);
  * Emits a frame this unit handed to its peer for emission (`MF_PEER_EMITS`) that the peer never
  * confirmed before it died: the survivor is the forwarder now, and the endpoints must not wait
  * on a retransmission timer for data the pair held (DESIGN.md "Losing a unit"). The frame in
- * the record is ready as sent (next hop and this unit's MAC). A frame the peer did emit just
- * before dying goes out twice, which is harmless: TCP acknowledges and drops a duplicate
- * segment (RFC 9293 §3.10.7.4, with a D-SACK, RFC 2883), a duplicate SYN gets the same SYN-ACK
- * again, and UDP applications must cope with duplicated datagrams (RFC 8085 §3.3).
+ * the record is ready as sent (next hop and this unit's MAC).
+ *
+ * Only TCP is replayed. A segment the peer did emit just before dying goes out twice, which
+ * TCP absorbs: the receiver acknowledges and drops a duplicate (RFC 9293 §3.10.7.4, with a
+ * D-SACK, RFC 2883), and a duplicate SYN gets the same SYN-ACK again (§3.10.7.3). A UDP
+ * datagram has no such guard, and an application sees a duplicate as a second request
+ * (RFC 8085 §3.3 allows both loss and duplication; losing one is what UDP users plan for), so
+ * UDP and other frames are counted as `replay_skipped` instead.
  */
 export function replay(ctx: EngineCtx, rec: MirrorIn): boolean {
   if ((rec.flags & MF_PEER_EMITS) === 0 || (rec.flags & MF_RELAY) !== 0) return false;
-  if (rec.egress >= ctx.cfg.interfaces.length || rec.frameEnd - rec.frameOff < 14) return false;
-  const buf = rec.buf;
+  const buf = rec.buf, at = rec.frameOff;
+  if (rec.egress >= ctx.cfg.interfaces.length || rec.frameEnd - at < 34) return false;
+  // IPv4 (ethertype 0x0800) carrying TCP: protocol byte at 14 + 9.
+  if (buf[at + 12] !== 0x08 || buf[at + 13] !== 0x00 || buf[at + 23] !== PROTO_TCP) {
+    ctx.counters.add(EV.replay_skipped);
+    return false;
+  }
   for (let i = 0; i < 10; i++) replayVnet[i] = buf[rec.vnetOff + i]!;
-  ctx.emit(rec.egress, buf, rec.frameOff, rec.frameEnd, replayVnet);
+  ctx.emit(rec.egress, buf, at, rec.frameEnd, replayVnet);
   ctx.counters.add(EV.replayed);
   return true;
 }

@@ -17,6 +17,7 @@ import {
   parseOut,
   serverSegment,
   tsOpt,
+  udpFrame,
   VIP,
 } from "./testing.ts";
 import { Engine } from "./engine.ts";
@@ -202,4 +203,26 @@ Deno.test("takeover: replay emits a handed-over frame as it was sent, and only t
   feed(a.engine, clientSyn(a.cfg, 4001, 100), 0, 2);
   assert.equal(a.engine.replay(mirrorIn(a.out.mirrored[1]!)), false);
   assert.equal(a.engine.counters.get(EV.replayed), 1);
+  assert.equal(a.engine.counters.get(EV.replay_skipped), 0, "not a handed-over frame");
+});
+
+Deno.test("takeover: a handed-over UDP datagram is not replayed, but counted", () => {
+  const a = engineUnderTest("a");
+  learnNeighbors(a.engine);
+  Object.assign(a.engine.roles, { receiver: true, forwarder: false, mirror: true });
+  const udp = udpFrame({
+    dstMac: a.cfg.virtualMacs[0]!,
+    src: CLIENT,
+    dst: VIP,
+    sport: 5000,
+    dport: 7001,
+  });
+  feed(a.engine, udp, 0, 1);
+  const m = a.out.mirrored[0]!;
+  assert.ok(m.flags & MF_PEER_EMITS, "handed over for emission");
+  // A duplicate datagram would reach the application as a second request: lost is safer.
+  assert.equal(a.engine.replay(mirrorIn(m)), false);
+  assert.equal(a.out.emitted.length, 0);
+  assert.equal(a.engine.counters.get(EV.replayed), 0);
+  assert.equal(a.engine.counters.get(EV.replay_skipped), 1);
 });
