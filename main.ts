@@ -20,7 +20,7 @@ import { isRealtime, setNice, setRealtime } from "./mod/port/priority.ts";
 import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
-import { type HeartbeatSender, startHeartbeatWorker } from "./mod/unit/heartbeat.ts";
+import { type HeartbeatThread, startHeartbeatWorker } from "./mod/unit/heartbeat.ts";
 import { unitSetup, VERSION } from "./mod/unit/setup.ts";
 
 /** `scheduling: realtime`: SCHED_RR at a low priority, like keepalived's; `nice`: this nice value. */
@@ -53,24 +53,25 @@ async function run(
     }
   }
   const ports: FramePort[] = [];
-  let peer: { data: UdpPort; control: UdpPort; heartbeat: UdpPort } | null = null;
-  let heartbeat: HeartbeatSender | undefined;
+  let peer: { data: UdpPort; control: UdpPort } | null = null;
+  let heartbeatLane: UdpPort | undefined;
+  let heartbeat: HeartbeatThread | undefined;
   try {
     for (const i of cfg.interfaces) ports.push(openTap(i.tap, { offload: i.offload }));
     if (cfg.peer) {
-      // The peer link's data lane on the listen port, its control lane on the next one.
+      // The peer link's data lane on the listen port, its control lane on the next one, the
+      // heartbeat lane (read by the heartbeat thread) on the one after.
       const { address, port } = cfg.peer.listen;
-      peer = {
-        data: openUdp(address, port),
-        control: openUdp(address, port + 1),
-        heartbeat: openUdp(address, port + 2),
-      };
+      peer = { data: openUdp(address, port), control: openUdp(address, port + 1) };
+      heartbeatLane = openUdp(address, port + 2);
     }
     const setup = unitSetup(cfg);
     setup.epoch = performance.timeOrigin + performance.now();
     if (cfg.peer) {
-      // Heartbeats from their own thread: a loop paused by load does not look dead.
+      // Heartbeats sent and read by their own thread: a loop paused by load neither looks dead
+      // nor sees its peer as dead.
       heartbeat = startHeartbeatWorker({
+        listenFd: heartbeatLane!.fd,
         bindIp: cfg.peer.listen.address,
         peerIp: cfg.peer.address.address,
         peerPort: cfg.peer.address.port + 2,
@@ -123,7 +124,7 @@ async function run(
   } finally {
     for (const p of ports) p.close();
     heartbeat?.stop();
-    peer?.heartbeat.close();
+    heartbeatLane?.close();
     peer?.data.close();
     peer?.control.close();
   }

@@ -70,7 +70,7 @@ async function start(m: SyncWorkerStart): Promise<void> {
         deadAfter: 5,
         holdNewFlowsMs: 0,
         garpRepeat: 1,
-        nudge: false,
+        probe: false,
       },
       onEvent: (e) => post({ type: "event", node: m.node, ...e }),
     },

@@ -22,6 +22,8 @@ export interface LabConfigOptions {
   scheduling?: "realtime" | "nice" | "normal";
   /** Written as `mode:`; without it the mode must come from `--mode`. */
   mode?: Mode;
+  /** The echo service schedules by maglev and allows mid-stream pickup (`pickup: true`). */
+  pickup?: boolean;
 }
 
 const UNITS = {
@@ -40,12 +42,12 @@ export function labConfigText(opts: LabConfigOptions): string {
   const peer = UNITS[opts.unit === "a" ? "b" : "a"];
   const off = opts.offload === false ? ", offload: false" : "";
   const backends = (port: number): string => `[${BACKENDS.map((b) => `${b}:${port}`).join(", ")}]`;
-  const service = (name: string, port: number, protocol: string): string[] => [
+  const service = (name: string, port: number, protocol: string, pickup = false): string[] => [
     `  - name: ${name}`,
     `    listen: ${VIP}:${port}`,
     `    protocol: ${protocol}`,
     `    backends: ${backends(port)}`,
-    `    scheduler: round-robin`,
+    ...(pickup ? [`    scheduler: maglev`, `    pickup: true`] : [`    scheduler: round-robin`]),
   ];
   const lines = [
     `# tandem lab, unit ${opts.unit}`,
@@ -59,7 +61,7 @@ export function labConfigText(opts: LabConfigOptions): string {
     `  - { address: ${VIP}/24, interface: front }`,
     `  - { address: ${GATEWAY}/24, interface: back }`,
     `services:`,
-    ...service("echo", 7000, "tcp"),
+    ...service("echo", 7000, "tcp", opts.pickup === true),
     ...service("echo-udp", 7001, "udp"),
     ...service("http", 80, "tcp"),
     `peer:`,
@@ -67,8 +69,8 @@ export function labConfigText(opts: LabConfigOptions): string {
     `  address: ${peer.ha}:${PEER_PORT}`,
     // JSON strings are valid YAML scalars, so any path is quoted safely.
     `  key_file: ${JSON.stringify(opts.keyFile)}`,
-    `  heartbeat_interval: 10ms`,
-    `  dead_after: 5`,
+    `  heartbeat_interval: 4ms`,
+    `  dead_after: 6`,
     ...(opts.holdNewFlows === undefined ? [] : [`  hold_new_flows: ${opts.holdNewFlows}ms`]),
     ...(opts.scheduling ? [`scheduling: ${opts.scheduling}`] : []),
     `api: { listen: 127.0.0.1:9090, token_file: ${JSON.stringify(opts.tokenFile)} }`,

@@ -107,7 +107,7 @@ export interface PeerConfig {
   /** 0 = off; only with active-forward. */
   holdNewFlowsMs: number;
   garpRepeat: number;
-  nudge: boolean;
+  probe: boolean;
 }
 
 /** The status API. */
@@ -394,7 +394,7 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
       deadAfter: pp.dead_after,
       holdNewFlowsMs: pp.hold_new_flows,
       garpRepeat: pp.garp_repeat,
-      nudge: pp.nudge,
+      probe: pp.probe,
     };
   }
 

@@ -263,7 +263,7 @@ const BAD: BadCase[] = [
     says: "out of range",
   },
   { field: "peer.garp_repeat", mutate: (d) => (d.peer.garp_repeat = 21) },
-  { field: "peer.nudge", mutate: (d) => (d.peer.nudge = "on") },
+  { field: "peer.probe", mutate: (d) => (d.peer.probe = "on") },
   { field: "peer.key_file", mutate: (d) => delete d.peer.key_file, says: "missing" },
   {
     field: "peer.key_file",
@@ -394,7 +394,7 @@ Deno.test("config: defaults are applied", () => {
     delete d.peer.heartbeat_interval;
     delete d.peer.dead_after;
     delete d.peer.garp_repeat;
-    delete d.peer.nudge;
+    delete d.peer.probe;
     delete d.api;
     delete d.log;
   });
@@ -407,9 +407,9 @@ Deno.test("config: defaults are applied", () => {
       dead: c.peer!.deadAfter,
       hold: c.peer!.holdNewFlowsMs,
       garp: c.peer!.garpRepeat,
-      nudge: c.peer!.nudge,
+      probe: c.peer!.probe,
     },
-    { hb: 10, dead: 5, hold: 0, garp: 3, nudge: true },
+    { hb: 4, dead: 6, hold: 0, garp: 3, probe: true },
   );
   assert.equal(c.api.listen.text, "127.0.0.1:9090");
   assert.equal(c.api.token, undefined);

@@ -22,14 +22,22 @@ export type Action =
   | { kind: "roles" }
   /** This unit just gained the floating addresses: announce them (GARP, repeated). */
   | { kind: "announce" }
-  /** This unit took over from a dead peer: make endpoints resend what died with it. */
-  | { kind: "nudge" }
+  /**
+   * This unit took over from a dead peer: emit the frames the peer never confirmed emitting,
+   * then probe the endpoints so they resend what died with it.
+   */
+  | { kind: "recover" }
   /** Drop the flow table and receive the peer's (bulk sync, claims 20, 21). */
   | { kind: "join" }
+  /**
+   * A split brain healed and this unit yields: first send the winner the flows created here
+   * since `since` (it merges them into its table, not replacing), then join.
+   */
+  | { kind: "merge"; since: number }
   /** Planned switchover: ask the peer to take over. */
   | { kind: "failover_request" }
-  /** Planned switchover: tell the peer this unit took over. */
-  | { kind: "takeover" }
+  /** Planned switchover: tell the peer this unit now holds `role` (it takes the other one). */
+  | { kind: "takeover"; role: Role }
   /** A line for the timeline and the log. */
   | { kind: "event"; event: string; detail: string };
 
@@ -51,6 +59,8 @@ export interface Policy {
   forwarder: boolean;
   mirror: boolean;
   holdNewFlows: boolean;
+  /** Just handed the receiver role over: relay frames still arriving for it to the peer. */
+  relay: boolean;
 }
 
 export interface PairOptions {
@@ -109,6 +119,11 @@ const PEER_WARMUP_DEAD_MS = 200;
 const JOINER_DEAD_MS = 1000;
 /** A planned handover not confirmed within this long is given up. */
 const HANDOVER_MS = 1000;
+/**
+ * How long a unit that handed the receiver role over keeps relaying frames that still arrive
+ * for it (switches and neighbours move to the new receiver after its gratuitous ARPs).
+ */
+export const RELAY_MS = 500;
 
 export class Pair {
   readonly mode: Mode;
@@ -140,6 +155,8 @@ export class Pair {
   #now = 0;
   #lastTick = -Infinity;
   #orphanSince = -Infinity;
+  #soloSince = -Infinity;
+  #relayUntil = -Infinity;
   readonly #startupMs: number;
   readonly #orphanMs: number;
   readonly #warmupMs: number;
@@ -192,6 +209,7 @@ export class Pair {
       forwarder: this.forwarder,
       mirror: up,
       holdNewFlows: up && this.#holdNewFlows && this.forwarder,
+      relay: up && !this.receiver && this.#now < this.#relayUntil,
     };
   }
 
@@ -201,6 +219,7 @@ export class Pair {
     if ((state === "active" || state === "standby") && this.state !== state) {
       this.#pairedAt = this.#now;
     }
+    if (state === "solo" && this.state !== "solo") this.#soloSince = this.#now;
     this.state = state;
     this.role = role;
     this.#apply();
@@ -267,8 +286,12 @@ export class Pair {
       case "solo":
         if (hb.state === "solo") {
           // Split brain healing: exactly one owner stays (higher priority, then older boot).
-          if (!this.#outranks(hb)) this.#join(out, "split brain: peer wins, rejoining");
-          else if (now - this.#splitAnnounced > 100) {
+          if (!this.#outranks(hb)) {
+            // The flows opened here during the split go to the winner before this unit drops
+            // its table: merged, not lost.
+            out.push({ kind: "merge", since: this.#soloSince });
+            this.#join(out, "split brain: peer wins, rejoining");
+          } else if (now - this.#splitAnnounced > 100) {
             // The switches may have learned the floating MACs behind the peer during the
             // split: claim them back while the peer yields.
             this.#splitAnnounced = now;
@@ -317,9 +340,12 @@ export class Pair {
   }
 
   #join(out: Action[], why: string): void {
+    const wasReceiver = this.receiver;
     this.synced = false;
     this.#orphanSince = -Infinity;
     this.#to("joining", "standby", out, why);
+    // Frames the switches still send here belong to the winner now.
+    if (wasReceiver && this.peer === "up") this.#relayUntil = this.#now + RELAY_MS;
     out.push({ kind: "join" });
   }
 
@@ -335,8 +361,14 @@ export class Pair {
 
   /**
    * Planned switchover asked of this unit (SIGUSR1, POST /failover). Refused, with the
-   * reason, when there is nobody synced to hand over to or a handover is already under way;
-   * a request to the standby makes it take over at once.
+   * reason, when there is nobody synced to hand over to or a handover is already under way.
+   *
+   * The roles move in an order where there is always a receiver: the unit that will be the
+   * receiver after the switch moves first (this one, or the peer when asked with
+   * `failover_request`), then tells the other (`takeover`), which takes the remaining role.
+   * For the moment both are receivers, each mirrors what it receives, and the record says who
+   * emits, so no frame is emitted twice or not at all. The unit that gave the receiver role
+   * up relays frames still arriving for it to the new one for `RELAY_MS`.
    */
   requestFailover(now = this.#now): FailoverOutcome {
     this.#now = now;
@@ -351,35 +383,57 @@ export class Pair {
       return refuse("peer_not_synced");
     }
     if (this.#handingOver) return refuse("in_progress");
-    if (this.role === "active") {
-      // Until the peer confirms, both may claim "active": that is the handover, not a conflict.
+    const next: Role = this.role === "active" ? "standby" : "active";
+    if (rolesFor(this.mode, next, next).receiver) {
+      // Just changed state: its role claims are ignored for two dead times, while the
+      // notice reaches the peer.
+      this.#switchTo(next, out, "planned switchover");
+    } else {
+      // Until the peer takes our role, both claim it: that is the handover, not a conflict.
       this.#handingOver = true;
       this.#handoverAt = now;
       out.push({ kind: "failover_request" });
       out.push({ kind: "event", event: "failover", detail: "asked peer to take over" });
-    } else {
-      this.#takeover(out);
     }
     return { ok: true, actions: out };
   }
 
-  /** The peer asked us to take over (planned switchover). */
-  onFailoverRequest(): Action[] {
+  /**
+   * The peer asked us to move first (planned switchover): we take the other role, which makes
+   * us the receiver. A request that would not (it breaks the order) is ignored.
+   */
+  onFailoverRequest(now = this.#now): Action[] {
+    this.#now = now;
     const out: Action[] = [];
-    if (this.state === "standby" && this.synced) this.#takeover(out);
+    const next: Role = this.role === "active" ? "standby" : "active";
+    if (
+      (this.state === "standby" || this.state === "active") && this.synced &&
+      rolesFor(this.mode, next, next).receiver
+    ) {
+      this.#switchTo(next, out, "planned switchover");
+    }
     return out;
   }
 
-  #takeover(out: Action[]): void {
-    this.#to("active", "active", out, "planned switchover");
-    out.push({ kind: "takeover" });
+  /** Takes `role` and tells the peer, which then takes the other one. */
+  #switchTo(role: Role, out: Action[], why: string): void {
+    const wasReceiver = this.receiver;
+    this.#to(role, role, out, why);
+    if (wasReceiver && !this.receiver) this.#relayUntil = this.#now + RELAY_MS;
+    out.push({ kind: "takeover", role });
   }
 
-  /** The peer announced it took over the active role. */
-  onTakeover(): Action[] {
+  /** The peer now holds `role` (planned switchover): take the other one. */
+  onTakeover(role: Role, now = this.#now): Action[] {
+    this.#now = now;
     const out: Action[] = [];
     this.#handingOver = false;
-    if (this.state === "active") this.#to("standby", "standby", out, "peer took over");
+    if ((this.state === "active" || this.state === "standby") && this.role === role) {
+      const wasReceiver = this.receiver;
+      const mine: Role = role === "active" ? "standby" : "active";
+      this.#to(mine, mine, out, `peer took the ${role} role`);
+      if (wasReceiver && !this.receiver) this.#relayUntil = now + RELAY_MS;
+    }
     return out;
   }
 
@@ -388,6 +442,10 @@ export class Pair {
     this.#now = now;
     if (this.#handingOver && now - this.#handoverAt > HANDOVER_MS) this.#handingOver = false;
     const out: Action[] = [];
+    if (this.#relayUntil !== -Infinity && now >= this.#relayUntil) {
+      this.#relayUntil = -Infinity;
+      out.push({ kind: "roles" });
+    }
     const gap = now - this.#lastTick;
     this.#lastTick = now;
     if (this.peer === "none") return out;
@@ -456,7 +514,7 @@ export class Pair {
       if (this.state === "active" || this.state === "standby") {
         this.#pairedEpoch = -1;
         this.#to("solo", this.role, out, "peer dead");
-        out.push({ kind: "nudge" });
+        out.push({ kind: "recover" });
       } else if (this.state === "joining") {
         this.#orphanSince = now;
       }
@@ -479,6 +537,7 @@ export class Pair {
     // Wake exactly when the peer's silence crosses the limit: detection is deadMs after the
     // last heartbeat, not deadMs plus a polling interval.
     if (this.peer === "up") next = Math.min(next, this.lastHeard + this.deadMs + 0.5);
+    if (this.#relayUntil !== -Infinity) next = Math.min(next, this.#relayUntil);
     return Math.max(now, next);
   }
 }

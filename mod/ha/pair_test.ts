@@ -220,6 +220,7 @@ Deno.test("policy: mirroring exactly while the peer is up", () => {
       forwarder: true,
       mirror: false,
       holdNewFlows: false,
+      relay: false,
     });
   }
   const alone = new Pair({
@@ -237,17 +238,25 @@ Deno.test("policy: mirroring exactly while the peer is up", () => {
     forwarder: true,
     mirror: false,
     holdNewFlows: false,
+    relay: false,
   });
 });
 
 Deno.test("policy: holdNewFlows only in active-forward with the option, as forwarder, peer up", () => {
   const [a, b] = paired("active-forward", { holdNewFlows: true });
-  assert.deepEqual(a.policy, { receiver: true, forwarder: true, mirror: true, holdNewFlows: true });
+  assert.deepEqual(a.policy, {
+    receiver: true,
+    forwarder: true,
+    mirror: true,
+    holdNewFlows: true,
+    relay: false,
+  });
   assert.deepEqual(b.policy, {
     receiver: false,
     forwarder: false,
     mirror: true,
     holdNewFlows: false,
+    relay: false,
   });
   // Peer gone: solo forwarder, nobody to ack: no holds.
   for (let t = 110; t <= 200; t += 10) a.tick(t);
@@ -287,7 +296,7 @@ Deno.test("a silent peer is declared dead exactly deadMs after its last heartbea
     // The standby gains the addresses and announces them; the active already holds them.
     assert.deepEqual(
       kinds(acts),
-      survivor === "a" ? ["roles", "roles", "nudge"] : ["roles", "roles", "announce", "nudge"],
+      survivor === "a" ? ["roles", "roles", "recover"] : ["roles", "roles", "announce", "recover"],
     );
     assert.equal(events(acts)[0], "peer: peer down: no heartbeat for 51 ms");
     assert.equal(s.role, survivor === "a" ? "active" : "standby", "solo keeps the role");
@@ -657,6 +666,34 @@ Deno.test("a peer that restarts within our dead time: we go solo, it resyncs", (
   assert.deepEqual(kinds(b2.onHeartbeat(115, hbOf(a))), ["roles", "join"]);
 });
 
+Deno.test("a standby that synced from its peer goes solo when that peer restarts, whatever its epoch", () => {
+  // b joined a and synced from it: b never saw a booting heartbeat of this a.
+  const a = unit("standby-forward", "active", 5);
+  for (let t = 0; t <= 1000; t += 10) a.tick(t);
+  const b = unit("standby-forward", "standby", 6, 1000);
+  b.onHeartbeat(1010, hbOf(a));
+  b.syncComplete(1020);
+  assert.equal(b.state, "standby");
+  // a restarts (a new process, epoch 0 even): b holds the only state, it goes solo.
+  const a2 = unit("standby-forward", "active", 0, 1100);
+  assert.deepEqual(kinds(b.onHeartbeat(1110, hbOf(a2))), ["roles", "announce"]);
+  assert.equal(b.state, "solo");
+
+  // The same after a split brain b lost and resynced from: the split reset what b knew.
+  const [c, d] = paired("standby-forward");
+  for (let t = 110; t <= 300; t += 10) {
+    c.tick(t);
+    d.tick(t);
+  }
+  assert.equal(d.state, "solo");
+  d.onHeartbeat(310, hbOf(c));
+  assert.equal(d.state, "joining");
+  d.syncComplete(320);
+  const c2 = unit("standby-forward", "active", 0, 400);
+  d.onHeartbeat(410, hbOf(c2));
+  assert.equal(d.state, "solo");
+});
+
 Deno.test("a paired unit that hears its peer solo rejoins, except just after pairing", () => {
   // b synced and became standby at 1505; a's solo heartbeats sent before that still arrive.
   const a = unit("standby-forward", "active", 1);
@@ -694,7 +731,10 @@ Deno.test("split brain heals to exactly one owner; the loser joins once", () => 
     // Link back. Each hears the other's solo heartbeat.
     const aHb = hbOf(a), bHb = hbOf(b);
     const bActs = b.onHeartbeat(710, aHb);
-    assert.deepEqual(kinds(bActs), ["roles", "roles", "join"], mode);
+    assert.deepEqual(kinds(bActs), ["roles", "merge", "roles", "join"], mode);
+    // The flows to merge: those opened since b went solo (the tick that found a dead).
+    assert.deepEqual(bActs.find((x) => x.kind === "merge"), { kind: "merge", since: 160 });
+    assert.equal(b.policy.relay, true, "the loser relays frames still sent to it");
     assert.deepEqual(events(bActs), [
       "peer: peer down -> up (solo)",
       "role: solo/standby -> joining/standby: split brain: peer wins, rejoining",
@@ -739,7 +779,7 @@ Deno.test("split brain: the higher priority wins even when it booted later", () 
   }
   const aHb = hbOf(a), bHb = hbOf(b);
   assert.deepEqual(kinds(a.onHeartbeat(310, bHb)), ["roles", "announce"]);
-  assert.deepEqual(kinds(b.onHeartbeat(310, aHb)), ["roles", "roles", "join"]);
+  assert.deepEqual(kinds(b.onHeartbeat(310, aHb)), ["roles", "merge", "roles", "join"]);
   assert.equal(a.state, "solo");
   assert.equal(b.state, "joining");
 });
@@ -756,7 +796,7 @@ Deno.test("split brain between equal priorities: the older boot keeps the addres
   assert.equal(x.state, "solo");
   assert.equal(y.state, "solo");
   const xHb = hbOf(x), yHb = hbOf(y);
-  assert.deepEqual(kinds(y.onHeartbeat(310, xHb)), ["roles", "roles", "join"]);
+  assert.deepEqual(kinds(y.onHeartbeat(310, xHb)), ["roles", "merge", "roles", "join"]);
   assert.deepEqual(kinds(x.onHeartbeat(310, yHb)), ["roles", "announce"]);
 });
 
@@ -820,7 +860,7 @@ Deno.test("both claiming active after pairing: the higher priority stays active"
 
 Deno.test("both claiming standby: the lower priority takes active", () => {
   const [a, b] = paired("standby-forward");
-  a.onTakeover(); // a steps down without b taking over.
+  a.onTakeover("active"); // a steps down without b taking over.
   assert.equal(a.state, "standby");
   // b hears a standby claim; b loses on priority, so b becomes active.
   const acts = b.onHeartbeat(200, hbOf(a));
@@ -1043,38 +1083,78 @@ Deno.test("a synced standby hearing a joining peer refuses with peer_not_synced"
   assert.equal(b.state, "standby");
 });
 
-Deno.test("planned switchover through the active swaps the roles; exactly one active", () => {
+/** Runs a switchover asked of `asked`; returns every action of both, checking a receiver exists throughout. */
+function switchover(asked: Pair, other: Pair, now: number): Action[] {
+  const log: Action[] = [];
+  const receiver = () => assert.ok(asked.receiver || other.receiver, "never without a receiver");
+  const o = asked.requestFailover(now);
+  assert.equal(o.ok, true);
+  log.push(...o.actions);
+  receiver();
+  for (const x of o.actions) {
+    if (x.kind === "failover_request") {
+      const moved = other.onFailoverRequest(now + 1);
+      log.push(...moved);
+      receiver();
+      const t = moved.find((m) => m.kind === "takeover");
+      assert.ok(t && t.kind === "takeover", "the peer moved and said so");
+      log.push(...asked.onTakeover(t.role, now + 2));
+    } else if (x.kind === "takeover") {
+      log.push(...other.onTakeover(x.role, now + 1));
+    }
+    receiver();
+  }
+  return log;
+}
+
+Deno.test("planned switchover through the active swaps the roles; the new receiver moves first", () => {
   for (const mode of MODES) {
     const [a, b] = paired(mode);
+    const aWillReceive = rolesFor(mode, "standby", "standby").receiver;
     const o = a.requestFailover(105);
     assert.equal(o.ok, true);
-    assert.deepEqual(kinds(o.actions), ["failover_request"]);
-    // Heartbeats cross before the request arrives: both say what they were; no conflict.
-    assert.deepEqual(exchange(a, b, 110, 130).filter((x) => x.kind !== "event"), []);
-    const take = b.onFailoverRequest();
-    const gains = rolesFor(mode, "active", "active").receiver;
+    // standby-first: a becomes the receiver, so it moves first; otherwise b does.
     assert.deepEqual(
-      kinds(take),
-      gains ? ["roles", "announce", "takeover"] : ["roles", "takeover"],
+      kinds(o.actions),
+      aWillReceive ? ["roles", "announce", "takeover"] : ["failover_request"],
       mode,
     );
-    assert.equal(b.state, "active");
-    // Both claim active until a hears the takeover (within two dead times): neither yields.
-    assert.deepEqual(kinds(exchange(a, b, 140, 230)), [], mode);
-    assert.equal(a.state, "active");
-    const step = a.onTakeover();
-    // In standby-first the standby is the receiver: stepping down gains the addresses.
-    assert.deepEqual(
-      kinds(step),
-      mode === "standby-first" ? ["roles", "announce"] : ["roles"],
-      mode,
-    );
-    assert.deepEqual(events(step), ["role: active/active -> standby/standby: peer took over"]);
-    assert.equal(a.state, "standby");
+    if (aWillReceive) {
+      assert.equal(a.state, "standby");
+      assert.deepEqual(o.actions.find((x) => x.kind === "takeover"), {
+        kind: "takeover",
+        role: "standby",
+      });
+      // The notice reaches b (a heartbeat of a's standby claim first would do the same: b
+      // loses the conflict on priority and takes active).
+      const step = b.onTakeover("standby", 110);
+      assert.deepEqual(kinds(step), ["roles"], mode);
+      assert.deepEqual(events(step), [
+        "role: standby/standby -> active/active: peer took the standby role",
+      ]);
+      assert.equal(b.policy.relay, true, "b gave the receiver role up: it relays");
+      assert.deepEqual(kinds(exchange(a, b, 120, 230)), [], `${mode}: settled`);
+    } else {
+      assert.equal(a.state, "active", "the active keeps its role until the peer moved");
+      // Heartbeats cross before the request arrives: both say what they were; no conflict.
+      assert.deepEqual(exchange(a, b, 110, 130).filter((x) => x.kind !== "event"), []);
+      const take = b.onFailoverRequest(135);
+      assert.deepEqual(kinds(take), ["roles", "announce", "takeover"], mode);
+      assert.equal(b.state, "active");
+      assert.deepEqual(kinds(exchange(a, b, 140, 230)), [], `${mode}: a is handing over`);
+      assert.equal(a.state, "active");
+      const step = a.onTakeover("active", 235);
+      assert.deepEqual(kinds(step), ["roles"], mode);
+      assert.deepEqual(events(step), [
+        "role: active/active -> standby/standby: peer took the active role",
+      ]);
+      assert.equal(a.policy.relay, true, "a gave the receiver role up: it relays");
+    }
     assert.equal(a.role, "standby");
     assert.equal(b.role, "active");
     const after = exchange(a, b, 240, 2000);
-    assert.deepEqual(kinds(after), [], mode);
+    assert.equal(count(after, "roles"), 1, `${mode}: only the relay ending`);
+    assert.equal(a.policy.relay || b.policy.relay, false, "relaying ended");
     assert.equal(a.state, "standby", mode);
     assert.equal(b.state, "active", mode);
     assert.equal(Number(a.receiver) + Number(b.receiver), 1, mode);
@@ -1083,17 +1163,18 @@ Deno.test("planned switchover through the active swaps the roles; exactly one ac
       rolesFor(mode, "active", "active").receiver,
       rolesFor(mode, "active", "active").forwarder,
     ]);
-    // And back again: the new active may hand over too.
-    const back = b.requestFailover(2010);
-    assert.equal(back.ok, true, mode);
-    a.onFailoverRequest();
-    b.onTakeover();
-    assert.equal(a.state, "active");
-    assert.equal(b.state, "standby");
+    // And back again, asked of either unit.
+    switchover(b, a, 2010);
+    assert.equal(a.state, "active", mode);
+    assert.equal(b.state, "standby", mode);
+    exchange(a, b, 2020, 4000);
+    switchover(b, a, 4010);
+    assert.equal(a.state, "standby", mode);
+    assert.equal(b.state, "active", mode);
   }
 });
 
-Deno.test("a switchover request to the standby takes over at once", () => {
+Deno.test("a switchover request to the standby: it moves first when it will receive, else asks", () => {
   const [a, b] = paired("standby-forward");
   const o = b.requestFailover(105);
   assert.equal(o.ok, true);
@@ -1103,21 +1184,30 @@ Deno.test("a switchover request to the standby takes over at once", () => {
   ]);
   assert.equal(b.state, "active");
   assert.deepEqual(rf(b), [true, false]);
-  assert.deepEqual(kinds(a.onTakeover()), ["roles"]);
+  assert.deepEqual(kinds(a.onTakeover("active", 106)), ["roles"]);
   assert.equal(a.state, "standby");
   assert.deepEqual(rf(a), [false, true]);
   exchange(a, b, 110, 1000);
   assert.equal(b.state, "active");
   assert.equal(a.state, "standby");
-  // A request to the standby never refuses with in_progress (it does not wait).
-  assert.equal(a.requestFailover(1005).ok, true);
-  assert.equal(a.state, "active");
+  // standby-first: the standby is the receiver; the active must move first.
+  const [c, d] = paired("standby-first");
+  const q = d.requestFailover(105);
+  assert.deepEqual(kinds(q.actions), ["failover_request"]);
+  assert.equal(d.state, "standby");
+  const moved = c.onFailoverRequest(106);
+  assert.deepEqual(kinds(moved), ["roles", "announce", "takeover"]);
+  assert.equal(c.state, "standby");
+  assert.deepEqual(kinds(d.onTakeover("standby", 107)), ["roles"]);
+  assert.equal(d.state, "active");
+  assert.deepEqual(rf(c), [true, false]);
+  assert.deepEqual(rf(d), [false, true]);
 });
 
 Deno.test("a lost takeover notice: the pair settles back on one active, the configured one", () => {
   const [a, b] = paired("standby-forward");
   assert.equal(a.requestFailover(105).ok, true);
-  b.onFailoverRequest();
+  b.onFailoverRequest(106);
   assert.equal(b.state, "active");
   // The takeover notice is lost. After two dead times b yields to the higher priority.
   const log = exchange(a, b, 110, 2000);
@@ -1129,7 +1219,7 @@ Deno.test("a lost takeover notice: the pair settles back on one active, the conf
 
 Deno.test("a failover request reaches only a synced standby", () => {
   const [a, b] = paired("standby-forward");
-  assert.deepEqual(a.onFailoverRequest(), [], "an active ignores it");
+  assert.deepEqual(a.onFailoverRequest(), [], "an active that would not receive ignores it");
   assert.equal(a.state, "active");
   const j = unit("standby-forward", "standby", 3);
   assert.deepEqual(j.onFailoverRequest(), [], "a joiner ignores it");
@@ -1162,13 +1252,15 @@ Deno.test("syncComplete without a time is stamped with the latest input's time",
   assert.deepEqual(kinds(c.onHeartbeat(500.5, solo)), ["roles", "join"]);
 });
 
-Deno.test("a takeover notice makes only an active step down", () => {
+Deno.test("a takeover notice makes only the unit holding that role step aside", () => {
   const [a, b] = paired("standby-forward");
-  assert.deepEqual(b.onTakeover(), []);
+  assert.deepEqual(b.onTakeover("active"), [], "b does not hold the active role");
   assert.equal(b.state, "standby");
+  assert.deepEqual(a.onTakeover("standby"), [], "a does not hold the standby role");
+  assert.equal(a.state, "active");
   for (let t = 110; t <= 160; t += 10) a.tick(t);
   assert.equal(a.state, "solo");
-  assert.deepEqual(a.onTakeover(), []);
+  assert.deepEqual(a.onTakeover("active"), [], "a solo unit keeps everything");
   assert.equal(a.state, "solo");
 });
 
@@ -1185,7 +1277,7 @@ Deno.test("an unconfirmed handover is given up after 1 s", () => {
 Deno.test("a handover ends when the peer dies or confirms", () => {
   const [a, b] = paired("standby-forward");
   assert.equal(a.requestFailover(100).ok, true);
-  a.onTakeover();
+  a.onTakeover("active");
   assert.equal(a.state, "standby");
   exchange(a, b, 110, 400);
   // Back: b is still standby (it never took over), a standby too: conflict resolves.

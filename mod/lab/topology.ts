@@ -77,6 +77,8 @@ export interface LabUpOptions {
   units?: Unit[];
   /** `hold_new_flows` in ms for active-forward (see DESIGN.md). */
   holdNewFlows?: number;
+  /** The echo service uses maglev with mid-stream pickup. */
+  pickup?: boolean;
   /** Extra `tandem run` arguments for both units. */
   extraArgs?: string[];
   /** Bound on each readiness wait; default `DEFAULT_READY_TIMEOUT_MS`. */
@@ -445,6 +447,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
         keyFile,
         tokenFile,
         holdNewFlows: opts.holdNewFlows,
+        pickup: opts.pickup,
         offload: opts.offload !== false,
         scheduling: opts.scheduling,
       }),

@@ -26,6 +26,8 @@ export class PeerChannel {
   readonly #port: number;
   txFull = 0;
   wrongSource = 0;
+  /** Called with each sealed batch before it is sent (the data lane keeps it for resending). */
+  onSealed: ((seq: number, dg: Uint8Array) => void) | undefined;
 
   constructor(
     udp: UdpPort,
@@ -54,7 +56,9 @@ export class PeerChannel {
   flush(): void {
     if (this.writer.pending === 0) return;
     const dg = this.writer.seal();
-    if (dg && !this.udp.sendTo(dg, dg.length, this.#ip, this.#port)) this.txFull++;
+    if (!dg) return;
+    this.onSealed?.(this.writer.seq, dg);
+    if (!this.udp.sendTo(dg, dg.length, this.#ip, this.#port)) this.txFull++;
   }
 
   /**

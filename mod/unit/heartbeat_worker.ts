@@ -1,13 +1,22 @@
 /**
- * The heartbeat thread (see `heartbeat.ts`): seals a heartbeat every interval
- * from the state the loop shares, while the loop keeps turning.
+ * The heartbeat thread (see `heartbeat.ts`): sends a heartbeat every interval from the state
+ * the loop shares, and reads the peer's as they arrive, while the loop keeps turning. It
+ * blocks in poll(2) between the two: nothing here waits for the loop.
  * @module
  */
 /// <reference lib="deno.worker" />
-import { BatchWriter } from "../peer/batch.ts";
-import { openUdp } from "../port/udp.ts";
+import { BatchReader, BatchWriter, MAC_ROOM, type PeerRecordIn } from "../peer/mod.ts";
+import { openUdp, UdpPort } from "../port/udp.ts";
+import { Poller } from "../port/poller.ts";
 import { setThreadRealtime } from "../port/priority.ts";
-import { HB, heartbeatFrom, type HeartbeatInit, newHeartbeat } from "./heartbeat.ts";
+import {
+  HB,
+  heartbeatFrom,
+  type HeartbeatInit,
+  newHeartbeat,
+  publishPeer,
+  SEQ,
+} from "./heartbeat.ts";
 
 const HEARTBEAT_RT_PRIORITY = 20;
 
@@ -17,22 +26,45 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
   // so a saturated machine never delays a heartbeat (best effort: needs CAP_SYS_NICE).
   setThreadRealtime(HEARTBEAT_RT_PRIORITY);
   const s = new Float64Array(init.shared);
-  const udp = openUdp(init.bindIp, 0);
+  const peer = new Float64Array(init.peerShared);
+  const seq = new Int32Array(init.seqShared);
+  const out = openUdp(init.bindIp, 0);
+  const lane = new UdpPort(init.listenFd, "heartbeat lane", 0);
+  const poller = new Poller([lane.fd]);
   const writer = new BatchWriter(init.key, init.epoch, 512);
+  const reader = new BatchReader(init.key);
+  const rx = new Uint8Array(MAC_ROOM + 2048);
+  const room = rx.subarray(MAC_ROOM);
   const clock = () => performance.timeOrigin + performance.now();
-  const hb = newHeartbeat();
-  const beat = () => {
-    if (s[HB.stop] === 1) {
-      clearInterval(timer);
-      udp.close();
-      return;
-    }
-    const now = clock();
-    // A loop that stopped turning must look dead: no heartbeat past the guard.
-    if (now - s[HB.lastTurn]! > init.guardMs) return;
-    writer.add(heartbeatFrom(hb, s, init.epoch, init.configDigest, now));
-    const dg = writer.seal();
-    if (dg) udp.sendTo(dg, dg.length, init.peerIp, init.peerPort);
+  const mine = newHeartbeat();
+  let heardAt = 0;
+  const onRecord = (rec: PeerRecordIn) => {
+    if (rec.type === "heartbeat") publishPeer(peer, seq, rec, heardAt);
   };
-  const timer = setInterval(beat, init.intervalMs);
+  let next = clock();
+  while (s[HB.stop] !== 1) {
+    const now = clock();
+    if (now >= next) {
+      next = Math.max(next + init.intervalMs, now);
+      // A loop that stopped turning must look dead: no heartbeat past the guard.
+      if (now - s[HB.lastTurn]! <= init.guardMs) {
+        writer.add(heartbeatFrom(mine, s, init.epoch, init.configDigest, now));
+        const dg = writer.seal();
+        if (dg) out.sendTo(dg, dg.length, init.peerIp, init.peerPort);
+      }
+    }
+    poller.waitSync(Math.max(0, next - clock()));
+    for (let i = 0; i < 16; i++) {
+      const n = lane.recvFrom(room);
+      if (n <= 0) break;
+      // Stamped with the time of reading: the loop may be busy, the peer is not late.
+      heardAt = clock();
+      if (lane.lastAddr !== init.peerIp) {
+        Atomics.add(seq, SEQ.rejected, 1);
+        continue;
+      }
+      if (!reader.open(room.subarray(0, n), onRecord).ok) Atomics.add(seq, SEQ.rejected, 1);
+    }
+  }
+  out.close();
 };

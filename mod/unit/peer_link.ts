@@ -1,12 +1,19 @@
 /**
- * The peer link as the running unit uses it: three UDP lanes, batching, mirror sequence
- * numbers, acks and the frames held for them (DESIGN.md "The peer link").
+ * The peer link as the running unit uses it: UDP lanes, batching, mirror sequence numbers,
+ * reliable in-order delivery of the data lane, acks, and the frames held for them (DESIGN.md
+ * "The peer link").
  *
- * Lanes: heartbeats arrive on a lane of their own (written by the heartbeat thread) and are
- * read first; acks and switchover control travel on the control lane, read next; mirror
- * records, bulk sync and expiries on the data lane. A unit that falls behind the mirror stream
- * then never reads a heartbeat late: head-of-line blocking behind data is what turns load into
- * a false failover.
+ * Lanes: acks, NACKs and switchover control travel on the control lane, read first; mirror
+ * records, bulk sync and expiries on the data lane. Heartbeats have a lane of their own, sent
+ * and read by the heartbeat thread (`heartbeat.ts`); without it they travel on the control
+ * lane. A unit that falls behind the mirror stream then never reads control late.
+ *
+ * The data lane is reliable (`peer/reliable.ts`): every sealed batch is kept in a resend ring
+ * until the peer's heartbeat acknowledges it; the receiver applies batches in sequence order,
+ * holds what arrives past a gap and NACKs the gap, so a lost record costs a peer round trip.
+ * The ring is also what a survivor replays when its peer dies: the frames it handed over for
+ * emission that the peer never confirmed (its ack is the confirmation: the forwarder emits a
+ * frame when it applies the record).
  *
  * Holds (`hold_new_flows`, active-forward): the first frame of a new flow is kept until the
  * peer acks its mirror record, or until the bound passes, then sent.
@@ -16,16 +23,20 @@ import type { FlowTable } from "../flow/table.ts";
 import { MF_NO_FLOW, MF_RELAY, type MirrorOut } from "../engine/output.ts";
 import {
   type AckRecord,
+  BatchReader,
   type ControlRecordOut,
+  CTRL_NACK,
   CTRL_SYNC_BEGIN,
   CTRL_SYNC_END,
   type ExpireRecord,
   type FlowRecordOut,
   MAC_ROOM,
+  type MirrorRecordIn,
   type MirrorRecordOut,
   type PeerRecordIn,
   type PeerRecordOut,
 } from "../peer/mod.ts";
+import { IN_ORDER_DELIVER, IN_ORDER_HELD, InOrder, ResendRing } from "../peer/reliable.ts";
 import type { UdpPort } from "../port/udp.ts";
 import { PeerChannel } from "./channel.ts";
 
@@ -39,12 +50,14 @@ const PEER_BUDGET = 8;
 export const PEER_RX_BUFFER = 65536 + 128;
 /** The data lane's batch buffer: the HMAC's room plus the largest datagram. */
 export const PEER_BATCH_BUFFER = MAC_ROOM + MAX_DATAGRAM;
+/** The resend ring: bounded by bytes and by age (a peer silent that long is dead). */
+export const RING_BYTES = 32 << 20;
+export const RING_AGE_MS = 2000;
 
-/** The three sockets of the link: data on the listen port, control on +1, heartbeats on +2. */
+/** The link's sockets: data on the listen port, control on the next one. */
 export interface PeerSockets {
   data: UdpPort;
   control: UdpPort;
-  heartbeat?: UdpPort;
 }
 
 export interface PeerLinkOptions {
@@ -76,10 +89,19 @@ export type FrameSend = (
 export class PeerLink {
   readonly #data: PeerChannel;
   readonly #ctl: PeerChannel;
-  readonly #hb: PeerChannel | null;
   readonly #o: PeerLinkOptions;
   readonly #rx: Uint8Array;
   readonly #send: FrameSend;
+  readonly #ring = new ResendRing(RING_BYTES, RING_AGE_MS);
+  readonly #order = new InOrder();
+  /** Reads our own sealed batches back (replay). */
+  readonly #own: BatchReader;
+  #dataEpoch = -Infinity;
+  /** The last data drain stopped at its budget: more batches are likely queued. */
+  #lagging = false;
+  #now = 0;
+  #onRecord: (rec: PeerRecordIn) => void = () => {};
+  readonly #dispatch: (rec: PeerRecordIn) => void;
   #mseq = 0;
   #ackWanted = 0;
   #ackSent = 0;
@@ -98,12 +120,15 @@ export class PeerLink {
   readonly #relayOut: MirrorOut;
   readonly #ackRec: AckRecord = { type: "ack", mseq: 0 };
   readonly #ctlRec: ControlRecordOut = { type: "control", op: 0, arg: 0 };
+  readonly #nackTo = new Uint8Array(4);
   /** Mirror records refused because the frame cannot fit a datagram. */
   tooBig = 0;
   /** Held frames sent at the bound, without an ack. */
   holdTimeouts = 0;
   /** Held frames sent, acked or timed out. */
   released = 0;
+  /** NACKed batches we no longer had (past the ring's bounds). */
+  nackMissed = 0;
 
   /**
    * `buffers`: where to read datagrams (`PEER_RX_BUFFER` bytes) and build data batches
@@ -129,10 +154,9 @@ export class PeerLink {
       MAX_DATAGRAM,
       buffers?.batch,
     );
+    this.#data.onSealed = (seq, dg) => this.#ring.push(seq, dg, this.#now);
     this.#ctl = new PeerChannel(sockets.control, o.key, o.epoch, o.ip, o.port + 1);
-    this.#hb = sockets.heartbeat
-      ? new PeerChannel(sockets.heartbeat, o.key, o.epoch, o.ip, o.port + 2)
-      : null;
+    this.#own = new BatchReader(o.key);
     this.#mirrorRec = { type: "mirror", mseq: 0, rec: undefined as unknown as MirrorOut };
     this.#flowRec = { type: "flow", flows, flow: 0 };
     this.#relayOut = {
@@ -148,18 +172,31 @@ export class PeerLink {
       frameEnd: 0,
       vnet: new Uint8Array(10),
     };
+    this.#dispatch = (rec) => {
+      if (rec.type === "control" && rec.op === CTRL_NACK) {
+        this.#resend(rec.arg, rec.buf, rec.dataOff);
+      } else this.#onRecord(rec);
+    };
   }
 
   /** File descriptors to poll for readability. */
   get fds(): number[] {
-    const fds = [this.#ctl.udp.fd, this.#data.udp.fd];
-    if (this.#hb) fds.push(this.#hb.udp.fd);
-    return fds;
+    return [this.#ctl.udp.fd, this.#data.udp.fd];
   }
 
   /** Frames held for an ack right now. */
   get holding(): number {
     return this.#held.length;
+  }
+
+  /** The highest data batch of the peer's applied in order: our heartbeat's ack. */
+  get dataAck(): number {
+    return this.#order.applied;
+  }
+
+  /** Our latest sealed data batch: our heartbeat's `dataTop`. */
+  get dataTop(): number {
+    return this.#data.writer.seq;
   }
 
   // ---------------------------------------------------------------- sending
@@ -203,7 +240,7 @@ export class PeerLink {
     this.#data.queue(e);
   }
 
-  /** Sends flow `f` as a bulk-sync entry. */
+  /** Sends flow `f` as a FLOW record (bulk sync, or a split brain's merge). */
   flow(f: number): void {
     this.#flowRec.flow = f;
     this.#data.queue(this.#flowRec);
@@ -213,12 +250,13 @@ export class PeerLink {
    * Sends a control record. Sync begin and end travel on the data lane, in order with the
    * entries between them; everything else on the control lane, ahead of all data.
    */
-  control(op: number, arg: number, data?: Uint8Array): void {
+  control(op: number, arg: number, data?: Uint8Array, dataLane = false): void {
     const r = this.#ctlRec;
     r.op = op;
     r.arg = arg;
     r.data = data;
-    (op === CTRL_SYNC_BEGIN || op === CTRL_SYNC_END ? this.#data : this.#ctl).queue(r);
+    const onData = dataLane || op === CTRL_SYNC_BEGIN || op === CTRL_SYNC_END;
+    (onData ? this.#data : this.#ctl).queue(r);
   }
 
   /** Queues any other record on the control lane (a heartbeat sent by the loop itself). */
@@ -230,6 +268,45 @@ export class PeerLink {
   flush(): void {
     this.#ctl.flush();
     this.#data.flush();
+  }
+
+  // ---------------------------------------------------------------- reliability
+
+  /**
+   * What the peer's heartbeat says of our data lane: it applied everything up to `ack` (those
+   * batches leave the ring: their frames are emitted), and its own latest batch is `top`.
+   */
+  peerAck(ack: number, top: number, now: number): void {
+    // An ack beyond what we sent is about a previous boot of ours: ignore it.
+    if (ack <= this.#data.writer.seq) this.#ring.ack(ack);
+    this.#order.senderTop(top, now);
+  }
+
+  /** Resends the batches a NACK names, from the ring. */
+  #resend(from: number, buf: Uint8Array, at: number): void {
+    const to = (buf[at]! << 24 | buf[at + 1]! << 16 | buf[at + 2]! << 8 | buf[at + 3]!) >>> 0;
+    for (let seq = from; seq <= to && seq - from < 1024; seq++) {
+      const dg = this.#ring.get(seq);
+      if (!dg) {
+        this.nackMissed++;
+        continue;
+      }
+      this.#ring.resent++;
+      if (!this.#data.udp.sendTo(dg, dg.length, this.#o.ip, this.#o.port)) this.#data.txFull++;
+    }
+  }
+
+  /**
+   * The peer is gone: hands every mirror record of ours it never confirmed to `each` (a
+   * survivor emits the frames the dead peer was to emit), then forgets them. Returns the
+   * batches replayed.
+   */
+  replay(each: (rec: MirrorRecordIn) => void): number {
+    this.#data.flush();
+    const pick = (rec: PeerRecordIn) => {
+      if (rec.type === "mirror") each(rec);
+    };
+    return this.#ring.drain((dg) => this.#own.deliver(dg, pick));
   }
 
   // ---------------------------------------------------------------- acks and holds
@@ -287,15 +364,16 @@ export class PeerLink {
   // ---------------------------------------------------------------- receiving
 
   /**
-   * Reads what the peer sent, heartbeats first, then control, then data, each up to a budget;
-   * hands every record of every authenticated batch to `onRecord`, then acks what wants one.
-   * Returns how many datagrams were read.
+   * Reads what the peer sent, control first, then data, each up to a budget; hands every
+   * record to `onRecord` (data in sequence order), then acks what wants one. Returns how many
+   * datagrams were read.
    */
-  drain(onRecord: (rec: PeerRecordIn) => void): number {
+  drain(onRecord: (rec: PeerRecordIn) => void, now: number): number {
+    this.#onRecord = onRecord;
+    this.#now = now;
     const buf = this.#rx;
-    let n = this.#hb ? this.#hb.drain(buf, PEER_BUDGET, onRecord) : 0;
-    n += this.#ctl.drain(buf, PEER_BUDGET, onRecord);
-    n += this.#data.drain(buf, PEER_BUDGET, onRecord);
+    let n = this.#ctl.drain(buf, PEER_BUDGET, this.#dispatch);
+    n += this.#drainData(buf);
     if (this.#ackWanted > this.#ackSent) {
       this.#ackRec.mseq = this.#ackWanted;
       this.#ctl.queue(this.#ackRec);
@@ -304,20 +382,84 @@ export class PeerLink {
     return n;
   }
 
-  /** Counters for the status API: rejected batches by reason, full sockets, strangers. */
+  #drainData(buf: Uint8Array): number {
+    const ch = this.#data, room = buf.subarray(MAC_ROOM), order = this.#order;
+    let n = 0;
+    for (; n < PEER_BUDGET; n++) {
+      const len = ch.udp.recvFrom(room);
+      if (len <= 0) break;
+      if (ch.udp.lastAddr !== this.#o.ip) {
+        ch.wrongSource++;
+        continue;
+      }
+      const dg = room.subarray(0, len);
+      const res = ch.reader.verify(dg);
+      if (!res.ok) continue;
+      if (res.epoch !== this.#dataEpoch) {
+        // The peer (re)started: its batches count from 1 again.
+        this.#dataEpoch = res.epoch;
+        order.reset();
+      }
+      const v = order.offer(res.seq, this.#now);
+      if (v === IN_ORDER_DELIVER) {
+        ch.reader.deliver(dg, this.#dispatch);
+        this.#deliverHeld();
+      } else if (v === IN_ORDER_HELD) order.hold(res.seq, dg);
+    }
+    this.#lagging = n === PEER_BUDGET;
+    return n;
+  }
+
+  #deliverHeld(): void {
+    for (let dg = this.#order.takeHeld(); dg; dg = this.#order.takeHeld()) {
+      this.#data.reader.deliver(dg, this.#dispatch);
+    }
+  }
+
+  /**
+   * Timers of the reliable lane: NACKs a gap (first ask or retry), gives up on one that did not
+   * fill in time and applies what waited behind it, drops ring entries past their age. Returns
+   * when it wants to run again.
+   */
+  tick(now: number): number {
+    this.#now = now;
+    this.#ring.expire(now);
+    const nack = this.#order.tick(now, this.#lagging);
+    if (nack) {
+      const to = this.#nackTo;
+      to[0] = nack.to >>> 24;
+      to[1] = (nack.to >>> 16) & 255;
+      to[2] = (nack.to >>> 8) & 255;
+      to[3] = nack.to & 255;
+      this.control(CTRL_NACK, nack.from, to);
+    }
+    this.#deliverHeld();
+    return this.#order.nextDeadline(now);
+  }
+
+  /** Counters for the status API. */
   counters(): Record<string, number> {
     const out: Record<string, number> = { drop_peer_bad_record: 0 };
-    for (const ch of [this.#ctl, this.#data, this.#hb]) {
-      if (!ch) continue;
+    for (const ch of [this.#ctl, this.#data]) {
       for (const [k, v] of Object.entries(ch.reader.counters)) {
+        // A resent batch that arrived twice is expected, not an attack.
+        if (k === "replay" && ch === this.#data) continue;
         out[`drop_peer_${k}`] = (out[`drop_peer_${k}`] ?? 0) + v;
         out.drop_peer_bad_record! += v;
       }
       out.peer_tx_full = (out.peer_tx_full ?? 0) + ch.txFull;
       out.drop_peer_wrong_source = (out.drop_peer_wrong_source ?? 0) + ch.wrongSource;
     }
+    out.peer_duplicate_batches = this.#data.reader.counters.replay;
     out.drop_mirror_too_big = this.tooBig;
     out.hold_timeouts = this.holdTimeouts;
+    out.peer_nacks_sent = this.#order.nacks;
+    out.peer_batches_recovered = this.#order.recovered;
+    out.drop_peer_batches_lost = this.#order.lost;
+    out.peer_batches_resent = this.#ring.resent;
+    out.drop_peer_resend_missed = this.nackMissed;
+    out.drop_replay_evicted = this.#ring.dropped;
+    out.peer_batches_unconfirmed = this.#ring.size;
     return out;
   }
 }

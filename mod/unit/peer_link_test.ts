@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { decodeRow, type FlowEntry, MIRROR_ROW, SYNC_ROW } from "../flow/fields.ts";
 import { ST_TCP_ESTABLISHED } from "../flow/states.ts";
 import { FlowTable } from "../flow/table.ts";
-import type { MirrorOut } from "../engine/output.ts";
+import { MF_NO_FLOW, MF_RELAY, type MirrorOut } from "../engine/output.ts";
 import {
   BatchReader,
   BatchWriter,
@@ -33,14 +33,17 @@ const OTHER = 0x7f000002; // 127.0.0.2: loopback, but not the peer's address
 const KEY = new TextEncoder().encode("peer link test key, 32 bytes!!!");
 const WRONG_KEY = new TextEncoder().encode("not the key the peer link uses!!");
 
-/** Three sockets on consecutive ports (data, control, heartbeat), as the link expects. */
-function openLanes(ip = LOCAL): PeerSockets & { base: number; all: UdpPort[] } {
+/**
+ * Three sockets on consecutive ports (data, control, and the heartbeat lane the link leaves to
+ * the heartbeat thread), as a unit opens them.
+ */
+function openLanes(ip = LOCAL): PeerSockets & { base: number; all: UdpPort[]; hbLane: UdpPort } {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20000 + Math.floor(Math.random() * 40000);
     const all: UdpPort[] = [];
     try {
       for (let i = 0; i < 3; i++) all.push(openUdp(ip, base + i));
-      return { data: all[0]!, control: all[1]!, heartbeat: all[2]!, base, all };
+      return { data: all[0]!, control: all[1]!, hbLane: all[2]!, base, all };
     } catch {
       for (const s of all) s.close();
     }
@@ -102,7 +105,16 @@ class Ends {
 
 /** What a drained record said, copied out of the reused record object. */
 type Seen =
-  | { type: "mirror"; mseq: number; flags: number; time: number; frame: number[]; row: FlowEntry }
+  | {
+    type: "mirror";
+    mseq: number;
+    flags: number;
+    time: number;
+    ingress: number;
+    egress: number;
+    frame: number[];
+    row: FlowEntry;
+  }
   | { type: "flow"; row: FlowEntry }
   | { type: "control"; op: number; arg: number; data: number[] }
   | { type: "ack"; mseq: number }
@@ -127,6 +139,8 @@ function copyOut(rec: PeerRecordIn): Seen {
         mseq: rec.mseq,
         flags: rec.flags,
         time: rec.time,
+        ingress: rec.ingress,
+        egress: rec.egress,
         frame: [...rec.buf.subarray(rec.frameOff, rec.frameEnd)],
         row: scratch.entry(0),
       };
@@ -161,14 +175,14 @@ async function drainUntil(link: PeerLink, want: number, limitMs = 2000): Promise
   const seen: Seen[] = [];
   const deadline = performance.now() + limitMs;
   while (seen.length < want) {
-    link.drain((r) => seen.push(copyOut(r)));
+    link.drain((r) => seen.push(copyOut(r)), 0);
     if (seen.length >= want) break;
     if (performance.now() > deadline) {
       assert.fail(`only ${seen.length} of ${want} records within ${limitMs} ms`);
     }
     await new Promise((r) => setTimeout(r, 1));
   }
-  link.drain((r) => seen.push(copyOut(r)));
+  link.drain((r) => seen.push(copyOut(r)), 0);
   return seen;
 }
 
@@ -254,8 +268,16 @@ const BASE_COUNTERS = {
   drop_peer_malformed: 0,
   peer_tx_full: 0,
   drop_peer_wrong_source: 0,
+  peer_duplicate_batches: 0,
   drop_mirror_too_big: 0,
   hold_timeouts: 0,
+  peer_nacks_sent: 0,
+  peer_batches_recovered: 0,
+  drop_peer_batches_lost: 0,
+  peer_batches_resent: 0,
+  drop_peer_resend_missed: 0,
+  drop_replay_evicted: 0,
+  peer_batches_unconfirmed: 0,
 };
 
 Deno.test("mirror records, sync entries and expiries arrive at the peer in order, intact", async () => {
@@ -381,8 +403,8 @@ Deno.test("lanes: sync begin/end with the data, other control and heartbeats on 
       { type: "control", op: CTRL_TAKEOVER, arg: 0, data: [7, 8] },
       { type: "heartbeat", sentAt: 4242 },
     ]);
-    assert.equal(peer.heartbeat!.recvFrom(new Uint8Array(100)), 0, "the link never writes +2");
-    assert.deepEqual(link.fds, [a.control.fd, a.data.fd, a.heartbeat!.fd]);
+    assert.equal(peer.hbLane.recvFrom(new Uint8Array(100)), 0, "the link never writes +2");
+    assert.deepEqual(link.fds, [a.control.fd, a.data.fd]);
   } finally {
     for (const s of [...a.all, ...peer.all]) s.close();
   }
@@ -398,13 +420,13 @@ Deno.test("a link without a heartbeat socket polls two fds", () => {
       () => true,
     );
     assert.deepEqual(link.fds, [a.control.fd, a.data.fd]);
-    assert.equal(link.drain(() => {}), 0, "nothing waiting: nothing read");
+    assert.equal(link.drain(() => {}, 0), 0, "nothing waiting: nothing read");
   } finally {
     for (const s of a.all) s.close();
   }
 });
 
-Deno.test("drain reads heartbeats first, then control, then data, 8 datagrams per lane", async () => {
+Deno.test("drain reads control first, then data, 8 datagrams per lane; never the heartbeat lane", async () => {
   const b = openLanes();
   const src = openUdp(LOCAL, 0);
   try {
@@ -448,15 +470,16 @@ Deno.test("drain reads heartbeats first, then control, then data, 8 datagrams pe
     const deadline = performance.now() + 2000;
     let first = 0;
     while (first === 0 && performance.now() < deadline) {
-      first = link.drain((r) => r.type === "ack" && order.push(r.mseq));
+      first = link.drain((r) => r.type === "ack" && order.push(r.mseq), 0);
       if (first === 0) await new Promise((r) => setTimeout(r, 1));
     }
     // Loopback delivers at once: the first drain found everything waiting.
-    assert.equal(first, 2 + 3 + 8, "8 per lane at most");
-    assert.deepEqual(order, [300, 301, 200, 201, 202, 100, 101, 102, 103, 104, 105, 106, 107]);
-    assert.equal(link.drain((r) => r.type === "ack" && order.push(r.mseq)), 2);
-    assert.deepEqual(order.slice(13), [108, 109]);
-    assert.equal(link.drain(() => {}), 0);
+    assert.equal(first, 3 + 8, "8 per lane at most");
+    assert.deepEqual(order, [200, 201, 202, 100, 101, 102, 103, 104, 105, 106, 107]);
+    assert.equal(link.drain((r) => r.type === "ack" && order.push(r.mseq), 0), 2);
+    assert.deepEqual(order.slice(11), [108, 109]);
+    assert.equal(link.drain(() => {}, 0), 0);
+    assert.ok(b.hbLane.recvFrom(new Uint8Array(2048)) > 0, "the heartbeat lane is left unread");
   } finally {
     for (const s of [...b.all, src]) s.close();
   }
@@ -466,22 +489,22 @@ Deno.test("acks: wantAck queues one ACK after drain, for the highest mseq, once"
   const e = new Ends();
   try {
     // Nothing applied yet: draining and flushing acks nothing.
-    e.b.drain(() => {});
+    e.b.drain(() => {}, 0);
     e.b.flush();
     e.b.wantAck(3);
     e.b.wantAck(7);
     e.b.wantAck(5); // lower: no effect
-    assert.equal(e.b.drain(() => {}), 0);
+    assert.equal(e.b.drain(() => {}, 0), 0);
     e.b.flush();
     assert.deepEqual(await drainUntil(e.a, 1), [{ type: "ack", mseq: 7 }]);
     // Nothing new wanted: no second ACK.
-    e.b.drain(() => {});
+    e.b.drain(() => {}, 0);
     e.b.wantAck(7);
-    e.b.drain(() => {});
+    e.b.drain(() => {}, 0);
     e.b.flush();
     e.b.wantAck(8);
     e.b.flush();
-    e.b.drain(() => {});
+    e.b.drain(() => {}, 0);
     e.b.flush();
     assert.deepEqual(await drainUntil(e.a, 1), [{ type: "ack", mseq: 8 }]);
   } finally {
@@ -584,7 +607,7 @@ Deno.test("ack and hold end to end: the frame leaves when the peer's ACK arrives
     const got = await drainUntil(e.b, 1);
     assert.equal(got[0]!.type, "mirror");
     if (got[0]!.type === "mirror") e.b.wantAck(got[0]!.mseq);
-    e.b.drain(() => {});
+    e.b.drain(() => {}, 0);
     e.b.flush();
     assert.equal(e.aSent.length, 0);
     const acks: number[] = [];
@@ -595,7 +618,7 @@ Deno.test("ack and hold end to end: the frame leaves when the peer's ACK arrives
           acks.push(r.mseq);
           e.a.release(r.mseq, performance.now());
         }
-      });
+      }, 0);
       await new Promise((r) => setTimeout(r, 1));
     }
     assert.deepEqual(acks, [1]);
@@ -655,7 +678,7 @@ Deno.test("counters: forged, replayed, stale and strangers' datagrams are droppe
       let n = 0;
       const deadline = performance.now() + 2000;
       while (n < want && performance.now() < deadline) {
-        n += link.drain((r) => r.type === "ack" && seen.push(r.mseq));
+        n += link.drain((r) => r.type === "ack" && seen.push(r.mseq), 0);
         if (n < want) await new Promise((r) => setTimeout(r, 1));
       }
       assert.equal(n, want);
@@ -679,25 +702,25 @@ Deno.test("counters: forged, replayed, stale and strangers' datagrams are droppe
       drop_peer_bad_mac: 1,
       drop_peer_wrong_source: 1,
     });
-    // An authentic batch from the peer's address is taken; its replay is not.
+    // An authentic batch from the peer's address is taken; a second copy of it (a resend
+    // that crossed the original) is a duplicate, not an attack.
     const ok = sealed(good, 3);
     src.sendTo(ok, ok.length, LOCAL, b.base);
     src.sendTo(ok, ok.length, LOCAL, b.base);
     // An older epoch on the same lane: the peer's previous boot.
     const old = sealed(new BatchWriter(KEY, 40), 4);
     src.sendTo(old, old.length, LOCAL, b.base);
-    // Garbage on the heartbeat lane.
+    // Garbage on the heartbeat lane is the heartbeat thread's to count, not the link's.
     src.sendTo(new Uint8Array(8), 8, LOCAL, b.base + 2);
-    await drainAll(4);
+    await drainAll(3);
     assert.deepEqual(seen, [3]);
     assert.deepEqual(link.counters(), {
       ...BASE_COUNTERS,
-      drop_peer_bad_record: 4,
+      drop_peer_bad_record: 2,
       drop_peer_bad_mac: 1,
-      drop_peer_replay: 1,
       drop_peer_stale_epoch: 1,
-      drop_peer_truncated: 1,
       drop_peer_wrong_source: 1,
+      peer_duplicate_batches: 1,
     });
   } finally {
     for (const s of [...b.all, src, stranger]) s.close();
@@ -724,8 +747,38 @@ Deno.test("counters: a datagram the socket did not take is counted as peer_tx_fu
     link.mirror(mirrorOf(ft, f, frameOf(64, 0)));
     link.control(CTRL_FAILOVER_REQUEST, 0);
     link.flush();
-    assert.deepEqual(link.counters(), { ...BASE_COUNTERS, peer_tx_full: 3 });
+    // The data batch stays in the resend ring: the peer will NACK it, or a survivor replays it.
+    assert.deepEqual(link.counters(), {
+      ...BASE_COUNTERS,
+      peer_tx_full: 3,
+      peer_batches_unconfirmed: 1,
+    });
   } finally {
     for (const s of a.all) s.close();
+  }
+});
+
+Deno.test("relay: a frame handed over unprocessed travels as a MIRROR without a flow", async () => {
+  const e = new Ends();
+  try {
+    const f = addFlow(e.aFlows, 0);
+    assert.equal(e.a.mirror(mirrorOf(e.aFlows, f, frameOf(60, 1))), 1);
+    const buf = frameOf(200, 5);
+    e.a.relay(1, buf, 20, 120, new Uint8Array(10));
+    e.a.flush();
+    const seen = await drainUntil(e.b, 2);
+    assert.equal(seen.length, 2);
+    const r = seen[1]!;
+    assert.equal(r.type, "mirror");
+    if (r.type === "mirror") {
+      assert.equal(r.mseq, 2, "relays share the mirror sequence");
+      assert.equal(r.flags, MF_RELAY | MF_NO_FLOW);
+      assert.deepEqual([r.ingress, r.egress], [1, 1], "handled there as received on port 1");
+      assert.deepEqual(r.frame, [...buf.subarray(20, 120)]);
+      assert.equal(r.row.proto, 0, "no flow row");
+      assert.equal(r.row.oSport, 0);
+    }
+  } finally {
+    e.close();
   }
 });

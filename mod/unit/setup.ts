@@ -71,7 +71,7 @@ export function unitSetup(cfg: Config): UnitSetup {
         deadAfter: p.deadAfter,
         holdNewFlowsMs: p.holdNewFlowsMs,
         garpRepeat: p.garpRepeat,
-        nudge: p.nudge,
+        probe: p.probe,
       }
       : null,
   };

@@ -179,7 +179,7 @@ Deno.test("unitSetup: node, mode, role, version, digest and the peer's settings"
     d.peer.heartbeat_interval = "20ms";
     d.peer.dead_after = 4;
     d.peer.garp_repeat = 5;
-    d.peer.nudge = false;
+    d.peer.probe = false;
   }, "active-forward");
   const s = unitSetup(cfg);
   assert.equal(s.node, "b");
@@ -197,7 +197,7 @@ Deno.test("unitSetup: node, mode, role, version, digest and the peer's settings"
     deadAfter: 4,
     holdNewFlowsMs: 0,
     garpRepeat: 5,
-    nudge: false,
+    probe: false,
   });
   const held = unitSetup(lab("a", (d) => d.peer.hold_new_flows = "15ms", "active-forward"));
   assert.equal(held.peer?.holdNewFlowsMs, 15);

@@ -23,8 +23,11 @@ import { type Action, type FailoverRefusal, Pair } from "../ha/pair.ts";
 import { SyncReceiver, type SyncRxAction } from "../ha/sync_receiver.ts";
 import { SyncSender } from "../ha/sync_sender.ts";
 import { type Mode, type Role, ROLE_CODES, STATE_CODES } from "../ha/types.ts";
+import { EV } from "../engine/counters.ts";
 import {
   CTRL_FAILOVER_REQUEST,
+  CTRL_MERGE_BEGIN,
+  CTRL_MERGE_END,
   CTRL_SYNC_BEGIN,
   CTRL_SYNC_END,
   CTRL_SYNC_PROGRESS,
@@ -40,7 +43,7 @@ import type { FramePort } from "../port/frame_port.ts";
 import { Poller } from "../port/poller.ts";
 import { digestHex, digestWords } from "../config/digest.ts";
 import { ipv4ToString } from "../wire/addr.ts";
-import { HB, type HeartbeatSender, newHeartbeat } from "./heartbeat.ts";
+import { HB, type HeartbeatThread, newHeartbeat, readPeer } from "./heartbeat.ts";
 import { PEER_BATCH_BUFFER, PEER_RX_BUFFER, PeerLink, type PeerSockets } from "./peer_link.ts";
 import { Arena } from "./arena.ts";
 import { projectFlows, projectStatus } from "./status.ts";
@@ -54,7 +57,7 @@ export interface PeerSetup {
   /** 0 = off. Only in active-forward. */
   holdNewFlowsMs: number;
   garpRepeat: number;
-  nudge: boolean;
+  probe: boolean;
 }
 
 export interface UnitSetup {
@@ -74,7 +77,7 @@ export interface UnitSetup {
    * Heartbeats sent from their own thread (see `heartbeat.ts`); without it the loop sends them
    * itself on the control lane.
    */
-  heartbeat?: HeartbeatSender;
+  heartbeat?: HeartbeatThread;
   /** With `heartbeat`: how long the loop may pause before heartbeats stop. */
   heartbeatGuardMs?: number;
   /** This boot's epoch (wall ms): peers tell restarts apart by it. Default: now. */
@@ -129,6 +132,11 @@ export class Unit implements UnitControl {
   #syncEntriesSent = 0;
   #syncEntriesReceived = 0;
   readonly #hb: HeartbeatRecord = newHeartbeat();
+  readonly #peerHb: HeartbeatRecord = newHeartbeat();
+  #peerSeq = 0;
+  #merging = false;
+  #mergedFlows = 0;
+  #mergeConflicts = 0;
 
   /** `peer`: the link's sockets (data on the listen port, control and heartbeats above it). */
   constructor(setup: UnitSetup, ports: FramePort[], peer: PeerSockets | null) {
@@ -290,9 +298,20 @@ export class Unit implements UnitControl {
   #drainPeer(): number {
     const link = this.#link;
     if (!link) return 0;
-    const n = link.drain(this.#onRecord);
+    this.#heartbeatThread();
+    const n = link.drain(this.#onRecord, this.#now);
     if (n > 0) this.pair.heard(this.#now);
     return n;
+  }
+
+  /** The peer's latest heartbeat as the heartbeat thread read it, stamped when it was read. */
+  #heartbeatThread(): void {
+    const t = this.#s.heartbeat;
+    if (!t) return;
+    const got = readPeer(t.peer, t.seq, this.#peerSeq, this.#peerHb);
+    if (!got) return;
+    this.#peerSeq = got.seq;
+    this.#heartbeat(this.#peerHb, got.heardAt);
   }
 
   // ---------------------------------------------------------------- records
@@ -319,7 +338,8 @@ export class Unit implements UnitControl {
         this.engine.applyExpire(rec.proto, rec.srcIp, rec.srcPort, rec.dstIp, rec.dstPort);
         break;
       case "flow":
-        if (this.#syncIn.accepting) {
+        if (this.#merging) this.#mergeFlow(rec.view, rec.rowOff);
+        else if (this.#syncIn.accepting) {
           const ft = this.engine.flows;
           ft.clearRow(ft.stage);
           decodeRow(ft.cols, SYNC_ROW, ft.stage, rec.view, rec.rowOff);
@@ -337,6 +357,7 @@ export class Unit implements UnitControl {
   #heartbeat(hb: HeartbeatRecord, now: number): void {
     const role = ROLE_CODES[hb.role], state = STATE_CODES[hb.state];
     if (role === undefined || state === undefined) return;
+    this.#link?.peerAck(hb.dataAck, hb.dataTop, now);
     this.#lastPeerHeardAt = now;
     this.#lastPeerSentAt = hb.sentAt;
     if (hb.echoSentAt > 0) {
@@ -387,10 +408,24 @@ export class Unit implements UnitControl {
         this.#syncActs(this.#syncIn.onEnd(arg), now);
         break;
       case CTRL_FAILOVER_REQUEST:
-        this.#act(this.pair.onFailoverRequest(), now);
+        this.#act(this.pair.onFailoverRequest(now), now);
         break;
-      case CTRL_TAKEOVER:
-        this.#act(this.pair.onTakeover(), now);
+      case CTRL_TAKEOVER: {
+        const role = ROLE_CODES[arg];
+        if (role) this.#act(this.pair.onTakeover(role, now), now);
+        break;
+      }
+      case CTRL_MERGE_BEGIN:
+        this.#merging = true;
+        this.#event(now, "merge", `peer yields after a split brain: merging ${arg} flows`);
+        break;
+      case CTRL_MERGE_END:
+        this.#merging = false;
+        this.#event(
+          now,
+          "merge",
+          `merged ${this.#mergedFlows} flows, ${this.#mergeConflicts} conflicts`,
+        );
         break;
     }
   }
@@ -406,8 +441,20 @@ export class Unit implements UnitControl {
         case "announce":
           this.#announce(now);
           break;
-        case "nudge":
-          if (this.#s.peer?.nudge !== false) this.engine.probe(now);
+        case "recover": {
+          // Replay first (the frames exist), then probe (for what died with the peer).
+          const n = this.#link?.replay((rec) => this.engine.replay(rec)) ?? 0;
+          const replayed = this.engine.counters.get(EV.replayed);
+          this.#event(
+            now,
+            "recover",
+            `replayed ${n} unconfirmed batches (${replayed} frames in all)`,
+          );
+          if (this.#s.peer?.probe !== false) this.engine.probe(now);
+          break;
+        }
+        case "merge":
+          this.#sendMerge(a.since, now);
           break;
         case "join":
           this.#syncActs(this.#syncIn.start(now), now);
@@ -416,7 +463,7 @@ export class Unit implements UnitControl {
           this.#link?.control(CTRL_FAILOVER_REQUEST, 0);
           break;
         case "takeover":
-          this.#link?.control(CTRL_TAKEOVER, 0);
+          this.#link?.control(CTRL_TAKEOVER, ROLE_CODES.indexOf(a.role));
           break;
         case "event":
           this.#event(now, a.event, a.detail);
@@ -431,7 +478,8 @@ export class Unit implements UnitControl {
     for (const a of actions) {
       switch (a.kind) {
         case "request":
-          this.#link?.control(CTRL_SYNC_REQUEST, 0);
+          // On the data lane: after any merge records, in order.
+          this.#link?.control(CTRL_SYNC_REQUEST, 0, undefined, true);
           break;
         case "clear":
           this.engine.flows.clear();
@@ -450,12 +498,44 @@ export class Unit implements UnitControl {
     }
   }
 
+  /**
+   * This unit yields after a split brain: the flows it created during the split (since
+   * `since`) go to the winner first, as FLOW records between MERGE_BEGIN and MERGE_END on the
+   * ordered data lane; the sync request that follows comes after them.
+   */
+  #sendMerge(since: number, now: number): void {
+    const link = this.#link;
+    if (!link) return;
+    const ft = this.engine.flows, created = ft.c.created;
+    const ids: number[] = [];
+    for (const f of ft.ids()) if (created[f]! >= since) ids.push(f);
+    link.control(CTRL_MERGE_BEGIN, ids.length, undefined, true);
+    for (const f of ids) link.flow(f);
+    link.control(CTRL_MERGE_END, ids.length, undefined, true);
+    this.#event(now, "merge", `sent the peer ${ids.length} flows opened during the split`);
+  }
+
+  /**
+   * A flow the yielding peer opened during a split brain. The rule for conflicts: the unit
+   * that keeps the addresses keeps its own decisions, so a flow whose original tuple we hold
+   * already, or whose reply tuple (its backend and SNAT port) another flow of ours uses, is
+   * not taken; each such conflict is counted.
+   */
+  #mergeFlow(view: DataView, rowOff: number): void {
+    const ft = this.engine.flows;
+    ft.clearRow(ft.stage);
+    decodeRow(ft.cols, SYNC_ROW, ft.stage, view, rowOff);
+    if (ft.lookupOrig(ft.stage) >= 0 || ft.add(ft.stage) < 0) this.#mergeConflicts++;
+    else this.#mergedFlows++;
+  }
+
   #applyPolicy(): void {
     const p = this.pair.policy, r = this.engine.roles;
     r.receiver = p.receiver;
     r.forwarder = p.forwarder;
     r.mirror = p.mirror && this.#link !== null;
     r.holdNewFlows = p.holdNewFlows && this.#link !== null;
+    r.relay = p.relay && this.#link !== null;
   }
 
   #announce(now: number): void {
@@ -497,7 +577,7 @@ export class Unit implements UnitControl {
       deadline = Math.min(deadline, this.#nextHeartbeat);
     }
     link.release(0, now);
-    deadline = Math.min(deadline, link.holdDeadline());
+    deadline = Math.min(deadline, link.holdDeadline(), link.tick(now));
     if (this.#syncOut.active) {
       const ft = this.engine.flows;
       const before = this.#syncOut.sent;
@@ -528,6 +608,8 @@ export class Unit implements UnitControl {
     s[HB.digestLo] = hb.tableDigestLo;
     s[HB.echoSentAt] = this.#lastPeerSentAt;
     s[HB.echoHeardAt] = this.#lastPeerHeardAt;
+    s[HB.dataAck] = hb.dataAck;
+    s[HB.dataTop] = hb.dataTop;
     s[HB.lastTurn] = now;
   }
 
@@ -548,6 +630,8 @@ export class Unit implements UnitControl {
     hb.sentAt = now;
     hb.echoSentAt = this.#lastPeerSentAt;
     hb.echoHeldMs = this.#lastPeerSentAt > 0 ? now - this.#lastPeerHeardAt : 0;
+    hb.dataAck = this.#link?.dataAck ?? 0;
+    hb.dataTop = this.#link?.dataTop ?? 0;
     return hb;
   }
 
@@ -597,6 +681,8 @@ export class Unit implements UnitControl {
       sync: { state: syncState, ...sync },
       counters: {
         ...(this.#link?.counters() ?? {}),
+        merged_flows: this.#mergedFlows,
+        merge_conflicts: this.#mergeConflicts,
         sync_entries_sent: this.#syncEntriesSent,
         sync_entries_received: this.#syncEntriesReceived,
       },

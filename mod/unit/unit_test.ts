@@ -22,6 +22,7 @@ import {
   VIP,
 } from "../engine/testing.ts";
 import { type EngineTimeouts, VNET_HDR_LEN } from "../engine/config.ts";
+import { HB_FORWARDER, HB_RECEIVER, HB_SYNC_COMPLETE } from "../peer/mod.ts";
 import { FLOW_FIELDS, type FlowEntry } from "../flow/fields.ts";
 import { ST_TCP_ESTABLISHED, ST_TCP_SYN_SENT } from "../flow/states.ts";
 import { MemoryPort } from "../port/memory.ts";
@@ -30,6 +31,7 @@ import { openUdp, type UdpPort } from "../port/udp.ts";
 import { BROADCAST_MAC as BROADCAST, macToString } from "../wire/addr.ts";
 import { ARP_REQUEST, buildArpFrame } from "../wire/arp.ts";
 import type { PeerSockets } from "./peer_link.ts";
+import { HB, type HeartbeatThread, startHeartbeatWorker } from "./heartbeat.ts";
 import { Unit, type UnitSetup } from "./unit.ts";
 
 // Load libc before the tests: the sanitizer counts a library opened inside a test as a leak.
@@ -53,13 +55,13 @@ const ETH_ARP = 0x0806;
 const etherType = (f: Uint8Array) => (f[12]! << 8) | f[13]!;
 const ipv4Frames = (p: MemoryPort) => p.sent.filter((f) => etherType(f) === ETH_IPV4);
 
-function openLanes(): PeerSockets & { base: number; all: UdpPort[] } {
+function openLanes(): PeerSockets & { base: number; all: UdpPort[]; hbLane: UdpPort } {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20000 + Math.floor(Math.random() * 40000);
     const all: UdpPort[] = [];
     try {
       for (let i = 0; i < 3; i++) all.push(openUdp(LOCAL, base + i));
-      return { data: all[0]!, control: all[1]!, heartbeat: all[2]!, base, all };
+      return { data: all[0]!, control: all[1]!, hbLane: all[2]!, base, all };
     } catch {
       for (const s of all) s.close();
     }
@@ -81,9 +83,11 @@ class VnetPort extends MemoryPort {
 interface BuildOptions {
   holdMs?: number;
   digest?: string;
-  nudge?: boolean;
+  probe?: boolean;
   timeouts?: Partial<EngineTimeouts>;
   capacity?: number;
+  /** Heartbeats from a worker thread, as `main.ts` runs them, with this guard. */
+  heartbeatGuardMs?: number;
 }
 
 /** One unit with its ports and sockets; `start` runs its loop until `stop`. */
@@ -93,6 +97,7 @@ class Node {
   readonly back: MemoryPort;
   readonly socks = openLanes();
   unit: Unit | undefined;
+  heartbeats: HeartbeatThread | undefined;
   #ctrl: AbortController | undefined;
   #done: Promise<void> | undefined;
 
@@ -134,9 +139,25 @@ class Node {
         deadAfter: DEAD_AFTER,
         holdNewFlowsMs: extra.holdMs ?? 0,
         garpRepeat: 3,
-        nudge: extra.nudge ?? true,
+        probe: extra.probe ?? true,
       },
     };
+    if (extra.heartbeatGuardMs !== undefined) {
+      setup.epoch = performance.timeOrigin + performance.now();
+      this.heartbeats = startHeartbeatWorker({
+        listenFd: this.socks.hbLane.fd,
+        bindIp: LOCAL,
+        peerIp: LOCAL,
+        peerPort: peer.socks.base + 2,
+        key: KEY,
+        epoch: setup.epoch,
+        intervalMs: INTERVAL_MS,
+        guardMs: extra.heartbeatGuardMs,
+        configDigest: setup.configDigest,
+      });
+      setup.heartbeat = this.heartbeats;
+      setup.heartbeatGuardMs = extra.heartbeatGuardMs;
+    }
     this.unit = new Unit(setup, [this.front, this.back], this.socks);
     learnNeighbors(this.unit.engine);
     return this.unit;
@@ -162,6 +183,7 @@ class Node {
 
   async close(): Promise<void> {
     await this.stop();
+    this.heartbeats?.stop();
     for (const s of this.socks.all) s.close();
   }
 }
@@ -391,7 +413,7 @@ Deno.test({
         macToString(garp.subarray(6, 12)),
         macToString(labEngineConfig("b").virtualMacs[0]!),
       );
-      // In the same turn it probed the established flow's endpoints (nudge).
+      // In the same turn it probed the established flow's endpoints (probe).
       const probes = [...ipv4Frames(b.front), ...ipv4Frames(b.back)].map(parseOut).filter((o) =>
         o.tcp && (o.tcp.srcPort === sport || o.tcp.dstPort === sport)
       );
@@ -517,8 +539,8 @@ Deno.test({
     try {
       // A bound far beyond the test's waits: a held frame can only leave by the peer's ack.
       const holdMs = 60_000;
-      a.build("active", "active-forward", b, { holdMs, nudge: false });
-      b.build("standby", "active-forward", a, { holdMs, digest: "00112233445566fe", nudge: false });
+      a.build("active", "active-forward", b, { holdMs, probe: false });
+      b.build("standby", "active-forward", a, { holdMs, digest: "00112233445566fe", probe: false });
       a.start();
       b.start();
       await until("a active, b standby", paired(a, b), STARTUP_MS + SLACK_MS);
@@ -596,7 +618,7 @@ Deno.test({
       await until("b forwards", () => ipv4Frames(b.back).length === 1, SLACK_MS);
       assert.equal(parseOut(ipv4Frames(b.back)[0]!).ip.dst, backend);
 
-      // b dies: a serves alone, announces, but probes nobody (nudge: false); a switchover is
+      // b dies: a serves alone, announces, but probes nobody (probe: false); a switchover is
       // refused with its reason.
       await until("b's flow tracked on a", () => a.u.digest === b.u.digest, SLACK_MS);
       a.front.take();
@@ -883,6 +905,59 @@ Deno.test({
     } finally {
       ctrl.abort();
       await done;
+    }
+  },
+});
+
+Deno.test({
+  name: "heartbeats from their own threads: a loop that stops turning falls silent after the guard",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    const a = new Node("a"), b = new Node("b");
+    const heartbeatGuardMs = 10 * INTERVAL_MS;
+    try {
+      a.build("active", "active-forward", b, { heartbeatGuardMs });
+      b.build("standby", "active-forward", a, { heartbeatGuardMs });
+      a.start();
+      b.start();
+      await until("a active, b standby", paired(a, b), STARTUP_MS + SLACK_MS);
+      // active-forward without hold_new_flows: nothing is held.
+      assert.deepEqual(policyOf(a.u), {
+        receiver: true,
+        forwarder: true,
+        mirror: true,
+        holdNewFlows: false,
+      });
+      // The shared state says what the loop would: the worker's heartbeats carry it.
+      const s = a.heartbeats!.state;
+      assert.equal(s[HB.role], 0, "active");
+      assert.equal(s[HB.state], 0, "active");
+      assert.equal(s[HB.flags], HB_RECEIVER | HB_FORWARDER | HB_SYNC_COMPLETE);
+      assert.equal(s[HB.priority], 200);
+      assert.equal(b.heartbeats!.state[HB.flags], HB_SYNC_COMPLETE);
+      assert.equal(b.heartbeats!.state[HB.state], 1, "standby");
+      a.front.inject(syn(47000, 1));
+      await until("a forwards", () => ipv4Frames(a.back).length === 1, SLACK_MS);
+      assert.equal(a.u.snapshot().counters.held_new_flows, 0);
+      await until("flow counts published", () => s[HB.flowCount] === 1, SLACK_MS);
+      const [hi, lo] = a.u.engine.flows.digestWords;
+      assert.deepEqual([s[HB.digestHi], s[HB.digestLo]], [hi, lo]);
+      await until("an RTT from the echoes", () => b.u.snapshot().peer.rttMs !== null, SLACK_MS);
+      assert.ok(s[HB.echoSentAt]! > 0 && s[HB.echoHeardAt]! > 0);
+
+      // a's loop stops; its worker goes on for the guard, then falls silent: b takes over.
+      await a.stop();
+      const stoppedAt = performance.timeOrigin + performance.now();
+      await until("b solo", () => b.u.pair.state === "solo", heartbeatGuardMs + DEAD_MS + SLACK_MS);
+      assert.ok(
+        b.u.pair.lastHeard > stoppedAt + heartbeatGuardMs / 2,
+        `heard ${b.u.pair.lastHeard - stoppedAt} ms after the loop stopped`,
+      );
+      assert.ok(b.u.pair.lastHeard <= stoppedAt + heartbeatGuardMs + SLACK_MS);
+    } finally {
+      await a.close();
+      await b.close();
     }
   },
 });
