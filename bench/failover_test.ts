@@ -11,6 +11,7 @@ function report(over: { tcpDone?: number; stall?: number; churnStall?: number })
       errors: 0,
       corruptBytes: 0,
       maxStallMs: over.stall ?? 80,
+      connectMaxMs: 3,
       p50RttMs: 0.5,
       p99RttMs: 2,
       bytes: 1,

@@ -22,6 +22,7 @@ function report(over: Partial<TrafficReport["tcp"]> = {}): TrafficReport {
       errors: 0,
       corruptBytes: 0,
       maxStallMs: 42.25,
+      connectMaxMs: 3,
       p50RttMs: 0.2,
       p99RttMs: 1.5,
       bytes: 1,

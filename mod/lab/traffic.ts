@@ -82,8 +82,13 @@ export interface TrafficReport {
     errors: number;
     /** Echoed bytes that differ from what was sent (plus any bytes nobody sent). */
     corruptBytes: number;
-    /** Longest wait for an owed echo (or connect), over all persistent connections. */
+    /**
+     * Longest wait for an owed echo over all persistent connections (or for a connect that
+     * failed). Their connects come before the run is steady, so they are `connectMaxMs`.
+     */
     maxStallMs: number;
+    /** Longest successful connect of a persistent connection, ms. */
+    connectMaxMs: number;
     p50RttMs: number;
     p99RttMs: number;
     /** Payload bytes echoed back correctly, both directions counted once. */
@@ -351,6 +356,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
       errors: 0,
       corruptBytes: 0,
       maxStallMs: 0,
+      connectMaxMs: 0,
       p50RttMs: 0,
       p99RttMs: 0,
       bytes: 0,
@@ -406,7 +412,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
       connecting = false;
       started();
       report.tcp.opened++;
-      report.tcp.maxStallMs = Math.max(report.tcp.maxStallMs, performance.now() - connectAt);
+      report.tcp.connectMaxMs = Math.max(report.tcp.connectMaxMs, performance.now() - connectAt);
       // Spread the connections over one interval so they do not all send at once.
       let next = performance.now() + (o.intervalMs * id) / Math.max(1, o.conns);
       for (let seq = 0; !stop.signal.aborted; seq++) {
@@ -556,6 +562,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
   report.tcp.p50RttMs = round3(percentile(rtts, 50));
   report.tcp.p99RttMs = round3(percentile(rtts, 99));
   report.tcp.maxStallMs = round3(report.tcp.maxStallMs);
+  report.tcp.connectMaxMs = round3(report.tcp.connectMaxMs);
   report.churn.maxStallMs = round3(report.churn.maxStallMs);
   report.udp.lost = report.udp.sent - report.udp.received;
   report.conns.sort((a, b) => a.id - b.id);

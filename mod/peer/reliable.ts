@@ -180,9 +180,11 @@ export class InOrder {
   /** The `#next` that `#gapSince` is about: once `#next` moves, the gap ahead is a new one. */
   #gapAt = 0;
   #nackedAt = -Infinity;
+  /** The highest sequence a NACK has asked for in this epoch. */
+  #askedTo = 0;
   /** Datagrams given up on (never recovered). */
   lost = 0;
-  /** Datagrams that filled a gap (a resend, or a late arrival). */
+  /** Datagrams asked for again that arrived (a resend, or a late original). */
   recovered = 0;
   /** NACKs sent. */
   nacks = 0;
@@ -206,6 +208,7 @@ export class InOrder {
     this.#next = 0;
     this.#held.clear();
     this.#top = 0;
+    this.#askedTo = 0;
     this.#gapSince = -Infinity;
   }
 
@@ -220,7 +223,7 @@ export class InOrder {
     if (seq > this.#top) this.#top = seq;
     if (seq === this.#next) {
       this.#next++;
-      if (this.#gapSince !== -Infinity) this.recovered++;
+      if (seq <= this.#askedTo) this.recovered++;
       return IN_ORDER_DELIVER;
     }
     // Past a gap: ask for it at once (datagrams on one link rarely reorder).
@@ -257,6 +260,11 @@ export class InOrder {
     }
   }
 
+  /** `#next` moved past the gap the timers are about, to one no NACK has covered yet. */
+  #freshGap(): boolean {
+    return this.#gapAt !== this.#next && this.#next > this.#askedTo;
+  }
+
   #newGap(now: number, nackedAt: number): void {
     this.#gapSince = now;
     this.#gapAt = this.#next;
@@ -276,7 +284,7 @@ export class InOrder {
     // A gap left behind one that filled (or was given up on) is a new gap: its own bound,
     // and asked for at once. Under steady loss gaps follow each other, and one timer for the
     // whole chain would give up on a gap seen just now.
-    if (this.#gapSince === -Infinity || this.#gapAt !== this.#next) this.#newGap(now, -Infinity);
+    if (this.#gapSince === -Infinity || this.#freshGap()) this.#newGap(now, -Infinity);
     let low = this.#top + 1;
     for (const s of this.#held.keys()) if (s < low) low = s;
     const missingTo = low - 1;
@@ -291,6 +299,7 @@ export class InOrder {
     // likely in that backlog. Ask once the reader has caught up.
     if (lagging && this.#held.size === 0) return undefined;
     this.#nackedAt = now;
+    if (missingTo > this.#askedTo) this.#askedTo = missingTo;
     this.nacks++;
     return { from: this.#next, to: missingTo };
   }
@@ -298,7 +307,7 @@ export class InOrder {
   /** When `tick` wants to run next. */
   nextDeadline(now: number): number {
     if (this.#next === 0 || this.#top < this.#next) return Infinity;
-    if (this.#gapSince === -Infinity || this.#gapAt !== this.#next) return now;
+    if (this.#gapSince === -Infinity || this.#freshGap()) return now;
     const retry = this.#nackedAt + this.#o.nackRetryMs;
     return Math.max(now, Math.min(retry, this.#gapSince + this.#o.giveUpMs + 1));
   }

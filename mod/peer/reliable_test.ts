@@ -176,6 +176,16 @@ Deno.test("InOrder: a lost tail shows up through the sender's top, asked for aft
   assert.equal(o.nextDeadline(20), Infinity);
 });
 
+Deno.test("InOrder: a tail that arrives within its grace was never lost, nor recovered", () => {
+  const o = new InOrder({ nackRetryMs: 4, tailGraceMs: 4, giveUpMs: 100, maxHeld: 10 });
+  o.offer(1, 0);
+  o.senderTop(3, 1); // the heartbeat overtook the data lane
+  assert.equal(o.tick(2), undefined);
+  assert.equal(o.offer(2, 3), IN_ORDER_DELIVER);
+  assert.equal(o.offer(3, 3), IN_ORDER_DELIVER);
+  assert.deepEqual([o.recovered, o.nacks, o.lost], [0, 0, 0]);
+});
+
 Deno.test("InOrder starts at the first sequence it sees and again after a reset", () => {
   const o = new InOrder();
   assert.equal(o.applied, 0);

@@ -43,7 +43,7 @@ import type { FramePort } from "../port/frame_port.ts";
 import { Poller } from "../port/poller.ts";
 import { digestHex, digestWords } from "../config/digest.ts";
 import { ipv4ToString } from "../wire/addr.ts";
-import { HB, type HeartbeatThread, newHeartbeat, readPeer } from "./heartbeat.ts";
+import { HB, type HeartbeatThread, newHeartbeat, readPeer, SEQ } from "./heartbeat.ts";
 import { PEER_BATCH_BUFFER, PEER_RX_BUFFER, PeerLink, type PeerSockets } from "./peer_link.ts";
 import { Arena } from "./arena.ts";
 import { projectFlows, projectStatus } from "./status.ts";
@@ -681,6 +681,10 @@ export class Unit implements UnitControl {
       sync: { state: syncState, ...sync },
       counters: {
         ...(this.#link?.counters() ?? {}),
+        // Datagrams at the heartbeat lane that failed authentication or parsing.
+        ...(this.#s.heartbeat
+          ? { drop_peer_heartbeat_rejected: Atomics.load(this.#s.heartbeat.seq, SEQ.rejected) }
+          : {}),
         merged_flows: this.#mergedFlows,
         merge_conflicts: this.#mergeConflicts,
         sync_entries_sent: this.#syncEntriesSent,
