@@ -38,12 +38,16 @@ export {
   type Rtt,
 } from "./forward.ts";
 export {
+  type Column,
   FAILOVER_TRAFFIC,
   failoverLinux,
   failoverResult,
-  type FailoverRun,
   failoverSuite,
   failoverTandem,
+  medianRange,
+  type Sample,
+  type Scenario,
+  SCENARIOS,
 } from "./failover.ts";
 export {
   conntrackObjectSize,

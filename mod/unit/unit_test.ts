@@ -417,7 +417,7 @@ Deno.test({
       const probes = [...ipv4Frames(b.front), ...ipv4Frames(b.back)].map(parseOut).filter((o) =>
         o.tcp && (o.tcp.srcPort === sport || o.tcp.dstPort === sport)
       );
-      assert.ok(probes.length > 0, "b nudged the endpoints of the established flow");
+      assert.ok(probes.length > 0, "b probed the endpoints of the established flow");
 
       // The next packet, of the old flow and of a new one, b forwards itself.
       b.back.take();
