@@ -18,7 +18,7 @@ export interface LabConfigOptions {
   holdNewFlows?: number;
   /** TAP offload (default true in the config); false renders `offload: false`. */
   offload?: boolean;
-  /** CPU scheduling of the unit (default: the config's default, nice). */
+  /** CPU scheduling of the unit; without it, the config's default (realtime). */
   scheduling?: "realtime" | "nice" | "normal";
   /** Written as `mode:`; without it the mode must come from `--mode`. */
   mode?: Mode;

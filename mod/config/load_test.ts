@@ -425,6 +425,8 @@ Deno.test("config: defaults are applied", () => {
     icmp: 30_000,
   });
   assert.deepEqual(c.log, { level: "info", format: "text" });
+  // An appliance's heartbeats must not wait behind other load (docs/pair.md).
+  assert.equal(c.scheduling, "realtime");
 });
 
 Deno.test("config: given values are converted (durations with decimals, SNAT, ISN)", () => {

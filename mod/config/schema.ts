@@ -287,10 +287,13 @@ export const configSchema = z.strictObject({
   }).default({ level: "info", format: "text" }),
   /**
    * CPU priority of the unit, so heartbeats never wait behind other load:
-   * `realtime` (SCHED_RR, for a dedicated appliance), `nice` (-10; shares a
-   * host fairly), `normal`.
+   * `realtime` (SCHED_RR at a low priority, like keepalived's `vrrp_rt_priority`
+   * and conntrackd's `Scheduler RR`: an appliance's default), `nice` (-10; shares
+   * a host with other work), `normal`. Measured in the lab: with every core busy
+   * and iperf3 saturating the pair, `nice` units saw 27-72 ms gaps in heartbeats
+   * and failed over falsely; `realtime` units did not (docs/pair.md).
    */
-  scheduling: oneOf(["realtime", "nice", "normal"] as const).default("nice"),
+  scheduling: oneOf(["realtime", "nice", "normal"] as const).default("realtime"),
 });
 
 /** What {@link configSchema} produces. */

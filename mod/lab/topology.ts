@@ -85,7 +85,7 @@ export interface LabUpOptions {
   readyTimeoutMs?: number;
   /** TAP checksum/segmentation offload in the units (default true); false = plain frames. */
   offload?: boolean;
-  /** The units' CPU scheduling (config `scheduling`); default nice. */
+  /** The units' CPU scheduling (config `scheduling`); default nice (a deployment: realtime). */
   scheduling?: "realtime" | "nice" | "normal";
   /**
    * The program a unit runs, before `run --config …`; default `tandemCommand()`. For tests and
@@ -449,7 +449,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
         holdNewFlows: opts.holdNewFlows,
         pickup: opts.pickup,
         offload: opts.offload !== false,
-        scheduling: opts.scheduling,
+        // The lab shares its cores with the clients and servers it measures: real-time units
+        // starve them (stalls of seconds under load), so the lab runs its units at nice.
+        scheduling: opts.scheduling ?? "nice",
       }),
     );
   }
