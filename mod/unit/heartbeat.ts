@@ -58,8 +58,12 @@ export const PEER = {
   size: 16,
 } as const;
 
-/** Int32 slots: the sequence lock over PEER (odd while the worker writes), and counters. */
-export const SEQ = { peer: 0, rejected: 1, size: 2 } as const;
+/**
+ * Int32 slots: the sequence lock over PEER (odd while the worker writes), and counters: datagrams
+ * rejected, the longest a heartbeat went out after it was due and the longest gap between two
+ * heartbeats heard (both µs, since start): where a false failover's time went.
+ */
+export const SEQ = { peer: 0, rejected: 1, maxLateUs: 2, maxGapUs: 3, size: 4 } as const;
 
 export interface HeartbeatInit {
   /** Source address (an ephemeral port is used). */

@@ -42,9 +42,14 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
     if (rec.type === "heartbeat") publishPeer(peer, seq, rec, heardAt);
   };
   let next = clock();
+  let lastHeard = 0;
+  const keepMax = (slot: number, us: number) => {
+    if (us > Atomics.load(seq, slot)) Atomics.store(seq, slot, Math.min(us, 0x7fffffff));
+  };
   while (s[HB.stop] !== 1) {
     const now = clock();
     if (now >= next) {
+      keepMax(SEQ.maxLateUs, Math.round((now - next) * 1000));
       next = Math.max(next + init.intervalMs, now);
       // A loop that stopped turning must look dead: no heartbeat past the guard.
       if (now - s[HB.lastTurn]! <= init.guardMs) {
@@ -63,7 +68,12 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
         Atomics.add(seq, SEQ.rejected, 1);
         continue;
       }
-      if (!reader.open(room.subarray(0, n), onRecord).ok) Atomics.add(seq, SEQ.rejected, 1);
+      if (!reader.open(room.subarray(0, n), onRecord).ok) {
+        Atomics.add(seq, SEQ.rejected, 1);
+        continue;
+      }
+      if (lastHeard > 0) keepMax(SEQ.maxGapUs, Math.round((heardAt - lastHeard) * 1000));
+      lastHeard = heardAt;
     }
   }
   out.close();

@@ -557,6 +557,10 @@ export class Unit implements UnitControl {
   #timers(now: number): number {
     this.#now = now;
     let deadline = this.engine.tick(now);
+    // Read what the heartbeat thread heard *after* taking `now`: were this thread descheduled
+    // between a read and the clock (a busy host, `nice`), a live peer would look silent for
+    // that long; read in this order, a pause only makes the peer look younger.
+    this.#heartbeatThread();
     this.#act(this.pair.tick(now), now);
     deadline = Math.min(deadline, this.pair.nextDeadline(now));
     // GARP repeats run with or without a peer (a unit alone announces at boot too).
@@ -683,7 +687,11 @@ export class Unit implements UnitControl {
         ...(this.#link?.counters() ?? {}),
         // Datagrams at the heartbeat lane that failed authentication or parsing.
         ...(this.#s.heartbeat
-          ? { drop_peer_heartbeat_rejected: Atomics.load(this.#s.heartbeat.seq, SEQ.rejected) }
+          ? {
+            drop_peer_heartbeat_rejected: Atomics.load(this.#s.heartbeat.seq, SEQ.rejected),
+            heartbeat_max_late_us: Atomics.load(this.#s.heartbeat.seq, SEQ.maxLateUs),
+            heartbeat_max_gap_us: Atomics.load(this.#s.heartbeat.seq, SEQ.maxGapUs),
+          }
           : {}),
         merged_flows: this.#mergedFlows,
         merge_conflicts: this.#mergeConflicts,
