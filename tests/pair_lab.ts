@@ -45,7 +45,7 @@ async function flowCount(prefix: string): Promise<number> {
  */
 export async function settled(
   lab: PairLab,
-  opts: { rejoined?: U; since?: number } = {},
+  opts: { rejoined?: U; since?: number; active?: U } = {},
 ): Promise<{ active: U; standby: U }> {
   const flows = await flowCount(lab.prefix);
   return await waitFor("a settled pair", async () => {
@@ -56,10 +56,12 @@ export async function settled(
       );
       if (!synced) return undefined;
     }
-    if (s.a.state === "active" && s.b.state === "standby") {
+    // A status read just after a role request may still show the old roles: `active` says
+    // which unit must hold the role before the pair counts as settled.
+    if (s.a.state === "active" && s.b.state === "standby" && opts.active !== "b") {
       return { active: "a" as U, standby: "b" as U };
     }
-    if (s.b.state === "active" && s.a.state === "standby") {
+    if (s.b.state === "active" && s.a.state === "standby" && opts.active !== "a") {
       return { active: "b" as U, standby: "a" as U };
     }
     return undefined;

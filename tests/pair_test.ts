@@ -359,7 +359,7 @@ Deno.test({
         ok: boolean;
       };
       assert.equal(res.ok, true);
-      const pair = await settled(lab);
+      const pair = await settled(lab, { active: "b" });
       assert.equal(pair.active, "b", "b took over");
       const report = await run.done;
       console.log(`  switchover: longest stall ${report.tcp.maxStallMs} ms`);
@@ -374,7 +374,7 @@ Deno.test({
       run2.done.catch(() => {}); // awaited below
       await new Promise((r) => setTimeout(r, 800));
       Deno.kill((await readPid(prefix, "b"))!, "SIGUSR1");
-      assert.equal((await settled(lab)).active, "a", "a is active again");
+      assert.equal((await settled(lab, { active: "a" })).active, "a", "a is active again");
       assertSurvived(await run2.done, "switchover by SIGUSR1");
       await assertSameTables(lab, "after the second switchover");
     });

@@ -105,7 +105,10 @@ Deno.test({
         const text = await Deno.readTextFile(`${lab.stateDir}/${unit}.yaml`);
         const keyFile = `${lab.stateDir}/peer.key`;
         const tokenFile = `${lab.stateDir}/api.token`;
-        assert.equal(text, labConfigText({ unit, keyFile, tokenFile, holdNewFlows: 20 }));
+        assert.equal(
+          text,
+          labConfigText({ unit, keyFile, tokenFile, holdNewFlows: 20, scheduling: "nice" }),
+        );
         const cfg = parse(text);
         assert.equal(cfg.peer.key_file, keyFile);
         assert.equal(cfg.api.token_file, tokenFile);
