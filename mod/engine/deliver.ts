@@ -2,7 +2,8 @@
  * Stage 5, deliver: routes a translated packet to its egress interface and next hop, then
  * applies the rule of who emits (DESIGN.md "Roles and the three topologies"):
  * - forwarder with a peer: emit, and mirror asynchronously (`active-forward`, claims 25-27);
- *   with `hold_new_flows` a new flow's first packet waits for the peer's ack;
+ *   a new flow's record is sent before its first packet, and with `hold_new_flows` that packet
+ *   waits for the peer's ack;
  * - forwarder alone (solo): emit;
  * - receiver that is not the forwarder: mirror with `MF_PEER_EMITS`, emit nothing
  *   (`standby-forward`, `standby-first`, claims 19-24): nothing leaves before both units have it.
@@ -86,6 +87,12 @@ export function send(
         ctx.out.hold(egress, buf, off, end, vnet, mseq);
         return V_FORWARD;
       }
+      // Write-ahead for a new flow: its record is in the kernel before its first frame leaves.
+      // A forwarder killed after emitting still cannot take the flow's existence (and its NAT
+      // decisions) with it; without this, a handshake finished inside one batching turn leaves a
+      // client established with a flow the survivor never heard of, whose segments it drops.
+      // Later records may still die with the unit: the flow's state is then only behind.
+      if (flags & MF_NEW_FLOW) ctx.out.flush();
     }
     ctx.emit(egress, buf, off, end, vnet);
     ctx.counters.add(EV.forwarded);

@@ -54,6 +54,18 @@ Deno.test("deliver: active-forward (forwarder with a peer) emits and mirrors; th
   assert.equal(engine.counters.get(EV.mirror_out), 2);
 });
 
+Deno.test("deliver: active-forward sends a new flow's record before its first frame, later ones batched", () => {
+  const { cfg, out, engine } = setup({ mirror: true });
+  feed(engine, clientSyn(cfg), 0, 7);
+  assert.equal(out.emitted[0]!.flushed, 1, "the SYN left after its flow's record");
+  feed(engine, clientSegment(cfg, 40000, { seq: 1001 }), 0, 8);
+  assert.equal(out.emitted[1]!.flushed, 1, "an established flow's records wait for the batch");
+  // Solo: nothing to flush before.
+  const solo = setup({});
+  feed(solo.engine, clientSyn(solo.cfg), 0, 7);
+  assert.equal(solo.out.emitted[0]!.flushed, 0);
+});
+
 Deno.test("deliver: a receiver that is not the forwarder mirrors with MF_PEER_EMITS and emits nothing", () => {
   const { cfg, out, engine } = setup({ forwarder: false, mirror: true });
   assert.equal(feed(engine, clientSyn(cfg), 0, 1), V_MIRROR);

@@ -61,6 +61,8 @@ export interface EngineOutput {
   emit(iface: number, buf: Uint8Array, off: number, end: number, vnet: Uint8Array | null): void;
   /** Queues a mirror record for the peer; returns its mirror sequence number. */
   mirror(rec: MirrorOut): number;
+  /** Sends the queued mirror records now, before anything emitted after this call. */
+  flush(): void;
   /** `hold_new_flows`: keeps a copy of the frame and sends it once the peer acks `mseq`. */
   hold(
     iface: number,

@@ -102,6 +102,8 @@ export interface Recorded {
   iface: number;
   frame: Uint8Array;
   vnet: Uint8Array | null;
+  /** How many mirror records had been flushed to the peer when this frame was emitted. */
+  flushed: number;
 }
 
 /** A mirror record as the unit would put it on the peer link, with what it said. */
@@ -126,9 +128,18 @@ export class RecordingOutput implements EngineOutput {
   held: { iface: number; frame: Uint8Array; mseq: number }[] = [];
   expired: FlowEntry[] = [];
   #mseq = 0;
+  #flushed = 0;
 
   emit(iface: number, buf: Uint8Array, off: number, end: number, vnet: Uint8Array | null): void {
-    this.emitted.push({ iface, frame: buf.slice(off, end), vnet: vnet && vnet.slice() });
+    this.emitted.push({
+      iface,
+      frame: buf.slice(off, end),
+      vnet: vnet && vnet.slice(),
+      flushed: this.#flushed,
+    });
+  }
+  flush(): void {
+    this.#flushed = this.#mseq;
   }
   mirror(rec: MirrorOut): number {
     const mseq = ++this.#mseq;

@@ -170,6 +170,7 @@ export class Unit implements UnitControl {
     this.engine = new Engine(setup.engine, {
       emit: send,
       mirror: (rec) => link ? link.mirror(rec) : 0,
+      flush: () => link?.flush(),
       hold: (iface, buf, off, end, vnet, mseq) =>
         link?.hold(iface, buf, off, end, vnet, mseq, this.#now),
       expire: (flows, f) => link?.expire(flows, f),
