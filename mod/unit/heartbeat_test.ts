@@ -11,11 +11,11 @@ import {
   SEQ,
   startHeartbeatWorker,
 } from "./heartbeat.ts";
+import { LOCAL } from "./test_util.ts";
 
 // Load libc before the tests: the sanitizer counts a library opened inside a test as a leak.
 libc();
 
-const LOCAL = 0x7f000001;
 const KEY = new TextEncoder().encode("heartbeat test key, 32 bytes!!!!");
 const DIGEST = "0123456789abcdef";
 

@@ -5,33 +5,19 @@
  * replayed; a flood on a lane is read a budget at a time.
  */
 import assert from "node:assert/strict";
+import { openUdp } from "../port/udp.ts";
 import { ST_TCP_ESTABLISHED } from "../flow/states.ts";
 import { FlowTable } from "../flow/table.ts";
 import type { MirrorOut } from "../engine/output.ts";
 import { BatchWriter, CTRL_NACK, type PeerRecordIn } from "../peer/mod.ts";
 import { libc } from "../port/ffi.ts";
-import { openUdp, type UdpPort } from "../port/udp.ts";
-import { PeerLink, type PeerSockets } from "./peer_link.ts";
+import { PeerLink } from "./peer_link.ts";
+import { LOCAL, openLanes } from "./test_util.ts";
 
 // Load libc before the tests: the sanitizer counts a library opened inside a test as a leak.
 libc();
 
-const LOCAL = 0x7f000001;
 const KEY = new TextEncoder().encode("reliable lane test key, 32 bytes");
-
-function openLanes(): PeerSockets & { base: number; all: UdpPort[] } {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    const all: UdpPort[] = [];
-    try {
-      for (let i = 0; i < 2; i++) all.push(openUdp(LOCAL, base + i));
-      return { data: all[0]!, control: all[1]!, base, all };
-    } catch {
-      for (const s of all) s.close();
-    }
-  }
-  throw new Error("no two free consecutive UDP ports");
-}
 
 function mirrorOf(ft: FlowTable, flow: number, tag: number): MirrorOut {
   const frame = new Uint8Array(60).fill(tag);

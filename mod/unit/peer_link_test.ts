@@ -23,33 +23,15 @@ import {
 import { libc } from "../port/ffi.ts";
 import { openUdp, type UdpPort } from "../port/udp.ts";
 import { newHeartbeat } from "./heartbeat.ts";
-import { MAX_DATAGRAM, MAX_MIRROR_FRAME, PeerLink, type PeerSockets } from "./peer_link.ts";
+import { MAX_DATAGRAM, MAX_MIRROR_FRAME, PeerLink } from "./peer_link.ts";
+import { LOCAL, openLanes } from "./test_util.ts";
 
 // Load libc before the tests: the sanitizer counts a library opened inside a test as a leak.
 libc();
 
-const LOCAL = 0x7f000001; // 127.0.0.1
 const OTHER = 0x7f000002; // 127.0.0.2: loopback, but not the peer's address
 const KEY = new TextEncoder().encode("peer link test key, 32 bytes!!!");
 const WRONG_KEY = new TextEncoder().encode("not the key the peer link uses!!");
-
-/**
- * Three sockets on consecutive ports (data, control, and the heartbeat lane the link leaves to
- * the heartbeat thread), as a unit opens them.
- */
-function openLanes(ip = LOCAL): PeerSockets & { base: number; all: UdpPort[]; hbLane: UdpPort } {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    const all: UdpPort[] = [];
-    try {
-      for (let i = 0; i < 3; i++) all.push(openUdp(ip, base + i));
-      return { data: all[0]!, control: all[1]!, hbLane: all[2]!, base, all };
-    } catch {
-      for (const s of all) s.close();
-    }
-  }
-  throw new Error("no three free consecutive UDP ports");
-}
 
 /** A frame with recognisable bytes. */
 function frameOf(len: number, seed: number): Uint8Array {

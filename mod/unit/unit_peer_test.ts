@@ -20,11 +20,11 @@ import { MemoryPort } from "../port/memory.ts";
 import { openUdp, type UdpPort } from "../port/udp.ts";
 import { newHeartbeat } from "./heartbeat.ts";
 import { Unit } from "./unit.ts";
+import { LOCAL } from "./test_util.ts";
 
 // Load libc before the tests: the sanitizer counts a library opened inside a test as a leak.
 libc();
 
-const LOCAL = 0x7f000001;
 const KEY = new TextEncoder().encode("scripted peer test key, 32 bytes");
 const DIGEST = "00112233445566ff";
 const INTERVAL_MS = 10;

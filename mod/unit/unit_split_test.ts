@@ -18,13 +18,12 @@ import {
 import { FLOW_FIELDS, type FlowEntry } from "../flow/fields.ts";
 import { libc } from "../port/ffi.ts";
 import { MemoryPort } from "../port/memory.ts";
-import { openUdp, type UdpPort } from "../port/udp.ts";
 import { Unit } from "./unit.ts";
+import { LOCAL, openLanes } from "./test_util.ts";
 
 // Load libc before the tests: the sanitizer counts a library opened inside a test as a leak.
 libc();
 
-const LOCAL = 0x7f000001;
 const KEY = new TextEncoder().encode("split brain test key, 32 bytes!!");
 const INTERVAL_MS = 20;
 const DEAD_AFTER = 25;
@@ -34,28 +33,20 @@ const SLACK_MS = 250 * INTERVAL_MS;
 /** The link between the two units: `cut` loses every datagram, both ways. */
 const link = { cut: false };
 
-function openLanes(): { data: UdpPort; control: UdpPort; base: number; all: UdpPort[] } {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    const all: UdpPort[] = [];
-    try {
-      for (let i = 0; i < 2; i++) all.push(openUdp(LOCAL, base + i));
-      for (const s of all) {
-        const real = s.sendTo.bind(s);
-        s.sendTo = (buf, len, ip, port) => link.cut || real(buf, len, ip, port);
-      }
-      return { data: all[0]!, control: all[1]!, base, all };
-    } catch {
-      for (const s of all) s.close();
-    }
+/** A unit's data and control lanes, whose sends the cut link swallows. */
+function cuttableLanes() {
+  const lanes = openLanes();
+  for (const s of [lanes.data, lanes.control]) {
+    const real = s.sendTo.bind(s);
+    s.sendTo = (buf, len, ip, port) => link.cut || real(buf, len, ip, port);
   }
-  throw new Error("no two free consecutive UDP ports");
+  return lanes;
 }
 
 class Node {
   readonly front = new MemoryPort("front");
   readonly back = new MemoryPort("back");
-  readonly socks = openLanes();
+  readonly socks = cuttableLanes();
   u!: Unit;
   #ctrl = new AbortController();
   #done: Promise<void> = Promise.resolve();

@@ -27,17 +27,15 @@ import { FLOW_FIELDS, type FlowEntry } from "../flow/fields.ts";
 import { ST_TCP_ESTABLISHED, ST_TCP_SYN_SENT } from "../flow/states.ts";
 import { MemoryPort } from "../port/memory.ts";
 import { libc } from "../port/ffi.ts";
-import { openUdp, type UdpPort } from "../port/udp.ts";
 import { BROADCAST_MAC as BROADCAST, macToString } from "../wire/addr.ts";
 import { ARP_REQUEST, buildArpFrame } from "../wire/arp.ts";
-import type { PeerSockets } from "./peer_link.ts";
 import { HB, type HeartbeatThread, startHeartbeatWorker } from "./heartbeat.ts";
 import { Unit, type UnitSetup } from "./unit.ts";
+import { LOCAL, openLanes } from "./test_util.ts";
 
 // Load libc before the tests: the sanitizer counts a library opened inside a test as a leak.
 libc();
 
-const LOCAL = 0x7f000001;
 const KEY = new TextEncoder().encode("unit test pre-shared key 32 byte");
 // Short, but with a dead time that a loaded 2-core machine does not cross by accident: both
 // loops share one JS thread here, and a busy machine delays it by a hundred ms at times.
@@ -54,20 +52,6 @@ const ETH_IPV4 = 0x0800;
 const ETH_ARP = 0x0806;
 const etherType = (f: Uint8Array) => (f[12]! << 8) | f[13]!;
 const ipv4Frames = (p: MemoryPort) => p.sent.filter((f) => etherType(f) === ETH_IPV4);
-
-function openLanes(): PeerSockets & { base: number; all: UdpPort[]; hbLane: UdpPort } {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    const all: UdpPort[] = [];
-    try {
-      for (let i = 0; i < 3; i++) all.push(openUdp(LOCAL, base + i));
-      return { data: all[0]!, control: all[1]!, hbLane: all[2]!, base, all };
-    } catch {
-      for (const s of all) s.close();
-    }
-  }
-  throw new Error("no three free consecutive UDP ports");
-}
 
 /** A memory port that, like a TAP with offload, puts a virtio_net_hdr before every frame. */
 class VnetPort extends MemoryPort {
