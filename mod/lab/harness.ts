@@ -63,10 +63,25 @@ export async function withLab(
       if (await Deno.stat(file).then(() => true, () => false)) {
         console.error(`--- lab ${opts.prefix}: tail of ${u}.log\n${await tail(file, 20)}`);
       }
+      console.error(
+        `--- lab ${opts.prefix}: ${u}'s drops and peer link\n${await counters(opts.prefix, u)}`,
+      );
     }
     throw e;
   } finally {
     await labDown(opts.prefix);
+  }
+}
+
+/** A unit's non-zero drop, peer-link and takeover counters, for a failed test's story. */
+async function counters(prefix: string, u: "a" | "b"): Promise<string> {
+  try {
+    const s = await nsCurl(prefix, u, "/status") as { counters: Record<string, number> };
+    return Object.entries(s.counters)
+      .filter(([k, v]) => v !== 0 && /drop|peer|nack|resen|replay|relay|probe|heartbeat/.test(k))
+      .map(([k, v]) => `${k}=${v}`).join(" ");
+  } catch (e) {
+    return `(no status: ${(e as Error).message})`;
   }
 }
 
