@@ -88,6 +88,11 @@ Deno.test("ARP: a reply resolves a queued packet, which then leaves; unrelated s
   assert.equal(out.emitted.length, 1, "the SYN left");
   assert.deepEqual([...out.emitted[0]!.frame.subarray(0, 6)], [...SERVER_MAC]);
   assert.equal(engine.counters.get(EV.forwarded), 1);
+  // Resolved: no more requests for it, and it stays.
+  out.clear();
+  for (const t of [300, 600, 900, 1200]) engine.tick(t);
+  assert.equal(out.emitted.length, 0, "a resolved neighbour is not asked again");
+  assert.deepEqual([...engine.neighbors[1]!.lookup(BACKENDS[0]!)!], [...SERVER_MAC]);
 });
 
 Deno.test("ARP: an entry we hold is refreshed by any ARP from that neighbour", () => {

@@ -362,3 +362,11 @@ Deno.test("records: a mirror whose frame shares the output's ArrayBuffer encodes
   assert.ok(whole.subarray(0, 21).every((x) => x === 0xa5));
   assert.ok(whole.subarray(21 + n, 250).every((x) => x === 0xa5));
 });
+
+Deno.test("records: every control code is distinct (a shared code would merge two messages)", async () => {
+  const codes = Object.entries(await import("./records.ts"))
+    .filter(([k]) => k.startsWith("CTRL_") && !k.endsWith("_LEN"))
+    .filter(([, v]) => typeof v === "number") as [string, number][];
+  assert.ok(codes.length >= 10, codes.map(([k]) => k).join(" "));
+  assert.equal(new Set(codes.map(([, v]) => v)).size, codes.length, JSON.stringify(codes));
+});
