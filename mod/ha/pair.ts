@@ -245,6 +245,15 @@ export class Pair {
     if (this.peer === "up") this.lastHeard = now;
   }
 
+  /**
+   * This unit was not running for more than a heartbeat interval (its heartbeat thread woke that
+   * late: a host or VM pause). The peer's silence over the pause is no evidence, so its dead time
+   * counts from now; a peer that really died meanwhile is declared dead that much later.
+   */
+  selfStalled(now: number): void {
+    if (this.peer === "up" && now > this.lastHeard) this.lastHeard = now;
+  }
+
   /** An authenticated heartbeat from the peer. */
   onHeartbeat(now: number, hb: PeerHeartbeat): Action[] {
     this.#now = now;

@@ -304,6 +304,20 @@ Deno.test("a silent peer is declared dead exactly deadMs after its last heartbea
   }
 });
 
+Deno.test("a pause of this unit itself restarts the peer's dead time; silence after it still kills", () => {
+  const [a] = paired("standby-forward");
+  // Last heard at 100; at 145 the heartbeat thread reports that it was not scheduled for a while.
+  for (let t = 110; t <= 140; t += 10) assert.deepEqual(a.tick(t), []);
+  a.selfStalled(145);
+  a.selfStalled(120); // an older notice never moves the time back
+  for (let t = 150; t <= 195; t += 5) assert.deepEqual(a.tick(t), [], `alive at ${t}`);
+  assert.equal(a.peer, "up");
+  a.tick(195.5);
+  assert.equal(a.peer, "down", "deadMs after the pause, a silent peer is dead");
+  a.selfStalled(200); // no effect on a peer already down
+  assert.equal(a.peer, "down");
+});
+
 Deno.test("a larger heartbeat interval scales the dead time", () => {
   const opts = { ...BASE, intervalMs: 20, deadAfter: 3, mode: "active-forward" as Mode };
   const a = new Pair({ ...opts, role: "active", epoch: 1 }, 0);

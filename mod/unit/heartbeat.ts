@@ -63,7 +63,15 @@ export const PEER = {
  * rejected, the longest a heartbeat went out after it was due and the longest gap between two
  * heartbeats heard (both µs, since start): where a false failover's time went.
  */
-export const SEQ = { peer: 0, rejected: 1, maxLateUs: 2, maxGapUs: 3, size: 4 } as const;
+export const SEQ = {
+  peer: 0,
+  rejected: 1,
+  maxLateUs: 2,
+  maxGapUs: 3,
+  /** Times the thread woke more than an interval late: this host was not running it. */
+  selfStalls: 4,
+  size: 5,
+} as const;
 
 export interface HeartbeatInit {
   /** Source address (an ephemeral port is used). */

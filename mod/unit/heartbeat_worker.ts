@@ -50,6 +50,9 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
     const now = clock();
     if (now >= next) {
       keepMax(SEQ.maxLateUs, Math.round((now - next) * 1000));
+      // A real-time thread this late was not scheduled at all (a host or VM pause): the loop
+      // must not read the peer's silence over that time as its death.
+      if (now - next > init.intervalMs) Atomics.add(seq, SEQ.selfStalls, 1);
       next = Math.max(next + init.intervalMs, now);
       // A loop that stopped turning must look dead: no heartbeat past the guard.
       if (now - s[HB.lastTurn]! <= init.guardMs) {

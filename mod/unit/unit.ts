@@ -121,6 +121,8 @@ export class Unit implements UnitControl {
   readonly #configWords: [number, number];
   #now = 0;
   #lastTurn = 0;
+  /** The heartbeat thread's count of its own stalls, as last seen (`SEQ.selfStalls`). */
+  #selfStalls = 0;
   #stopped = false;
   #nextHeartbeat = 0;
   #lastPeerSentAt = 0;
@@ -309,6 +311,11 @@ export class Unit implements UnitControl {
   #heartbeatThread(): void {
     const t = this.#s.heartbeat;
     if (!t) return;
+    const stalls = Atomics.load(t.seq, SEQ.selfStalls);
+    if (stalls !== this.#selfStalls) {
+      this.#selfStalls = stalls;
+      this.pair.selfStalled(this.#now);
+    }
     const got = readPeer(t.peer, t.seq, this.#peerSeq, this.#peerHb);
     if (!got) return;
     this.#peerSeq = got.seq;
@@ -692,6 +699,7 @@ export class Unit implements UnitControl {
             drop_peer_heartbeat_rejected: Atomics.load(this.#s.heartbeat.seq, SEQ.rejected),
             heartbeat_max_late_us: Atomics.load(this.#s.heartbeat.seq, SEQ.maxLateUs),
             heartbeat_max_gap_us: Atomics.load(this.#s.heartbeat.seq, SEQ.maxGapUs),
+            heartbeat_self_stalls: Atomics.load(this.#s.heartbeat.seq, SEQ.selfStalls),
           }
           : {}),
         merged_flows: this.#mergedFlows,
