@@ -27,7 +27,7 @@ import { unitSetup, VERSION } from "./mod/unit/setup.ts";
 const UNIT_RT_PRIORITY = 10;
 const UNIT_NICE = -10;
 /** How long the loop may pause before its heartbeat thread falls silent too. */
-const HEARTBEAT_GUARD_MS = 400;
+const HEARTBEAT_GUARD_MS = 1000;
 
 async function run(
   configPath: string,

@@ -80,10 +80,10 @@ const SYNC_STALL_MS = 1000;
 const SYNC_MS_PER_FLOW = 0.01;
 /**
  * main.ts HEARTBEAT_GUARD_MS: a unit's heartbeat thread stops when its loop has not turned for
- * 400 ms. Each turn flushes what the unit queued for its peer and reads what the peer sent, so
+ * 1 s. Each turn flushes what the unit queued for its peer and reads what the peer sent, so
  * while both units keep beating, nothing stays in flight longer than this and one dead time.
  */
-const LOOP_GUARD_MS = 400;
+const LOOP_GUARD_MS = 1000;
 
 /** {@link PairTiming} from a unit's loaded config. */
 export function pairTiming(peer: { heartbeatIntervalMs: number; deadAfter: number }): PairTiming {
