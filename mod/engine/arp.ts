@@ -10,6 +10,7 @@ import { DROP, EV } from "./counters.ts";
 import { resolved } from "./deliver.ts";
 import { V_REPLY } from "./output.ts";
 import type { Packet } from "./packet.ts";
+import { announce } from "./takeover.ts";
 
 const ZERO_MAC = new Uint8Array(6);
 
@@ -24,11 +25,18 @@ export function arp(p: Packet, ctx: EngineCtx): number {
   if (spa !== 0 && (forSelf || forFloating || ctx.neighbors[p.ingress]!.has(spa))) {
     resolved(ctx, p.ingress, spa, a.buf, a.shaOff, p.now);
   }
-  if (a.op === ARP_REQUEST && (forSelf || forFloating)) {
+  // A gratuitous ARP (sender = target, RFC 5227 §3) announces; it asks nothing. Answering one
+  // would have two solo units answer each other's announcements forever.
+  if (a.op === ARP_REQUEST && spa !== tpa && (forSelf || forFloating)) {
     const mac = forSelf ? iface.mac : ctx.cfg.virtualMacs[p.ingress]!;
     const sha = p.buf.slice(a.shaOff, a.shaOff + 6);
     ctx.emitScratch(p.ingress, buildArpFrame(ctx.scratch, ARP_REPLY, mac, tpa, sha, spa, sha));
     ctx.counters.add(EV.arp_replies);
+    // Without a peer (solo: perhaps a split, where the other unit answers too), a claim on one
+    // segment is made on all: switches then send both directions of a flow to the same unit.
+    // Otherwise the client's side could learn one unit and the servers' side the other, and a
+    // connection opened during the split would lose every SYN-ACK until the link heals.
+    if (forFloating && !ctx.roles.mirror) announce(ctx);
     return V_REPLY;
   }
   return a.op === ARP_REPLY || forSelf || forFloating ? V_REPLY : ctx.drop(DROP.not_for_us);

@@ -22,6 +22,7 @@ function arpFrame(op: number, sha: Uint8Array, spa: number, tpa: number, dst = B
 
 Deno.test("ARP: the receiver answers for a floating address with the virtual MAC", () => {
   const { cfg, out, engine } = engineUnderTest();
+  engine.roles.mirror = true; // paired: the peer does not answer, the reply alone will do
   assert.equal(feed(engine, arpFrame(ARP_REQUEST, CLIENT_MAC, CLIENT, VIP), 0, 1), V_REPLY);
   assert.equal(out.emitted.length, 1);
   const e = out.emitted[0]!;
@@ -37,6 +38,39 @@ Deno.test("ARP: the receiver answers for a floating address with the virtual MAC
   assert.equal(engine.counters.get(EV.arp_replies), 1);
   // The asker is learned: a frame to it needs no ARP request.
   assert.deepEqual([...engine.neighbors[0]!.lookup(CLIENT)!], [...CLIENT_MAC]);
+});
+
+Deno.test("ARP: without a peer, answering for a floating address claims every one on every segment", () => {
+  const { cfg, out, engine } = engineUnderTest();
+  assert.equal(engine.roles.mirror, false);
+  assert.equal(feed(engine, arpFrame(ARP_REQUEST, CLIENT_MAC, CLIENT, VIP), 0, 1), V_REPLY);
+  assert.equal(out.emitted.length, 1 + cfg.floating.length, "the reply, then a GARP for each");
+  assert.equal(ArpPacket.checked(out.emitted[0]!.frame.subarray(14))!.op, ARP_REPLY);
+  const garps = out.emitted.slice(1).map((e) => ({
+    iface: e.iface,
+    ip: ArpPacket.checked(e.frame.subarray(14))!.spa,
+    src: [...e.frame.subarray(6, 12)],
+  }));
+  assert.deepEqual(
+    garps,
+    cfg.floating.map((f) => ({ iface: f.iface, ip: f.ip, src: [...cfg.virtualMacs[f.iface]!] })),
+  );
+  assert.ok(new Set(garps.map((g) => g.iface)).size > 1, "the servers' side too");
+  // A question about the unit itself claims nothing.
+  out.clear();
+  feed(engine, arpFrame(ARP_REQUEST, CLIENT_MAC, CLIENT, cfg.interfaces[0]!.ip), 0, 2);
+  assert.equal(out.emitted.length, 1);
+});
+
+Deno.test("ARP: a gratuitous ARP for a floating address is not answered (RFC 5227 §3)", () => {
+  const { cfg, out, engine } = engineUnderTest();
+  const other = new Uint8Array([2, 0, 0, 0, 0, 0x42]);
+  assert.equal(feed(engine, arpFrame(ARP_REQUEST, other, VIP, VIP), 0, 1), V_REPLY);
+  assert.equal(out.emitted.length, 0, "an announcement asks nothing");
+  // A real question is answered.
+  feed(engine, arpFrame(ARP_REQUEST, CLIENT_MAC, CLIENT, VIP), 0, 2);
+  assert.equal(ArpPacket.checked(out.emitted[0]!.frame.subarray(14))!.op, ARP_REPLY);
+  assert.deepEqual([...out.emitted[0]!.frame.subarray(6, 12)], [...cfg.virtualMacs[0]!]);
 });
 
 Deno.test("ARP: a floating address on another interface is not answered there", () => {
