@@ -152,8 +152,8 @@ export interface InOrderOptions {
 }
 
 export const IN_ORDER_DEFAULTS: InOrderOptions = {
-  nackRetryMs: 10,
-  tailGraceMs: 20,
+  nackRetryMs: 5,
+  tailGraceMs: 8,
   giveUpMs: 250,
   maxHeld: 1024,
 };
