@@ -148,6 +148,21 @@ async function bothNftDelete(prefix: string, table: string): Promise<void> {
 const LOSS = ha0Rules("tandem_loss", "numgen random mod 100 < 5 drop");
 const CUT = ha0Rules("tandem_cut", "drop");
 
+/**
+ * The peer-link faults, the same for either pair: 5% loss each way from now on, or a cut held
+ * for `SPLIT_MS`. Returns when the fault began.
+ */
+function linkFault(prefix: string, sc: "5% peer-link loss" | "4 s split"): () => Promise<number> {
+  if (sc === "5% peer-link loss") return async () => (await bothNft(prefix, LOSS), Date.now());
+  return async () => {
+    await bothNft(prefix, CUT);
+    const at = Date.now();
+    await sleep(SPLIT_MS);
+    await bothNftDelete(prefix, "tandem_cut");
+    return at;
+  };
+}
+
 /** Runs traffic; `act` starts one second in and returns the moment the failure was complete. */
 async function withTraffic(
   prefix: string,
@@ -209,17 +224,9 @@ async function tandemScenario(prefix: string, sc: Scenario): Promise<Sample> {
       };
       break;
     case "5% peer-link loss":
-      act = async () => (await bothNft(prefix, LOSS), Date.now());
-      break;
     case "4 s split":
-      duration += SPLIT_MS;
-      act = async () => {
-        await bothNft(prefix, CUT);
-        const at = Date.now();
-        await sleep(SPLIT_MS);
-        await bothNftDelete(prefix, "tandem_cut");
-        return at;
-      };
+      act = linkFault(prefix, sc);
+      if (sc === "4 s split") duration += SPLIT_MS;
       break;
   }
   try {
@@ -311,17 +318,9 @@ async function linuxScenario(prefix: string, sc: Scenario): Promise<Sample> {
         };
         break;
       case "5% peer-link loss":
-        act = async () => (await bothNft(prefix, LOSS), Date.now());
-        break;
       case "4 s split":
-        duration += SPLIT_MS;
-        act = async () => {
-          await bothNft(prefix, CUT);
-          const at = Date.now();
-          await sleep(SPLIT_MS);
-          await bothNftDelete(prefix, "tandem_cut");
-          return at;
-        };
+        act = linkFault(prefix, sc);
+        if (sc === "4 s split") duration += SPLIT_MS;
         break;
       default:
         act = async () => (await linuxCrash(prefix, "a"), Date.now());

@@ -341,9 +341,9 @@ export function minBodySize(type: number): number {
   }
 }
 
-/** One reusable object per record type, refilled by {@link decodeRecord}. */
-export class RecordSlots {
-  readonly heartbeat: HeartbeatRecord = {
+/** An empty heartbeat record to refill. */
+export function newHeartbeat(): HeartbeatRecord {
+  return {
     type: "heartbeat",
     role: 0,
     state: 0,
@@ -361,6 +361,11 @@ export class RecordSlots {
     dataAck: 0,
     dataTop: 0,
   };
+}
+
+/** One reusable object per record type, refilled by {@link decodeRecord}. */
+export class RecordSlots {
+  readonly heartbeat: HeartbeatRecord = newHeartbeat();
   readonly mirror: MirrorRecordIn;
   readonly ack: AckRecord = { type: "ack", mseq: 0 };
   readonly expire: ExpireRecord = {

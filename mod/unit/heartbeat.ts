@@ -16,7 +16,9 @@
  * lock, so the loop never reads a half-written one.
  * @module
  */
-import type { HeartbeatRecord } from "../peer/records.ts";
+import { type HeartbeatRecord, newHeartbeat } from "../peer/records.ts";
+
+export { newHeartbeat };
 import { digestWords } from "../config/digest.ts";
 
 /** Slots of the shared Float64Array the loop writes (our heartbeat). */
@@ -181,28 +183,6 @@ export function readPeer(
     if (Atomics.load(seq, SEQ.peer) === before) return { seq: before, heardAt };
   }
   return undefined;
-}
-
-/** An empty heartbeat record to refill. */
-export function newHeartbeat(): HeartbeatRecord {
-  return {
-    type: "heartbeat",
-    role: 0,
-    state: 0,
-    flags: 0,
-    priority: 0,
-    configDigestHi: 0,
-    configDigestLo: 0,
-    flowCount: 0,
-    tableDigestHi: 0,
-    tableDigestLo: 0,
-    sentAt: 0,
-    echoSentAt: 0,
-    echoHeldMs: 0,
-    epoch: 0,
-    dataAck: 0,
-    dataTop: 0,
-  };
 }
 
 /** What the loop sees of the heartbeat thread. */
