@@ -5,9 +5,12 @@
  * @module
  */
 import type {
+  ConfigStatus,
+  FailsafeStatus,
   FlowInfo,
   Histogram,
   Mode,
+  ServiceStatus,
   StatusSnapshot,
   SyncState,
   TimelineEvent,
@@ -36,6 +39,9 @@ export interface StatusParts {
   counters: Record<string, number>;
   histograms: { heartbeatRttMs: Histogram; mirrorLagMs: Histogram };
   events: readonly TimelineEvent[];
+  services: ServiceStatus[];
+  failsafe: FailsafeStatus;
+  config: ConfigStatus;
   monotonicMs: number;
 }
 
@@ -61,6 +67,9 @@ export function projectStatus(s: StatusParts): StatusSnapshot {
     counters,
     histograms: s.histograms,
     events: [...s.events],
+    services: s.services,
+    failsafe: s.failsafe,
+    config: s.config,
     version: s.version,
     uptimeSeconds: (s.now - s.started) / 1000,
     monotonicMs: s.monotonicMs,

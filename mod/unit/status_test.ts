@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import type { Histogram, TimelineEvent } from "../api/snapshot.ts";
+import type {
+  ConfigStatus,
+  FailsafeStatus,
+  Histogram,
+  ServiceStatus,
+  TimelineEvent,
+} from "../api/snapshot.ts";
 import { Engine } from "../engine/engine.ts";
 import { DROP, EV } from "../engine/counters.ts";
 import { labEngineConfig, RecordingOutput, seeded } from "../engine/testing.ts";
@@ -38,10 +44,33 @@ function parts(over: Partial<StatusParts> = {}): StatusParts {
     counters: {},
     histograms: { heartbeatRttMs: HIST, mirrorLagMs: LAG },
     events: [],
+    services: SERVICES,
+    failsafe: FAILSAFE,
+    config: CONFIG,
     monotonicMs: 123.5,
     ...over,
   };
 }
+
+const SERVICES: ServiceStatus[] = [{
+  name: "web",
+  listen: "198.51.100.10:80",
+  protocol: "tcp",
+  scheduler: "maglev",
+  health: { kind: "http", intervalMs: 2000 },
+  persistenceMs: 60_000,
+  backendsUp: 0,
+  backends: [],
+}];
+const FAILSAFE: FailsafeStatus = {
+  maintenance: true,
+  preempt: true,
+  preemptDelayMs: 5000,
+  checks: [],
+  healthy: false,
+  peerHealthy: true,
+};
+const CONFIG: ConfigStatus = { path: "/x.yaml", digest: "ab", loadedAt: 5, lastReload: null };
 
 Deno.test("projectStatus: every field from its part", () => {
   const p = parts();
@@ -71,6 +100,9 @@ Deno.test("projectStatus: every field from its part", () => {
       counters: {},
       histograms: { heartbeatRttMs: HIST, mirrorLagMs: LAG },
       events: [{ at: 1, kind: "start", detail: "x" }],
+      services: SERVICES,
+      failsafe: FAILSAFE,
+      config: CONFIG,
       version: "9.8.7",
       uptimeSeconds: 7.5,
       monotonicMs: 123.5,

@@ -11,7 +11,17 @@
  * `status.ts`.
  * @module
  */
-import type { FlowInfo, StatusSnapshot, TimelineEvent, UnitControl } from "../api/snapshot.ts";
+import type {
+  BackendAdmin,
+  ControlResult,
+  FailsafeStatus,
+  FlowInfo,
+  HistorySample,
+  ServiceStatus,
+  StatusSnapshot,
+  TimelineEvent,
+  UnitControl,
+} from "../api/snapshot.ts";
 import { HistogramRecorder, LATENCY_BOUNDS_MS } from "../api/histogram.ts";
 import { Engine } from "../engine/engine.ts";
 import { DROP } from "../engine/counters.ts";
@@ -709,8 +719,51 @@ export class Unit implements UnitControl {
       },
       histograms: { heartbeatRttMs: this.#rtt.snapshot(), mirrorLagMs: this.#lag.snapshot() },
       events: this.#events,
+      services: this.#services(),
+      failsafe: this.#failsafe(),
+      config: {
+        path: null,
+        digest: this.#s.configDigest,
+        loadedAt: this.#s.epoch ?? 0,
+        lastReload: null,
+      },
       monotonicMs: performance.now(),
     });
+  }
+
+  #services(): ServiceStatus[] {
+    return [];
+  }
+
+  #failsafe(): FailsafeStatus {
+    return {
+      maintenance: false,
+      preempt: false,
+      preemptDelayMs: 0,
+      checks: [],
+      healthy: true,
+      peerHealthy: null,
+    };
+  }
+
+  reload(): Promise<ControlResult> {
+    return Promise.resolve({ ok: false, reason: "unsupported", message: "reload: not built yet" });
+  }
+
+  setBackend(_service: string, _address: string, _admin: BackendAdmin): ControlResult {
+    return { ok: false, reason: "unsupported", message: "backend states: not built yet" };
+  }
+
+  maintenance(_on: boolean): Promise<ControlResult> {
+    return Promise.resolve({
+      ok: false,
+      reason: "unsupported",
+      message: "maintenance: not built yet",
+    });
+  }
+
+  history(): HistorySample[] {
+    return [];
   }
 
   flows(limit: number): FlowInfo[] {

@@ -5,7 +5,14 @@
  */
 
 import { HistogramRecorder } from "../histogram.ts";
-import type { FlowInfo, StatusSnapshot, UnitControl } from "../snapshot.ts";
+import type {
+  BackendAdmin,
+  ControlResult,
+  FlowInfo,
+  HistorySample,
+  StatusSnapshot,
+  UnitControl,
+} from "../snapshot.ts";
 
 /** Every drop reason the fixture carries; tests check each reaches `/metrics`. */
 export const DROP_REASONS = [
@@ -54,6 +61,49 @@ export function fixtureSnapshot(): StatusSnapshot {
       { at: Date.UTC(2025, 0, 2, 3, 4, 5), kind: "start", detail: "booted as active" },
       { at: Date.UTC(2025, 0, 2, 3, 4, 6), kind: "peer-up", detail: 'peer "b" <joined>' },
     ],
+    services: [{
+      name: "echo",
+      listen: "198.51.100.10:7000",
+      protocol: "tcp",
+      scheduler: "round-robin",
+      health: { kind: "tcp", intervalMs: 1000 },
+      persistenceMs: null,
+      backendsUp: 1,
+      backends: [
+        {
+          address: "203.0.113.20:7000",
+          weight: 1,
+          admin: "enabled",
+          health: "up",
+          peerHealth: "up",
+          state: "up",
+          flows: 800,
+        },
+        {
+          address: "203.0.113.21:7000",
+          weight: 2,
+          admin: "draining",
+          health: "down",
+          peerHealth: "up",
+          state: "draining",
+          flows: 434,
+        },
+      ],
+    }],
+    failsafe: {
+      maintenance: false,
+      preempt: false,
+      preemptDelayMs: 0,
+      checks: [{ name: "front", kind: "link", target: "tnd-front", up: true }],
+      healthy: true,
+      peerHealthy: true,
+    },
+    config: {
+      path: "/etc/tandem/tandem.yaml",
+      digest: "0123456789abcdef",
+      loadedAt: Date.UTC(2025, 0, 2, 3, 4, 5),
+      lastReload: null,
+    },
     version: "0.1.0",
     uptimeSeconds: 93_784,
   };
@@ -100,5 +150,25 @@ export class FakeUnit implements UnitControl {
   }
   healthy(): boolean {
     return this.isHealthy;
+  }
+  reloadCalls = 0;
+  reloadResult: ControlResult = { ok: true, message: "reloaded" };
+  reload(): Promise<ControlResult> {
+    this.reloadCalls++;
+    return Promise.resolve(this.reloadResult);
+  }
+  backendCalls: [string, string, BackendAdmin][] = [];
+  setBackend(service: string, address: string, admin: BackendAdmin): ControlResult {
+    this.backendCalls.push([service, address, admin]);
+    return { ok: true, message: `${service} ${address} ${admin}` };
+  }
+  maintenanceCalls: boolean[] = [];
+  maintenance(on: boolean): Promise<ControlResult> {
+    this.maintenanceCalls.push(on);
+    return Promise.resolve({ ok: true, message: on ? "maintenance on" : "maintenance off" });
+  }
+  samples: HistorySample[] = [];
+  history(): HistorySample[] {
+    return this.samples;
   }
 }
