@@ -45,6 +45,8 @@ export class Engine {
   readonly #reaper = new Reaper();
   readonly #onExpire: (flow: number) => void;
   readonly #relayVnet = new Uint8Array(10);
+  /** A persistence template's lifetime: its service's `persistence` (0 if gone: expire). */
+  readonly #persistMs = (svc: number): number => this.ctx.cfg.services[svc]?.persistenceMs ?? 0;
 
   /** `rng` returns uniformly random unsigned 32-bit integers: randomness is an input. */
   constructor(cfg: EngineConfig, out: EngineOutput, rng: () => number) {
@@ -145,9 +147,17 @@ export class Engine {
       if (expired > 0) ctx.counters.add(DROP.arp_unresolved, expired);
       if (deadline < next) next = deadline;
     }
+    // Both units check their backends: a standby that takes over knows which are up.
+    next = Math.min(next, ctx.health.tick(ctx, now));
     // Only the receiver reaps: expiry is a decision (determinism rule); the peer follows.
     if (ctx.roles.receiver) {
-      const reap = this.#reaper.sweep(ctx.flows, ctx.cfg.timeouts, now, this.#onExpire);
+      const reap = this.#reaper.sweep(
+        ctx.flows,
+        ctx.cfg.timeouts,
+        now,
+        this.#onExpire,
+        this.#persistMs,
+      );
       next = Math.min(next, Math.max(reap, now + 1));
     }
     return next;
