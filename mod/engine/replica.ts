@@ -82,7 +82,7 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
   const ft = ctx.flows, c = ft.c, row = ft.stage;
   ft.clearRow(row);
   decodeRow(ft.cols, MIRROR_ROW, row, rec.view, rec.rowOff);
-  const svc = c.service[row]!, proto = c.proto[row]!, state = c.state[row]!;
+  const proto = c.proto[row]!, state = c.state[row]!;
   // The service and backend indexes are kept even when this unit's config does not have them
   // (the peer reloaded first): the flow's NAT lives in its tuples, and every reader of the
   // indexes checks them.
