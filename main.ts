@@ -79,7 +79,6 @@ async function run(
         epoch: setup.epoch,
         intervalMs: cfg.peer.heartbeatIntervalMs,
         guardMs: HEARTBEAT_GUARD_MS,
-        configDigest: setup.configDigest,
       });
       setup.heartbeat = heartbeat;
       setup.heartbeatGuardMs = HEARTBEAT_GUARD_MS;

@@ -95,18 +95,16 @@ export class HealthChecks {
   /** Check index per source port − CHECK_PORT_MIN, or -1. */
   readonly #byPort = new Int32Array(CHECK_PORT_SPAN).fill(-1);
   #nextPort = 0;
-  /** Service names by index, to match checks across a reload. */
-  readonly #serviceNames: string[];
   /** Flips since the unit last read them (it logs and tells the peer). */
   changes: HealthChange[] = [];
 
   /**
    * A check per backend of every service whose health kind is not `none`. `prior` carries the
-   * hysteresis state of checks that continue (same service name and backend) across a reload.
+   * hysteresis state of checks that continue (same service name and backend) across a reload;
+   * `oldNames` are the service names `prior` was built for.
    */
-  constructor(ctx: EngineCtx, prior?: HealthChecks) {
+  constructor(ctx: EngineCtx, prior?: HealthChecks, oldNames: readonly string[] = []) {
     const keep = new Map((prior ? prior.#checks : []).map((c) => [`${c.svc}|${c.name}`, c]));
-    const oldNames = prior ? prior.#serviceNames : [];
     ctx.cfg.services.forEach((s, svc) => {
       const h = s.health;
       if (h === undefined || h.kind === "none" || s.retired) return;
@@ -151,7 +149,6 @@ export class HealthChecks {
         });
       });
     });
-    this.#serviceNames = ctx.cfg.services.map((s) => s.name);
   }
 
   /** How backend `backend` of service `svc` is checked here, or undefined when it is not. */

@@ -632,6 +632,8 @@ export class Unit implements UnitControl {
     s[HB.echoHeardAt] = this.#lastPeerHeardAt;
     s[HB.dataAck] = hb.dataAck;
     s[HB.dataTop] = hb.dataTop;
+    s[HB.configHi] = hb.configDigestHi;
+    s[HB.configLo] = hb.configDigestLo;
     s[HB.lastTurn] = now;
   }
 
