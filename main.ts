@@ -6,7 +6,10 @@
  */
 import { parseArgs, USAGE } from "./mod/cli/args.ts";
 import { runCli } from "./mod/cli/exit.ts";
-import { loadConfig } from "./mod/config/load.ts";
+import { ConfigError, loadConfig } from "./mod/config/load.ts";
+import { restartField } from "./mod/config/reload.ts";
+import { configDigest } from "./mod/config/digest.ts";
+import { resolve } from "node:path";
 import { logger, setupLogging } from "./mod/log/log.ts";
 import { RateLimitedWarning } from "./mod/log/rate_limit.ts";
 import { createApp } from "./mod/api/app.ts";
@@ -21,7 +24,7 @@ import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
 import { type HeartbeatThread, startHeartbeatWorker } from "./mod/unit/heartbeat.ts";
-import { unitSetup, VERSION } from "./mod/unit/setup.ts";
+import { engineConfig, unitSetup, VERSION } from "./mod/unit/setup.ts";
 
 /** `scheduling: realtime`: SCHED_RR at a low priority, like keepalived's; `nice`: this nice value. */
 const UNIT_RT_PRIORITY = 10;
@@ -84,11 +87,20 @@ async function run(
       setup.heartbeatGuardMs = HEARTBEAT_GUARD_MS;
     }
     setup.onEvent = (e) => log.info("{kind}: {detail}", { kind: e.kind, detail: e.detail });
+    setup.configPath = resolve(configPath);
+    // SIGHUP and POST /reload read the file again; what needs a restart is refused, by name.
+    setup.loadConfig = () => {
+      const next = loadConfig(configPath, overrides);
+      const fixed = restartField(cfg, next);
+      if (fixed !== undefined) throw new ConfigError(fixed, "changing it needs a restart");
+      return { engine: engineConfig(next), configDigest: configDigest(next) };
+    };
     const unit = new Unit(setup, ports, peer);
     const stop = new AbortController();
     onShutdown(() => stop.abort());
     // Planned switchover (DESIGN.md): SIGUSR1 hands the roles over like POST /failover.
     Deno.addSignalListener("SIGUSR1", () => void unit.failover());
+    Deno.addSignalListener("SIGHUP", () => void unit.reload());
     const api = serveApi(
       createApp(unit, { token: cfg.api.token }),
       cfg.api.listen.text,
