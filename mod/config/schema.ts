@@ -217,21 +217,41 @@ export type HealthKind = typeof HEALTH_KINDS[number];
 /** Largest backend weight (IPVS allows more, but 256 levels are plenty for a few backends). */
 export const MAX_WEIGHT = 256;
 
-/** `a.b.c.d:port`, or `{ address, weight, admin }`. */
-const backendSchema = z.union([
-  endpoint().transform((e) => ({ ...e, weight: 1, admin: "enabled" as BackendAdmin })),
-  z.strictObject({
-    address: endpoint(),
-    weight: int(0, MAX_WEIGHT).default(1),
-    admin: oneOf(BACKEND_ADMIN).default("enabled"),
-  }).transform((b) => ({ ...b.address, weight: b.weight, admin: b.admin })),
-], {
-  error: (iss) =>
-    iss.input === undefined
-      ? undefined
-      : typeof iss.input === "string"
-      ? `${show(iss.input)} is not an IPv4 address:port`
-      : `${show(iss.input)} is not a backend (address:port or { address, weight, admin })`,
+const backendObject = z.strictObject({
+  address: endpoint(),
+  weight: int(0, MAX_WEIGHT).default(1),
+  admin: oneOf(BACKEND_ADMIN).default("enabled"),
+});
+
+/**
+ * `a.b.c.d:port`, or `{ address, weight, admin }`. Parsed by hand rather than as a union, so
+ * that a bad field of the mapping form is named (a union only says neither form matched).
+ */
+const backendSchema = z.unknown().transform((v, ctx) => {
+  if (typeof v === "string") {
+    const e = parseEndpoint(v);
+    if (e === undefined) {
+      ctx.addIssue({ code: "custom", message: `${show(v)} is not an IPv4 address:port`, input: v });
+      return z.NEVER;
+    }
+    return { ...e, weight: 1, admin: "enabled" as BackendAdmin };
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${show(v)} is not a backend (address:port or { address, weight, admin })`,
+      input: v,
+    });
+    return z.NEVER;
+  }
+  const r = backendObject.safeParse(v);
+  if (!r.success) {
+    for (const iss of r.error.issues) {
+      ctx.addIssue({ code: "custom", message: iss.message, path: iss.path, input: v });
+    }
+    return z.NEVER;
+  }
+  return { ...r.data.address, weight: r.data.weight, admin: r.data.admin };
 });
 
 /**

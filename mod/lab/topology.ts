@@ -79,6 +79,8 @@ export interface LabUpOptions {
   holdNewFlows?: number;
   /** The echo service uses maglev with mid-stream pickup. */
   pickup?: boolean;
+  /** Source-IP persistence of the echo service (config duration, e.g. `60s`). */
+  persistence?: string;
   /** Extra `tandem run` arguments for both units. */
   extraArgs?: string[];
   /** Bound on each readiness wait; default `DEFAULT_READY_TIMEOUT_MS`. */
@@ -448,6 +450,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
         tokenFile,
         holdNewFlows: opts.holdNewFlows,
         pickup: opts.pickup,
+        persistence: opts.persistence,
         offload: opts.offload !== false,
         // The lab shares its cores with the clients and servers it measures: real-time units
         // starve them (stalls of seconds under load), so the lab runs its units at nice.
