@@ -57,6 +57,7 @@ import { HB, type HeartbeatThread, newHeartbeat, readPeer, SEQ } from "./heartbe
 import { PEER_BATCH_BUFFER, PEER_RX_BUFFER, PeerLink, type PeerSockets } from "./peer_link.ts";
 import { Arena } from "./arena.ts";
 import { projectFlows, projectStatus } from "./status.ts";
+import { HistorySampler } from "./history.ts";
 
 export interface PeerSetup {
   ip: number;
@@ -149,6 +150,7 @@ export class Unit implements UnitControl {
   #merging = false;
   #mergedFlows = 0;
   #mergeConflicts = 0;
+  readonly #history = new HistorySampler();
 
   /** `peer`: the link's sockets (data on the listen port, control and heartbeats above it). */
   constructor(setup: UnitSetup, ports: FramePort[], peer: PeerSockets | null) {
@@ -574,6 +576,17 @@ export class Unit implements UnitControl {
   /** The reaper, the pair's timers, heartbeats, GARP repeats, holds and bulk sync. */
   #timers(now: number): number {
     this.#now = now;
+    // The dashboard's once-a-second sample; `due` keeps the other turns free of work.
+    if (this.#history.due(now)) {
+      this.#history.observe(now, now, {
+        rxPackets: this.engine.counters.get(EV.rx_packets),
+        txBytes: this.engine.counters.get(EV.tx_bytes),
+        flows: this.engine.flows.count,
+        heartbeatRttMs: this.pair.peer === "up" ? this.#rttMs : null,
+        mirrorLagMs: this.#link ? this.#history.lagP50(this.#lag.snapshot()) : null,
+        receiver: this.engine.roles.receiver,
+      });
+    }
     let deadline = this.engine.tick(now);
     // Read what the heartbeat thread heard *after* taking `now`: were this thread descheduled
     // between a read and the clock (a busy host, `nice`), a live peer would look silent for
@@ -763,7 +776,7 @@ export class Unit implements UnitControl {
   }
 
   history(): HistorySample[] {
-    return [];
+    return this.#history.samples();
   }
 
   flows(limit: number): FlowInfo[] {
