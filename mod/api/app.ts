@@ -70,18 +70,18 @@ const BackendBody = z.strictObject({ admin: z.enum(BACKEND_ADMINS) });
 const MaintenanceBody = z.strictObject({ on: z.boolean() });
 
 /** Refusals that mean "no such thing" (404) or "your request is wrong" (400); the rest are 409. */
-const REASON_STATUS: Record<string, 400 | 404> = {
-  "invalid-config": 400,
-  "unknown-service": 404,
-  "unknown-backend": 404,
-};
+const REASON_STATUS = new Map<string, 400 | 404>([
+  ["invalid-config", 400],
+  ["unknown-service", 404],
+  ["unknown-backend", 404],
+]);
 
 /** A control result as the API answers it: 200 when done, else the refusal's status. */
 function controlJson(c: Context, r: ControlResult) {
   if (r.ok) return c.json({ ok: true, message: r.message }, 200);
   return c.json(
     { ok: false, reason: r.reason, message: r.message },
-    (r.reason !== undefined ? REASON_STATUS[r.reason] : undefined) ?? 409,
+    (r.reason !== undefined ? REASON_STATUS.get(r.reason) : undefined) ?? 409,
   );
 }
 
