@@ -217,7 +217,16 @@ export function createApp(unit: UnitControl, opts: AppOptions = {}): Hono {
     return c.body(body, 200, headers);
   });
 
-  app.get("/history", (c) => c.json({ samples: unit.history() }));
+  // `?since=T` (Unix ms, as a sample's `at`): only newer samples, so the dashboard can poll
+  // every second without fetching ten minutes again.
+  app.get("/history", (c) => {
+    const raw = c.req.query("since");
+    if (raw !== undefined && !/^[0-9]{1,16}(\.[0-9]{1,6})?$/.test(raw)) {
+      return errorJson(c, 400, "since must be a Unix time in ms");
+    }
+    const since = raw === undefined ? -Infinity : Number(raw);
+    return c.json({ samples: unit.history().filter((x) => x.at > since) });
+  });
 
   if (tokenDigest) {
     /** Every write route goes through this first: 401 without the right bearer token. */

@@ -318,6 +318,8 @@ Deno.test("app: 200 malformed requests never produce a 5xx", async () => {
     "?=&&&=",
     "?limit=" + "9".repeat(400),
     "?%00=%00",
+    "?since=",
+    "?since=1e400",
   ];
   const auths = [
     undefined,
@@ -613,6 +615,19 @@ Deno.test("app: GET /history returns the unit's samples", async () => {
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("cache-control"), "no-store");
   assert.deepEqual(await json(res), { samples: unit.samples });
+  // ?since= gives only the newer samples; a bad value is 400.
+  unit.samples = [1000, 2000, 3000].map((at) => ({ ...unit.samples[0]!, at }));
+  const ats = async (q: string) =>
+    ((await json(await app.request(`/history${q}`))).samples as { at: number }[]).map((x) => x.at);
+  assert.deepEqual(await ats("?since=0"), [1000, 2000, 3000]);
+  assert.deepEqual(await ats("?since=1000"), [2000, 3000]);
+  assert.deepEqual(await ats("?since=2999.5"), [3000]);
+  assert.deepEqual(await ats("?since=3000"), []);
+  for (const q of ["", "-1", "1e3", "abc", "NaN", "1.2.3", "9".repeat(17)]) {
+    const bad = await app.request(`/history?since=${q}`);
+    assert.equal(bad.status, 400, q);
+    assert.equal((await json(bad)).error, "since must be a Unix time in ms");
+  }
 });
 
 Deno.test("app: the new paths answer a wrong method with 405 and Allow", async () => {

@@ -103,7 +103,8 @@ export class HistorySampler {
     if (last === null) return false;
     const seconds = (monotonicNowMs - last.mono) / 1000;
     this.#ring[this.#next] = {
-      at: wallNowMs,
+      // Whole ms, as timeline events: the dashboard asks for samples `since` one of these.
+      at: Math.round(wallNowMs),
       rxPps: counterDelta(last.rxPackets, inputs.rxPackets) / seconds,
       txBps: (counterDelta(last.txBytes, inputs.txBytes) * 8) / seconds,
       flows: inputs.flows,

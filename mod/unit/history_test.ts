@@ -110,6 +110,10 @@ Deno.test("history: a small ring wraps exactly, and samples() is a copy", () => 
   copy[0]!.flows = 99;
   copy.pop();
   assert.deepEqual(h.samples().map((x) => x.flows), [3, 4, 5]);
+  // Times are whole ms, like timeline events.
+  h.observe(6000.4, 6000.4, inputs());
+  h.observe(7000.6, 7000.6, inputs());
+  assert.deepEqual(h.samples().map((x) => x.at), [5000, 6000, 7001]);
   assert.throws(() => new HistorySampler(0), RangeError);
 });
 
