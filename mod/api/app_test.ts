@@ -494,6 +494,8 @@ Deno.test("app: POST /backends/:service/:address takes the address plain or perc
       ["/backends/echo/203.0.113.21%3A7000", "maintenance"],
       ["/backends/echo/203.0.113.21%3a7000", "enabled"],
       ["/backends/web%20v2/%5B2001%3Adb8%3A113%3A%3A20%5D%3A80", "draining"],
+      // As the CLI encodes it: a `/` or `?` in a name stays inside its segment.
+      ["/backends/a%2Fb%3F/1.2.3.4%3A80", "draining"],
     ] as const
   ) {
     const res = await post(app, path, { admin });
@@ -507,6 +509,7 @@ Deno.test("app: POST /backends/:service/:address takes the address plain or perc
     ["echo", "203.0.113.21:7000", "maintenance"],
     ["echo", "203.0.113.21:7000", "enabled"],
     ["web v2", "[2001:db8:113::20]:80", "draining"],
+    ["a/b?", "1.2.3.4:80", "draining"],
   ]);
 });
 

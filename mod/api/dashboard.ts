@@ -262,18 +262,21 @@ const SCRIPT = String.raw`
   }
 
   let historyBusy = false;
+  let historyPolls = 0;
   function pollHistory() {
     if (historyBusy) return;
     historyBusy = true;
     const last = history.length ? history[history.length - 1].at : null;
-    fetch(last === null ? "/history" : "/history?since=" + last)
+    // Every 30th poll takes the whole history again: after a unit restart or a clock step,
+    // samples older than our newest would never come through ?since=.
+    const whole = last === null || ++historyPolls % 30 === 0;
+    fetch(whole ? "/history" : "/history?since=" + last)
       .then((r) => r.json())
       .then((j) => {
-        const add = (j.samples || []).filter((s) => last === null || s.at > last);
-        if (add.length) {
-          history = history.concat(add).slice(-HISTORY_KEEP);
-          drawCharts();
-        }
+        const got = Array.isArray(j.samples) ? j.samples : [];
+        if (whole) history = got.slice(-HISTORY_KEEP);
+        else history = history.concat(got.filter((s) => s.at > last)).slice(-HISTORY_KEEP);
+        if (whole || got.length) drawCharts();
       })
       .catch(() => {})
       .finally(() => { historyBusy = false; });
