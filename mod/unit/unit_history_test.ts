@@ -36,8 +36,10 @@ Deno.test("unit: history() holds one sample per second of the unit's clock", asy
   );
   learnNeighbors(u.engine);
   assert.deepEqual(u.history(), []);
+  // A frame waits before the loop starts: the first turn reads it before its timers take the
+  // baseline, so the baseline is rx 1 however soon the loop turns.
+  front.inject(new Uint8Array(60));
   const ctrl = new AbortController();
-  // The loop's first turn runs inside run(), before it awaits: it takes the baseline at rx 0.
   const done = u.run(ctrl.signal);
   /** Injects `n` junk frames (read and counted, then dropped) and waits for the loop to count them. */
   const frames = async (n: number) => {
@@ -46,7 +48,8 @@ Deno.test("unit: history() holds one sample per second of the unit's clock", asy
     await until(`${n} frames`, () => u.snapshot().counters.rx_packets === rx + n);
   };
   try {
-    await frames(1); // at +0: not a sample yet
+    await until("the first turn", () => u.snapshot().counters.rx_packets === 1);
+    await frames(2); // still at +0: not a sample yet
     assert.deepEqual(u.history(), []);
     now += 1000;
     await frames(10); // read in the turn at +1 s, before its timers sample
@@ -56,7 +59,7 @@ Deno.test("unit: history() holds one sample per second of the unit's clock", asy
     await until("a second sample", () => u.history().length === 2);
     const [a, b] = u.history();
     assert.equal(a!.at, 1_001_000);
-    assert.equal(a!.rxPps, 11, "1 + 10 frames over the first second");
+    assert.equal(a!.rxPps, 12, "2 + 10 frames over the first second");
     assert.equal(b!.at, 1_003_000);
     assert.equal(b!.rxPps, 2, "4 frames over 2 s");
     assert.equal(b!.receiver, true);
