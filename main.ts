@@ -14,7 +14,7 @@ import { logger, setupLogging } from "./mod/log/log.ts";
 import { RateLimitedWarning } from "./mod/log/rate_limit.ts";
 import { createApp } from "./mod/api/app.ts";
 import { serveApi } from "./mod/api/serve.ts";
-import { statusCommand } from "./mod/api/client.ts";
+import { controlCommand, statusCommand } from "./mod/api/client.ts";
 import { labMain } from "./mod/lab/cli.ts";
 import { openTap } from "./mod/port/tap.ts";
 import { openUdp } from "./mod/port/udp.ts";
@@ -150,6 +150,18 @@ async function main(argv: string[]): Promise<number> {
       return await run(cmd.config, cmd.overrides);
     case "status":
       return await statusCommand(cmd.api);
+    case "backend":
+      return await controlCommand(
+        cmd.api,
+        { kind: "backend", service: cmd.service, address: cmd.address, admin: cmd.admin },
+        { tokenFile: cmd.tokenFile },
+      );
+    case "maintenance":
+      return await controlCommand(cmd.api, { kind: "maintenance", on: cmd.on }, {
+        tokenFile: cmd.tokenFile,
+      });
+    case "reload":
+      return await controlCommand(cmd.api, { kind: "reload" }, { tokenFile: cmd.tokenFile });
     case "version":
       console.log(`tandem ${VERSION} (deno ${Deno.version.deno})`);
       return 0;

@@ -60,6 +60,7 @@ import { Arena } from "./arena.ts";
 import { projectFlows, projectStatus } from "./status.ts";
 import { Balancer, packAdmin } from "./balancer.ts";
 import { fixedPartsDiffer } from "../engine/reconfigure.ts";
+import { HistorySampler } from "./history.ts";
 
 export interface PeerSetup {
   ip: number;
@@ -163,6 +164,7 @@ export class Unit implements UnitControl {
   #merging = false;
   #mergedFlows = 0;
   #mergeConflicts = 0;
+  readonly #history = new HistorySampler();
 
   /** `peer`: the link's sockets (data on the listen port, control and heartbeats above it). */
   constructor(setup: UnitSetup, ports: FramePort[], peer: PeerSockets | null) {
@@ -606,6 +608,17 @@ export class Unit implements UnitControl {
   /** The reaper, the pair's timers, heartbeats, GARP repeats, holds and bulk sync. */
   #timers(now: number): number {
     this.#now = now;
+    // The dashboard's once-a-second sample; `due` keeps the other turns free of work.
+    if (this.#history.due(now)) {
+      this.#history.observe(now, now, {
+        rxPackets: this.engine.counters.get(EV.rx_packets),
+        txBytes: this.engine.counters.get(EV.tx_bytes),
+        flows: this.engine.flows.count,
+        heartbeatRttMs: this.pair.peer === "up" ? this.#rttMs : null,
+        mirrorLagMs: this.#link ? this.#history.lagP50(this.#lag.snapshot()) : null,
+        receiver: this.engine.roles.receiver,
+      });
+    }
     let deadline = this.engine.tick(now);
     const flips = this.#balancer.takeChanges();
     for (const c of flips) this.#event(now, "health", this.#balancer.describe(c));
@@ -864,7 +877,7 @@ export class Unit implements UnitControl {
   }
 
   history(): HistorySample[] {
-    return [];
+    return this.#history.samples();
   }
 
   flows(limit: number): FlowInfo[] {
