@@ -23,7 +23,7 @@ import {
   TRAFFIC,
   type U,
 } from "./pair_lab.ts";
-import { DEFAULT_READY_TIMEOUT_MS } from "../mod/lab/topology.ts";
+import { DEFAULT_READY_TIMEOUT_MS, LAB_ADDRESSES } from "../mod/lab/topology.ts";
 
 const SKIP = requireLabTools();
 if (SKIP) console.log(`skipping pair tests: ${SKIP}`);
@@ -176,10 +176,13 @@ async function captureDataFrames(prefix: string): Promise<Record<U, number>> {
   }
   const counts: Record<U, number> = { a: 0, b: 0 };
   for (const c of caps) {
+    // Both units check the backends from their own self address: not data.
+    const selves = Object.values(LAB_ADDRESSES.units[c.u]);
     for (const { frame } of readPcap(await Deno.readFile(c.file))) {
       // IPv4 TCP or UDP: a data packet toward a client or a server.
       if (frame[12] === 0x08 && frame[13] === 0x00 && (frame[23] === 6 || frame[23] === 17)) {
-        counts[c.u]++;
+        const src = [...frame.subarray(26, 30)].join(".");
+        if (!selves.includes(src as never)) counts[c.u]++;
       }
     }
   }

@@ -249,3 +249,43 @@ Deno.test("backends: draining takes no new flows but its flows go on; weights sh
   pool.setAdmin(1, A_ENABLED);
   assert.equal(pool.upCount, 2);
 });
+
+Deno.test("evict: on_backend_down reset ends a down backend's flows at their next packet", () => {
+  const t = withHealth(TCP_CHECK, { resetOnDown: true });
+  feed(t.engine, clientSyn(t.cfg, 40000), 0, 1); // backend 0
+  feed(t.engine, clientSyn(t.cfg, 40001), 0, 1); // backend 1
+  t.engine.ctx.pools[0]!.setHealth(1, H_DOWN);
+  const seg = (sport: number) =>
+    tcpFrame({
+      dstMac: t.cfg.virtualMacs[0]!,
+      src: CLIENT,
+      dst: VIP,
+      sport,
+      dport: 7000,
+      seq: 1001,
+      ack: 1,
+      flags: TCP_ACK,
+    });
+  assert.equal(feed(t.engine, seg(40000), 0, 2), V_FORWARD, "backend 0 is up");
+  const n = t.out.emitted.length;
+  assert.equal(feed(t.engine, seg(40001), 0, 2), V_DROP);
+  assert.equal(t.engine.counters.get(DROP.flow_reset_backend_gone), 1);
+  assert.equal(t.engine.flows.lookup(6, CLIENT, 40001, VIP, 7000), -1);
+  assert.equal(parseOut(t.out.emitted[n]!.frame).tcp!.flags & TCP_RST, TCP_RST);
+  // Without the option the flow goes on.
+  const keep = withHealth(TCP_CHECK);
+  feed(keep.engine, clientSyn(keep.cfg, 40000), 0, 1);
+  feed(keep.engine, clientSyn(keep.cfg, 40001), 0, 1);
+  keep.engine.ctx.pools[0]!.setHealth(1, H_DOWN);
+  const s = tcpFrame({
+    dstMac: keep.cfg.virtualMacs[0]!,
+    src: CLIENT,
+    dst: VIP,
+    sport: 40001,
+    dport: 7000,
+    seq: 1001,
+    ack: 1,
+    flags: TCP_ACK,
+  });
+  assert.equal(feed(keep.engine, s, 0, 2), V_FORWARD);
+});
