@@ -24,7 +24,7 @@ import {
   TCP_SYN,
 } from "../wire/mod.ts";
 import { arpRequest } from "./arp.ts";
-import { H_DOWN, H_UP } from "./backends.ts";
+import { A_MAINTENANCE, H_DOWN, H_UP } from "./backends.ts";
 import type { EngineCtx } from "./context.ts";
 import { EV } from "./counters.ts";
 import type { Packet } from "./packet.ts";
@@ -164,7 +164,10 @@ export class HealthChecks {
       const c = this.#checks[i]!;
       if (Number.isNaN(c.at)) c.at = now + (i % 100) * 10;
       if (c.phase === PH_IDLE) {
-        if (now >= c.at) this.#start(ctx, c, i, now);
+        // A backend in maintenance is being worked on: no checks (HAProxy's MAINT does the same).
+        if (ctx.pools[c.svc]!.admin[c.backend] === A_MAINTENANCE) {
+          c.at = Math.max(c.at, now + c.intervalMs);
+        } else if (now >= c.at) this.#start(ctx, c, i, now);
       } else if (now >= c.at) {
         this.#finish(ctx, c, false, "timeout", now);
       } else if (c.phase === PH_ARP && ctx.neighbors[c.iface]!.lookup(c.ip) !== undefined) {

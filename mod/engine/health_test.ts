@@ -289,3 +289,16 @@ Deno.test("evict: on_backend_down reset ends a down backend's flows at their nex
   });
   assert.equal(feed(keep.engine, s, 0, 2), V_FORWARD);
 });
+
+Deno.test("health: a backend in maintenance is not checked; back to enabled, it is again", () => {
+  const t = withHealth(TCP_CHECK);
+  t.engine.ctx.pools[0]!.setAdmin(1, 2);
+  t.engine.tick(0);
+  t.engine.tick(10);
+  t.engine.tick(600);
+  t.engine.tick(1000);
+  assert.deepEqual(checkSyns(t).map((o) => o.ip.dst), [BACKENDS[0], BACKENDS[0]]);
+  t.engine.ctx.pools[0]!.setAdmin(1, 0);
+  t.engine.tick(3010);
+  assert.ok(checkSyns(t).some((o) => o.ip.dst === BACKENDS[1]));
+});
