@@ -309,3 +309,45 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "balancer: http checks against the lab's web servers; no backend up refuses new flows",
+  ignore: SKIP !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const prefix = "t9ht";
+    await withLab({ prefix }, async () => {
+      const lab = pairLab(prefix, "standby-forward");
+      await settled(lab, { active: "a" });
+      const httpCheck = (path: string) =>
+        `    health: { kind: http, path: ${path}, expect: 200, interval: 300ms, timeout: 200ms, fall: 2 }`;
+      const webHealth = /(name: http\n(?:.*\n)*?)    health: .*\n/;
+      await reloadBoth(prefix, (t) => t.replace(webHealth, `$1${httpCheck("/")}\n`));
+      const web = (s: { services: ServiceStatus[] }) => s.services.find((x) => x.name === "http")!;
+      const ok0 = (await status(prefix, "a")).counters.health_checks_ok!;
+      await waitFor("http checks pass", async () => {
+        const s = await status(prefix, "a");
+        return web(s).health.kind === "http" && s.counters.health_checks_ok! > ok0 + 4 &&
+            web(s).backendsUp === 2
+          ? true
+          : undefined;
+      }, 5000);
+      const page = await clientRun(prefix, ["curl", "-sS", "-m", "2", "http://198.51.100.10/"]);
+      assert.match(page.stdout, /tandem lab backend 203\.0\.113\.2[01]/);
+      // A path the servers answer 404: both backends fail, new flows are refused.
+      await reloadBoth(prefix, (t) => t.replace(httpCheck("/"), httpCheck("/missing")));
+      const down = await waitFor("both web backends down", async () => {
+        const s = await status(prefix, "a");
+        return web(s).backendsUp === 0 ? s : undefined;
+      }, 5000);
+      assert.ok(down.events.some((e) => e.kind === "health" && /down \(http 404\)/.test(e.detail)));
+      const refused = await clientRun(prefix, ["curl", "-sS", "-m", "2", "http://198.51.100.10/"]);
+      assert.notEqual(refused.code, 0);
+      assert.equal(refused.code, 7, `curl: ${refused.stderr}`); // connection refused: our RST
+      const s = await status(prefix, "a");
+      assert.ok(s.counters.drop_no_backend_up! >= 1);
+      assert.ok(await echoOnce(prefix, 7000), "the other services are untouched");
+    });
+  },
+});
