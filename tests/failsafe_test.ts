@@ -316,7 +316,10 @@ Deno.test({
       await run.ready();
       await new Promise((r) => setTimeout(r, BEFORE_FAULT_MS));
       await kill(prefix, "a");
-      await receiverIs(lab, "b", lab.timing.takeoverMs + lab.timing.turnMs);
+      await waitFor("b solo", async () => {
+        const b = await status(prefix, "b");
+        return b.state === "solo" && b.receiver ? true : undefined;
+      }, lab.timing.takeoverMs + lab.timing.turnMs);
       const back = Date.now();
       await restart(prefix, "a", "active");
       // It joins as standby, syncs, waits preempt_delay, then takes the role back.
