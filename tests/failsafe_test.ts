@@ -1,9 +1,9 @@
 /**
  * Fail-safes in the lab (docs/failsafe.md), each with real traffic through the pair and every
  * connection checked byte-exact: a tracked link loses carrier, a tracked gateway stops
- * answering ARP, unit maintenance (and a restart in it), and preemption after a crash. The pair
- * runs active-forward, where the receiver is also the forwarder, so handing the receiver role
- * over takes the sick unit off the data path entirely.
+ * answering ARP, unit maintenance (and a restart in it), and preemption after a crash. Most run
+ * active-forward; link loss runs standby-forward too, where the sick unit stays the mode's
+ * forwarder and the receiver must emit for it.
  */
 import assert from "node:assert/strict";
 import { kill, labNamespaces, labStateDir, restart } from "../mod/lab/topology.ts";
@@ -132,72 +132,80 @@ async function assertGone(prefix: string): Promise<void> {
   assert.deepEqual(left, [], `lab ${prefix} torn down`);
 }
 
-Deno.test({
-  name: "failsafe: the active unit's front link loses carrier → the peer receives; back: no flap",
-  ignore: SKIP !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const prefix = "h2lnk";
-    const tmp = await Deno.makeTempDir({ prefix: "tandem-h2lnk-" });
-    try {
-      const notify = await notifyScripts(tmp);
-      const conf = (u: U) => [
-        ...trackLines(["  links: [{ interface: front, device: eth0 }]"]),
-        `notify: ${JSON.stringify(notify[u].script)}`,
-      ];
-      await withLab(
-        { prefix, mode: MODE, unitConfig: { a: conf("a"), b: conf("b") } },
-        async () => {
-          const lab = pairLab(prefix, MODE);
-          assert.equal((await settled(lab)).active, "a");
-          const s0 = await status(prefix, "a");
-          assert.deepEqual(s0.failsafe.checks, [
-            { name: "link front", kind: "link", target: "eth0", up: true },
-          ]);
-          assert.equal(s0.failsafe.healthy, true);
-          const run = await startTraffic(prefix, { ...TRAFFIC, durationMs: 6000 });
-          run.done.catch(() => {}); // awaited below
-          await run.ready();
-          await new Promise((r) => setTimeout(r, BEFORE_FAULT_MS));
-          // Pull a's front cable at the switch: a's eth0 loses carrier.
-          const sw = labNamespaces(prefix).sw;
-          const t0 = Date.now();
-          await nsExec(sw, ["ip", "link", "set", "af", "down"]);
-          const s = await receiverIs(lab, "b", handoverMs(lab));
-          console.log(`  link loss: b receives ${Date.now() - t0} ms after the cut`);
-          assert.equal(s.a.failsafe.healthy, false);
-          assert.equal(s.a.failsafe.checks[0]!.up, false);
-          assert.equal(s.b.failsafe.peerHealthy, false);
-          assert.equal(s.a.peer.state, "up", "a handed over; it did not die");
-          await nsExec(sw, ["ip", "link", "set", "af", "up"]);
-          await waitFor("a healthy again", async () => {
-            return (await status(prefix, "a")).failsafe.healthy ? true : undefined;
-          }, (RISE + 1) * INTERVAL_MS + lab.timing.turnMs + 2000);
-          // No preempt: b keeps the role.
-          await staysReceiver(lab, "b", (RISE + FALL) * INTERVAL_MS + 4 * lab.timing.deadMs);
-          const report = await run.done;
-          console.log(`  link loss: longest stall ${report.tcp.maxStallMs} ms`);
-          assertSurvived(report, "link loss on the active unit");
-          // notify: in order, once each.
-          const na = await lines(notify.a.log), nb = await lines(notify.b.log);
-          assert.deepEqual(na.filter((l) => /^(active|standby) /.test(l)).slice(-2), [
-            "active fresh-pair",
-            "standby unhealthy",
-          ], na.join(", "));
-          assert.equal(nb.at(-1), "active planned-switchover", nb.join(", "));
-          assert.equal(new Set(na).size, na.length, "no notification twice");
-          const c = (await status(prefix, "a")).counters;
-          assert.equal(c.notify_failed, 0);
-          assert.equal(c.notify_sent, na.length);
-        },
-      );
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
-    await assertGone(prefix);
-  },
-});
+for (const [mode, prefix] of [[MODE, "h2lnk"], ["standby-forward", "h2lns"]] as const) {
+  Deno.test({
+    name:
+      `failsafe ${mode}: the active unit's front link loses carrier → the peer receives; back: no flap`,
+    ignore: SKIP !== null,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const tmp = await Deno.makeTempDir({ prefix: "tandem-h2lnk-" });
+      try {
+        const notify = await notifyScripts(tmp);
+        const conf = (u: U) => [
+          ...trackLines(["  links: [{ interface: front, device: eth0 }]"]),
+          `notify: ${JSON.stringify(notify[u].script)}`,
+        ];
+        await withLab(
+          { prefix, mode, unitConfig: { a: conf("a"), b: conf("b") } },
+          async () => {
+            const lab = pairLab(prefix, mode);
+            assert.equal((await settled(lab)).active, "a");
+            const s0 = await status(prefix, "a");
+            assert.deepEqual(s0.failsafe.checks, [
+              { name: "link front", kind: "link", target: "eth0", up: true },
+            ]);
+            assert.equal(s0.failsafe.healthy, true);
+            const run = await startTraffic(prefix, { ...TRAFFIC, durationMs: 6000 });
+            run.done.catch(() => {}); // awaited below
+            await run.ready();
+            await new Promise((r) => setTimeout(r, BEFORE_FAULT_MS));
+            // Pull a's front cable at the switch: a's eth0 loses carrier.
+            const sw = labNamespaces(prefix).sw;
+            const t0 = Date.now();
+            await nsExec(sw, ["ip", "link", "set", "af", "down"]);
+            const s = await receiverIs(lab, "b", handoverMs(lab));
+            console.log(`  link loss: b receives ${Date.now() - t0} ms after the cut`);
+            // b emits too: in standby-forward a is the mode's forwarder, but its front is dead.
+            await waitFor("b receives and forwards", async () => {
+              const b = await status(prefix, "b");
+              return b.receiver && b.forwarder ? true : undefined;
+            }, 4 * lab.timing.deadMs + lab.timing.turnMs);
+            assert.equal(s.a.failsafe.healthy, false);
+            assert.equal(s.a.failsafe.checks[0]!.up, false);
+            assert.equal(s.b.failsafe.peerHealthy, false);
+            assert.equal(s.a.peer.state, "up", "a handed over; it did not die");
+            // The rest of the traffic runs with a's front still dead: in standby-forward a is
+            // still the mode's forwarder, so b must emit for it or every reply is lost.
+            const report = await run.done;
+            console.log(`  link loss: longest stall ${report.tcp.maxStallMs} ms`);
+            assertSurvived(report, "link loss on the active unit");
+            await nsExec(sw, ["ip", "link", "set", "af", "up"]);
+            await waitFor("a healthy again", async () => {
+              return (await status(prefix, "a")).failsafe.healthy ? true : undefined;
+            }, (RISE + 1) * INTERVAL_MS + lab.timing.turnMs + 2000);
+            // No preempt: b keeps the role.
+            await staysReceiver(lab, "b", (RISE + FALL) * INTERVAL_MS + 4 * lab.timing.deadMs);
+            // notify: in order, once each.
+            const na = await lines(notify.a.log), nb = await lines(notify.b.log);
+            assert.equal(na[0], "joining start", na.join(", "));
+            assert.match(na.at(-2) ?? "", /^active /, na.join(", "));
+            assert.equal(na.at(-1), "standby unhealthy", na.join(", "));
+            assert.equal(nb.at(-1), "active planned-switchover", nb.join(", "));
+            assert.equal(new Set(na).size, na.length, "no notification twice");
+            const c = (await status(prefix, "a")).counters;
+            assert.equal(c.notify_failed, 0);
+            assert.equal(c.notify_sent, na.length);
+          },
+        );
+      } finally {
+        await Deno.remove(tmp, { recursive: true });
+      }
+      await assertGone(prefix);
+    },
+  });
+}
 
 Deno.test({
   name: "failsafe: a tracked gateway stops answering ARP → failover, nothing lost",

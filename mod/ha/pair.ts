@@ -199,6 +199,8 @@ export class Pair {
   #fitSince: number;
   /** Why this unit asked its peer to take over (the reason its own switch reports). */
   #handoverWhy = "planned switchover";
+  /** The receiver also forwards because its peer, the mode's forwarder, is less fit. */
+  #forwardForPeer = false;
 
   constructor(o: PairOptions, now: number) {
     this.mode = o.mode;
@@ -312,7 +314,7 @@ export class Pair {
   #apply(): void {
     const r = rolesFor(this.mode, this.role, this.state);
     this.receiver = r.receiver;
-    this.forwarder = r.forwarder;
+    this.forwarder = r.forwarder || (r.receiver && this.#forwardForPeer);
   }
 
   /**
@@ -514,8 +516,25 @@ export class Pair {
    *   the peer is fitter.
    * A dead peer is not handled here: the survivor takes over whatever its health (`tick`).
    */
+  #setForwardForPeer(on: boolean, out: Action[]): void {
+    if (on === this.#forwardForPeer) return;
+    this.#forwardForPeer = on;
+    const was = this.forwarder;
+    this.#apply();
+    if (this.forwarder === was) return;
+    out.push({ kind: "roles" });
+    out.push({
+      kind: "event",
+      event: "failsafe",
+      detail: on ? "forwarding for the peer: it is less fit to emit" : "the peer forwards again",
+    });
+  }
+
   #failsafePolicy(now: number, out: Action[]): void {
     const hb = this.peerHb;
+    if (this.peer !== "up" || hb === undefined || this.state === "solo") {
+      this.#setForwardForPeer(false, out);
+    }
     if (
       this.peer !== "up" || hb === undefined || this.#starting || this.#handingOver ||
       this.#suspectSince !== -Infinity || !this.synced || !hb.syncComplete ||
@@ -525,6 +544,11 @@ export class Pair {
     ) return;
     const mine = this.#fitness();
     const theirs = fitness(hb.healthy !== false, hb.maintenance === true);
+    // In standby-forward and standby-first the peer may be the forwarder: one whose link or
+    // gateway failed cannot emit what we hand it. The receiver then forwards itself, as in
+    // active-forward (the mirror record's MF_PEER_EMITS says who emits, per packet, so the
+    // move needs no handshake); the peer still mirrors and can take over.
+    this.#setForwardForPeer(this.receiver && theirs < mine, out);
     if (this.receiver && theirs > mine) {
       this.#handover(now, out, this.#local.maintenance ? "maintenance" : "unhealthy");
     } else if (

@@ -248,3 +248,30 @@ Deno.test("reasonWord: the first clause of a why, dashed", () => {
   assert.equal(reasonWord("woke from a stall, peer silent"), "woke-from-a-stall-peer-silent");
   assert.equal(reasonWord(":"), "unknown");
 });
+
+Deno.test("standby-forward: the receiver forwards itself while its forwarder peer is less fit", () => {
+  const d = settled("standby-forward");
+  assert.deepEqual([d.a.receiver, d.a.forwarder, d.b.forwarder], [true, false, true]);
+  d.set("b", SICK).run(400);
+  assert.deepEqual(d.states, ["active", "standby"], "the receiver stays");
+  assert.deepEqual([d.a.receiver, d.a.forwarder], [true, true], "and emits itself");
+  assert.equal(d.a.policy.mirror, true, "still mirroring: b can take over");
+  d.set("b", WELL).run(600);
+  assert.deepEqual([d.a.forwarder, d.b.forwarder], [false, true], "b forwards again");
+  // The receiver itself sick: it hands over, and the new receiver forwards for it.
+  d.set("a", SICK).run(1200);
+  assert.deepEqual(d.states, ["standby", "active"]);
+  assert.deepEqual([d.b.receiver, d.b.forwarder], [true, true]);
+  // Peer dead: solo, both roles, whatever the flag said.
+  d.aAlive = false;
+  d.run(1600);
+  assert.deepEqual([d.b.state, d.b.receiver, d.b.forwarder], ["solo", true, true]);
+});
+
+Deno.test("standby-first: a sick forwarder (the active) leaves emission to the receiver", () => {
+  const d = settled("standby-first");
+  assert.deepEqual([d.b.receiver, d.b.forwarder, d.a.forwarder], [true, false, true]);
+  d.set("a", SICK).run(400);
+  assert.deepEqual(d.states, ["active", "standby"]);
+  assert.deepEqual([d.b.receiver, d.b.forwarder], [true, true]);
+});
