@@ -275,3 +275,21 @@ Deno.test("standby-first: a sick forwarder (the active) leaves emission to the r
   assert.deepEqual(d.states, ["active", "standby"]);
   assert.deepEqual([d.b.receiver, d.b.forwarder], [true, true]);
 });
+
+Deno.test("a unit in maintenance that took over from a dead peer hands back once it is synced", () => {
+  const d = settled();
+  d.set("b", MAINT).run(400);
+  d.aAlive = false;
+  d.run(600);
+  assert.equal(d.b.state, "solo");
+  const a = new Pair({ ...BASE, mode: "active-forward", role: "active", epoch: 700 }, d.t);
+  (d as { a: Pair }).a = a;
+  d.aAlive = true;
+  d.run(800);
+  assert.equal(a.state, "joining");
+  assert.equal(d.b.receiver, true, "b serves until a is synced");
+  d.deliver("a", a.syncComplete(d.t));
+  d.run(1600);
+  assert.deepEqual(d.states, ["active", "standby"]);
+  assert.equal(d.notes("b").at(-1), "standby maintenance");
+});

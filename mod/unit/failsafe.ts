@@ -51,6 +51,8 @@ export class Failsafe {
   readonly #gateways: Check[];
   readonly #carrier: CarrierPort;
   readonly #devices: string[];
+  /** Links then gateways, for the verdicts (built once: the loop asks every turn). */
+  readonly #all: Check[];
   #next = -Infinity;
 
   constructor(track: TrackSetup | null, carrier: CarrierPort = sysfsCarrier) {
@@ -68,13 +70,10 @@ export class Failsafe {
     this.#gateways = (track?.gateways ?? []).map((g) =>
       mk("gateway", `gateway ${g.interface}`, ipv4ToString(g.ip))
     );
+    this.#all = [...this.#links, ...this.#gateways];
     this.monitor = track && track.gateways.length > 0
       ? new GatewayMonitor(track.gateways.map((g) => ({ iface: g.iface, ip: g.ip })))
       : null;
-  }
-
-  get #all(): Check[] {
-    return [...this.#links, ...this.#gateways];
   }
 
   /** No check is down (a check still waiting for its first result counts as passing). */

@@ -26,7 +26,8 @@ export const spawnRunner: NotifyRunner = async (script, args, timeoutMs) => {
   }, timeoutMs);
   try {
     const st = await child.status;
-    return st.signal !== null ? 128 + (st.code || 9) : st.code;
+    // Killed by a signal (the timeout, say): not a success whatever `code` says.
+    return st.success ? 0 : st.code || 1;
   } finally {
     clearTimeout(timer);
   }

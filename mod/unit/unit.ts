@@ -265,8 +265,10 @@ export class Unit implements UnitControl {
     if (this.#maintenance) {
       this.#event(now, "maintenance", "in maintenance (kept across the restart)");
       this.#notifier?.push("maintenance", "restart");
-      this.#act(this.pair.setLocal(this.#localHealth(), now), now);
     }
+    // The pair learns at once that checks are pending (no preemption before their verdicts)
+    // and whether maintenance is on.
+    this.#act(this.pair.setLocal(this.#localHealth(), now), now);
   }
 
   #localHealth() {

@@ -229,3 +229,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a unit tells its pair at once that a gateway check has no verdict yet", () => {
+  const u = new Unit(
+    {
+      node: "a",
+      mode: "active-forward",
+      role: "active",
+      version: "test",
+      engine: labEngineConfig("a", { capacity: 1024 }),
+      configDigest: "00112233445566ff",
+      rng: seeded(1),
+      peer: null,
+      failsafe: {
+        track: {
+          links: [],
+          gateways: [{ interface: "front", iface: 0, ip: 0xc6336402 }],
+          intervalMs: 1000,
+          rise: 2,
+          fall: 3,
+        },
+        preempt: true,
+        preemptDelayMs: 0,
+        stateDir: null,
+        notify: null,
+      },
+    },
+    [new MemoryPort("front"), new MemoryPort("back")],
+    null,
+  );
+  assert.deepEqual(u.pair.local, { healthy: true, settled: false, maintenance: false });
+  assert.deepEqual(u.snapshot().failsafe.checks, [
+    { name: "gateway front", kind: "gateway", target: "198.51.100.2", up: true },
+  ]);
+  assert.equal(u.snapshot().failsafe.peerHealthy, null, "no peer");
+});
