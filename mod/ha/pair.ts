@@ -508,13 +508,10 @@ export class Pair {
   }
 
   /**
-   * The fail-safe and preemption rules, for a settled pair (both synced, each in its own role,
-   * no handover under way, the last switch two dead times old):
-   * - a receiver less fit than its peer (see `fitness`) hands the role over;
-   * - with `preempt`, the configured-active unit, healthy, out of maintenance, with every check
-   *   settled, takes its role back `preemptDelayMs` after it paired up or became fit, unless
-   *   the peer is fitter.
-   * A dead peer is not handled here: the survivor takes over whatever its health (`tick`).
+   * In standby-forward and standby-first the peer may be the forwarder: one whose link or
+   * gateway failed cannot emit what we hand it. While the peer is less fit, the receiver forwards
+   * itself, as in active-forward (the mirror record's MF_PEER_EMITS says who emits, per packet,
+   * so the move needs no handshake); the peer still mirrors and can take over.
    */
   #setForwardForPeer(on: boolean, out: Action[]): void {
     if (on === this.#forwardForPeer) return;
@@ -530,25 +527,29 @@ export class Pair {
     });
   }
 
+  /**
+   * The fail-safe and preemption rules, for a settled pair (both synced, each in its own role,
+   * no handover under way, the last switch two dead times old):
+   * - a receiver less fit than its peer (see `fitness`) hands the role over;
+   * - with `preempt`, the configured-active unit, healthy, out of maintenance, with every check
+   *   settled, takes its role back `preemptDelayMs` after it paired up or became fit, unless
+   *   the peer is fitter.
+   * A dead peer is not handled here: the survivor takes over whatever its health (`tick`).
+   */
   #failsafePolicy(now: number, out: Action[]): void {
+    // Woken from a stall, the roles stay dropped until the peer is heard (`tick`).
+    if (this.#suspectSince !== -Infinity) return;
     const hb = this.peerHb;
-    if (this.peer !== "up" || hb === undefined || this.state === "solo") {
-      this.#setForwardForPeer(false, out);
-    }
+    const mine = this.#fitness();
+    const theirs = hb ? fitness(hb.healthy !== false, hb.maintenance === true) : 2;
+    const paired = this.peer === "up" && hb !== undefined && !this.#starting &&
+      (this.state === "active" || this.state === "standby");
+    this.#setForwardForPeer(paired && this.receiver && theirs < mine, out);
     if (
-      this.peer !== "up" || hb === undefined || this.#starting || this.#handingOver ||
-      this.#suspectSince !== -Infinity || !this.synced || !hb.syncComplete ||
-      (this.state !== "active" && this.state !== "standby") ||
+      !paired || hb === undefined || this.#handingOver || !this.synced || !hb.syncComplete ||
       (hb.state !== "active" && hb.state !== "standby") || hb.state === this.state ||
       now - this.#pairedAt <= 2 * this.deadMs
     ) return;
-    const mine = this.#fitness();
-    const theirs = fitness(hb.healthy !== false, hb.maintenance === true);
-    // In standby-forward and standby-first the peer may be the forwarder: one whose link or
-    // gateway failed cannot emit what we hand it. The receiver then forwards itself, as in
-    // active-forward (the mirror record's MF_PEER_EMITS says who emits, per packet, so the
-    // move needs no handshake); the peer still mirrors and can take over.
-    this.#setForwardForPeer(this.receiver && theirs < mine, out);
     if (this.receiver && theirs > mine) {
       this.#handover(now, out, this.#local.maintenance ? "maintenance" : "unhealthy");
     } else if (
