@@ -6,12 +6,15 @@
  */
 import { parseArgs, USAGE } from "./mod/cli/args.ts";
 import { runCli } from "./mod/cli/exit.ts";
-import { loadConfig } from "./mod/config/load.ts";
+import { ConfigError, loadConfig } from "./mod/config/load.ts";
+import { restartField } from "./mod/config/reload.ts";
+import { configDigest } from "./mod/config/digest.ts";
+import { resolve } from "node:path";
 import { logger, setupLogging } from "./mod/log/log.ts";
 import { RateLimitedWarning } from "./mod/log/rate_limit.ts";
 import { createApp } from "./mod/api/app.ts";
 import { serveApi } from "./mod/api/serve.ts";
-import { statusCommand } from "./mod/api/client.ts";
+import { controlCommand, statusCommand } from "./mod/api/client.ts";
 import { labMain } from "./mod/lab/cli.ts";
 import { openTap } from "./mod/port/tap.ts";
 import { openUdp } from "./mod/port/udp.ts";
@@ -21,7 +24,7 @@ import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
 import { type HeartbeatThread, startHeartbeatWorker } from "./mod/unit/heartbeat.ts";
-import { unitSetup, VERSION } from "./mod/unit/setup.ts";
+import { engineConfig, unitSetup, VERSION } from "./mod/unit/setup.ts";
 
 /** `scheduling: realtime`: SCHED_RR at a low priority, like keepalived's; `nice`: this nice value. */
 const UNIT_RT_PRIORITY = 10;
@@ -79,17 +82,25 @@ async function run(
         epoch: setup.epoch,
         intervalMs: cfg.peer.heartbeatIntervalMs,
         guardMs: HEARTBEAT_GUARD_MS,
-        configDigest: setup.configDigest,
       });
       setup.heartbeat = heartbeat;
       setup.heartbeatGuardMs = HEARTBEAT_GUARD_MS;
     }
     setup.onEvent = (e) => log.info("{kind}: {detail}", { kind: e.kind, detail: e.detail });
+    setup.configPath = resolve(configPath);
+    // SIGHUP and POST /reload read the file again; what needs a restart is refused, by name.
+    setup.loadConfig = () => {
+      const next = loadConfig(configPath, overrides);
+      const fixed = restartField(cfg, next);
+      if (fixed !== undefined) throw new ConfigError(fixed, "changing it needs a restart");
+      return { engine: engineConfig(next), configDigest: configDigest(next) };
+    };
     const unit = new Unit(setup, ports, peer);
     const stop = new AbortController();
     onShutdown(() => stop.abort());
     // Planned switchover (DESIGN.md): SIGUSR1 hands the roles over like POST /failover.
     Deno.addSignalListener("SIGUSR1", () => void unit.failover());
+    Deno.addSignalListener("SIGHUP", () => void unit.reload());
     const api = serveApi(
       createApp(unit, { token: cfg.api.token }),
       cfg.api.listen.text,
@@ -139,6 +150,18 @@ async function main(argv: string[]): Promise<number> {
       return await run(cmd.config, cmd.overrides);
     case "status":
       return await statusCommand(cmd.api);
+    case "backend":
+      return await controlCommand(
+        cmd.api,
+        { kind: "backend", service: cmd.service, address: cmd.address, admin: cmd.admin },
+        { tokenFile: cmd.tokenFile },
+      );
+    case "maintenance":
+      return await controlCommand(cmd.api, { kind: "maintenance", on: cmd.on }, {
+        tokenFile: cmd.tokenFile,
+      });
+    case "reload":
+      return await controlCommand(cmd.api, { kind: "reload" }, { tokenFile: cmd.tokenFile });
     case "version":
       console.log(`tandem ${VERSION} (deno ${Deno.version.deno})`);
       return 0;

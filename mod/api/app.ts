@@ -4,22 +4,24 @@
  * "Status API").
  *
  * Safety rules: every error is JSON with a 4xx status (a 500 only if the unit
- * itself throws); request bodies are bounded; the one write endpoint,
- * `POST /failover`, does not exist at all unless a token is configured.
+ * itself throws); request bodies are bounded; the write endpoints (`POST
+ * /failover`, `/reload`, `/maintenance`, `/backends/:service/:address`) need the
+ * bearer token and do not exist at all unless a token is configured.
  * @module
  */
 
 import { Hono } from "hono";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { DASHBOARD_CSP, DASHBOARD_HTML } from "./dashboard.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
-import type { FlowInfo, UnitControl } from "./snapshot.ts";
+import { z } from "zod";
+import type { BackendAdmin, ControlResult, FlowInfo, UnitControl } from "./snapshot.ts";
 
 export interface AppOptions {
-  /** Bearer token for `POST /failover`; absent or blank = no write endpoint. */
+  /** Bearer token for the write endpoints; absent or blank = no write endpoint. */
   token?: string;
   /** Largest accepted request body in bytes (default 4 KiB). */
   maxBodyBytes?: number;
@@ -59,6 +61,46 @@ function errorJson(c: Context, status: 400 | 401 | 404 | 405 | 409 | 413 | 503, 
   return c.json({ error }, status);
 }
 
+export const BACKEND_ADMINS = [
+  "enabled",
+  "draining",
+  "maintenance",
+] as const satisfies readonly BackendAdmin[];
+const BackendBody = z.strictObject({ admin: z.enum(BACKEND_ADMINS) });
+const MaintenanceBody = z.strictObject({ on: z.boolean() });
+
+/** Refusals that mean "no such thing" (404) or "your request is wrong" (400); the rest are 409. */
+const REASON_STATUS = new Map<string, 400 | 404>([
+  ["invalid-config", 400],
+  ["unknown-service", 404],
+  ["unknown-backend", 404],
+]);
+
+/** A control result as the API answers it: 200 when done, else the refusal's status. */
+function controlJson(c: Context, r: ControlResult) {
+  if (r.ok) return c.json({ ok: true, message: r.message }, 200);
+  return c.json(
+    { ok: false, reason: r.reason, message: r.message },
+    (r.reason !== undefined ? REASON_STATUS.get(r.reason) : undefined) ?? 409,
+  );
+}
+
+/**
+ * The request body as JSON matching `schema`, or undefined when it is not (the caller answers
+ * 400). An oversize body never gets here: the body limit answers 413 first.
+ */
+async function jsonBody<T>(c: Context, schema: z.ZodType<T>): Promise<T | undefined> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await c.req.text());
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /** Busiest first: packets, then bytes. The unit may already sort; this makes it a contract. */
 function busiest(flows: FlowInfo[], limit: number): FlowInfo[] {
   return [...flows]
@@ -78,6 +120,7 @@ export function createApp(unit: UnitControl, opts: AppOptions = {}): Hono {
   const tokenDigest = token ? sha256(token) : undefined;
   let openStreams = 0;
   let failoverRunning = false;
+  let reloadRunning = false;
 
   app.use("*", async (c, next) => {
     await next();
@@ -174,14 +217,33 @@ export function createApp(unit: UnitControl, opts: AppOptions = {}): Hono {
     return c.body(body, 200, headers);
   });
 
+  // `?since=T` (Unix ms, as a sample's `at`): only newer samples, so the dashboard can poll
+  // every second without fetching ten minutes again.
+  app.get("/history", (c) => {
+    const raw = c.req.query("since");
+    if (raw !== undefined && !/^[0-9]{1,16}(\.[0-9]{1,6})?$/.test(raw)) {
+      return errorJson(c, 400, "since must be a Unix time in ms");
+    }
+    const since = raw === undefined ? -Infinity : Number(raw);
+    return c.json({ samples: unit.history().filter((x) => x.at > since) });
+  });
+
   if (tokenDigest) {
-    app.post("/failover", async (c) => {
+    /** Every write route goes through this first: 401 without the right bearer token. */
+    const requireToken: MiddlewareHandler = async (c, next) => {
       const given = bearerOf(c.req.header("Authorization"));
       // Compare fixed-length digests so neither length nor content leaks through timing.
       if (given === undefined || !timingSafeEqual(sha256(given), tokenDigest)) {
         c.header("WWW-Authenticate", 'Bearer realm="tandem"');
         return errorJson(c, 401, "missing or wrong bearer token");
       }
+      return await next();
+    };
+    /** A unit that throws is unavailable (503), as for failover, not an internal error. */
+    const unavailable = (c: Context, what: string, err: unknown) =>
+      errorJson(c, 503, `${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+
+    app.post("/failover", requireToken, async (c) => {
       if (failoverRunning) return errorJson(c, 409, "a failover is already in progress");
       failoverRunning = true;
       try {
@@ -193,13 +255,53 @@ export function createApp(unit: UnitControl, opts: AppOptions = {}): Hono {
           result.ok ? 200 : 409,
         );
       } catch (err) {
-        return errorJson(
-          c,
-          503,
-          `failover failed: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        return unavailable(c, "failover", err);
       } finally {
         failoverRunning = false;
+      }
+    });
+
+    app.post("/reload", requireToken, async (c) => {
+      // One re-read at a time: a second SIGHUP-like request while one runs is refused.
+      if (reloadRunning) return errorJson(c, 409, "a reload is already in progress");
+      reloadRunning = true;
+      try {
+        return controlJson(c, await unit.reload());
+      } catch (err) {
+        return unavailable(c, "reload", err);
+      } finally {
+        reloadRunning = false;
+      }
+    });
+
+    // The address holds a colon (`203.0.113.20:7000`); it may come plain or percent-encoded,
+    // and Hono decodes the parameter either way.
+    app.post("/backends/:service/:address", requireToken, async (c) => {
+      const body = await jsonBody(c, BackendBody);
+      if (body === undefined) {
+        return errorJson(
+          c,
+          400,
+          `body must be JSON {"admin": ${BACKEND_ADMINS.map((a) => `"${a}"`).join(" | ")}}`,
+        );
+      }
+      try {
+        return controlJson(
+          c,
+          unit.setBackend(c.req.param("service"), c.req.param("address"), body.admin),
+        );
+      } catch (err) {
+        return unavailable(c, "backend change", err);
+      }
+    });
+
+    app.post("/maintenance", requireToken, async (c) => {
+      const body = await jsonBody(c, MaintenanceBody);
+      if (body === undefined) return errorJson(c, 400, 'body must be JSON {"on": true | false}');
+      try {
+        return controlJson(c, await unit.maintenance(body.on));
+      } catch (err) {
+        return unavailable(c, "maintenance", err);
       }
     });
   }
@@ -212,8 +314,13 @@ export function createApp(unit: UnitControl, opts: AppOptions = {}): Hono {
     "/flows": "GET, HEAD",
     "/metrics": "GET, HEAD",
     "/events": "GET, HEAD",
+    "/history": "GET, HEAD",
   };
-  if (tokenDigest) allowed["/failover"] = "POST";
+  if (tokenDigest) {
+    for (const path of ["/failover", "/reload", "/maintenance", "/backends/:service/:address"]) {
+      allowed[path] = "POST";
+    }
+  }
   for (const [path, allow] of Object.entries(allowed)) {
     app.all(path, (c) => {
       c.header("Allow", allow);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createApp, parseLimit } from "./app.ts";
 import { FakeUnit } from "./testdata/fixture.ts";
+import type { ControlResult } from "./snapshot.ts";
 
 const TOKEN = "s3cret-token-value";
 
@@ -282,6 +283,13 @@ Deno.test("app: 200 malformed requests never produce a 5xx", async () => {
     "/failover",
     "/events",
     "/flows",
+    "/reload",
+    "/maintenance",
+    "/history",
+    "/backends/echo/203.0.113.20:7000",
+    "/backends/echo/203.0.113.20%3A7000",
+    "/backends/echo",
+    "/backends/%zz/%",
     "//status",
     "/status/",
     "/status/..",
@@ -310,6 +318,8 @@ Deno.test("app: 200 malformed requests never produce a 5xx", async () => {
     "?=&&&=",
     "?limit=" + "9".repeat(400),
     "?%00=%00",
+    "?since=",
+    "?since=1e400",
   ];
   const auths = [
     undefined,
@@ -361,4 +371,285 @@ Deno.test("app: 200 malformed requests never produce a 5xx", async () => {
   }
   assert.ok(served >= 150, `served ${served} requests`);
   assert.equal(unit.failoverCalls, 0, "no junk request triggered a failover");
+  assert.equal(unit.reloadCalls, 0, "no junk request triggered a reload");
+  assert.deepEqual(unit.backendCalls, [], "no junk request changed a backend");
+  assert.deepEqual(unit.maintenanceCalls, [], "no junk request toggled maintenance");
+});
+
+// ------------------------------------------------------------------ issue 9 write routes
+
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+const BACKEND = "/backends/echo/203.0.113.20:7000";
+
+function post(app: ReturnType<typeof createApp>, path: string, body?: unknown, auth = true) {
+  return app.request(path, {
+    method: "POST",
+    headers: { ...(auth ? AUTH : {}), "Content-Type": "application/json" },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Did nothing reach the unit? */
+function untouched(unit: FakeUnit): void {
+  assert.equal(unit.failoverCalls, 0);
+  assert.equal(unit.reloadCalls, 0);
+  assert.deepEqual(unit.backendCalls, []);
+  assert.deepEqual(unit.maintenanceCalls, []);
+}
+
+Deno.test("app: every write route needs the bearer token, checked before the body", async () => {
+  const { unit, app } = setup();
+  const routes: [string, unknown][] = [
+    ["/failover", undefined],
+    ["/reload", undefined],
+    [BACKEND, { admin: "draining" }],
+    ["/maintenance", { on: true }],
+  ];
+  for (const [path, body] of routes) {
+    for (const auth of [undefined, "Bearer wrong", `Basic ${btoa(TOKEN)}`]) {
+      const res = await app.request(path, {
+        method: "POST",
+        headers: auth === undefined ? {} : { Authorization: auth },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      assert.equal(res.status, 401, `${path} ${auth}`);
+      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer realm="tandem"$/);
+      assert.deepEqual(await json(res), { error: "missing or wrong bearer token" });
+    }
+    // A bad body without a token is still 401: nothing about the body is revealed.
+    assert.equal((await post(app, path, "{nope", false)).status, 401, path);
+  }
+  untouched(unit);
+});
+
+Deno.test("app: with no token none of the write routes exists", async () => {
+  for (const token of [undefined, "", " "]) {
+    const { unit, app } = setup({ token });
+    for (const path of ["/failover", "/reload", BACKEND, "/maintenance"]) {
+      const res = await post(app, path, { admin: "draining", on: true });
+      assert.equal(res.status, 404, `${path} token ${JSON.stringify(token)}`);
+      assert.deepEqual(await json(res), { error: "not found" });
+      // Not even 405: a GET on an absent write route is a plain 404 too.
+      assert.equal((await app.request(path)).status, 404, path);
+    }
+    untouched(unit);
+    // Reading the history needs no token.
+    assert.equal((await app.request("/history")).status, 200);
+  }
+});
+
+Deno.test("app: POST /reload answers 200, 400 for a bad config, 409 for other refusals", async () => {
+  const { unit, app } = setup();
+  let res = await post(app, "/reload");
+  assert.equal(res.status, 200);
+  assert.deepEqual(await json(res), { ok: true, message: "reloaded" });
+  assert.equal(unit.reloadCalls, 1);
+  unit.reloadResult = {
+    ok: false,
+    reason: "invalid-config",
+    message: "services[0].backends[1]: not an address",
+  };
+  res = await post(app, "/reload");
+  assert.equal(res.status, 400);
+  assert.deepEqual(await json(res), {
+    ok: false,
+    reason: "invalid-config",
+    message: "services[0].backends[1]: not an address",
+  });
+  unit.reloadResult = { ok: false, reason: "node-changed", message: "node.name cannot change" };
+  res = await post(app, "/reload");
+  assert.equal(res.status, 409);
+  assert.deepEqual(await json(res), {
+    ok: false,
+    reason: "node-changed",
+    message: "node.name cannot change",
+  });
+  assert.equal(unit.reloadCalls, 3);
+  unit.reload = () => Promise.reject(new Error("disk on fire"));
+  res = await post(app, "/reload");
+  assert.equal(res.status, 503);
+  assert.deepEqual(await json(res), { error: "reload failed: disk on fire" });
+});
+
+Deno.test("app: a second POST /reload while one runs is 409", async () => {
+  const { unit, app } = setup();
+  let finish!: (r: ControlResult) => void;
+  unit.reload = () => new Promise((r) => finish = r);
+  const first = post(app, "/reload");
+  await new Promise((r) => setTimeout(r, 0));
+  const second = await post(app, "/reload");
+  assert.equal(second.status, 409);
+  assert.match(String((await json(second)).error), /already in progress/);
+  finish({ ok: true, message: "reloaded" });
+  assert.equal((await first).status, 200);
+  unit.reload = () => Promise.resolve({ ok: true, message: "again" });
+  assert.equal((await post(app, "/reload")).status, 200, "the guard is released");
+});
+
+Deno.test("app: POST /backends/:service/:address takes the address plain or percent-encoded", async () => {
+  const { unit, app } = setup();
+  for (
+    const [path, admin] of [
+      ["/backends/echo/203.0.113.20:7000", "draining"],
+      ["/backends/echo/203.0.113.21%3A7000", "maintenance"],
+      ["/backends/echo/203.0.113.21%3a7000", "enabled"],
+      ["/backends/web%20v2/%5B2001%3Adb8%3A113%3A%3A20%5D%3A80", "draining"],
+      // As the CLI encodes it: a `/` or `?` in a name stays inside its segment.
+      ["/backends/a%2Fb%3F/1.2.3.4%3A80", "draining"],
+    ] as const
+  ) {
+    const res = await post(app, path, { admin });
+    assert.equal(res.status, 200, path);
+    const body = await json(res);
+    assert.equal(body.ok, true);
+    assert.equal(typeof body.message, "string");
+  }
+  assert.deepEqual(unit.backendCalls, [
+    ["echo", "203.0.113.20:7000", "draining"],
+    ["echo", "203.0.113.21:7000", "maintenance"],
+    ["echo", "203.0.113.21:7000", "enabled"],
+    ["web v2", "[2001:db8:113::20]:80", "draining"],
+    ["a/b?", "1.2.3.4:80", "draining"],
+  ]);
+});
+
+Deno.test("app: POST /backends with a bad body is 400 and never reaches the unit", async () => {
+  const { unit, app } = setup();
+  for (
+    const body of [
+      "",
+      "{",
+      "draining",
+      "null",
+      "[]",
+      '"draining"',
+      "{}",
+      '{"admin":"drain"}',
+      '{"admin":"Draining"}',
+      '{"admin":null}',
+      '{"admin":1}',
+      '{"admin":"draining","weight":3}',
+      '{"state":"draining"}',
+    ]
+  ) {
+    const res = await post(app, BACKEND, body);
+    assert.equal(res.status, 400, body);
+    assert.equal(
+      (await json(res)).error,
+      'body must be JSON {"admin": "enabled" | "draining" | "maintenance"}',
+    );
+  }
+  assert.deepEqual(unit.backendCalls, []);
+  // An oversize body is 413 here as on every route.
+  const res = await post(
+    app,
+    BACKEND,
+    JSON.stringify({ admin: "draining", pad: "x".repeat(5000) }),
+  );
+  assert.equal(res.status, 413);
+  assert.deepEqual(unit.backendCalls, []);
+});
+
+Deno.test("app: backend refusals: unknown service or backend is 404, others 409", async () => {
+  const { unit, app } = setup();
+  const answers: Record<string, ControlResult> = {
+    nope: { ok: false, reason: "unknown-service", message: 'no service "nope"' },
+    echo: { ok: false, reason: "unknown-backend", message: "echo has no backend 192.0.2.9:1" },
+    web: { ok: false, reason: "last-backend", message: "web: would leave no backend up" },
+    udp: { ok: false, message: "refused without a reason" },
+  };
+  unit.setBackend = (service) => answers[service]!;
+  for (
+    const [service, status] of [["nope", 404], ["echo", 404], ["web", 409], ["udp", 409]] as const
+  ) {
+    const res = await post(app, `/backends/${service}/192.0.2.9:1`, { admin: "draining" });
+    assert.equal(res.status, status, service);
+    const want = answers[service]!;
+    assert.deepEqual(await json(res), JSON.parse(JSON.stringify({ ...want, ok: false })));
+  }
+  unit.setBackend = () => {
+    throw new Error("peer link down");
+  };
+  const res = await post(app, BACKEND, { admin: "draining" });
+  assert.equal(res.status, 503);
+  assert.deepEqual(await json(res), { error: "backend change failed: peer link down" });
+});
+
+Deno.test("app: POST /maintenance takes {on: boolean}", async () => {
+  const { unit, app } = setup();
+  let res = await post(app, "/maintenance", { on: true });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await json(res), { ok: true, message: "maintenance on" });
+  res = await post(app, "/maintenance", { on: false });
+  assert.deepEqual(await json(res), { ok: true, message: "maintenance off" });
+  assert.deepEqual(unit.maintenanceCalls, [true, false]);
+  for (const body of ["", "true", "{}", '{"on":"true"}', '{"on":1}', '{"on":true,"x":1}', "[1]"]) {
+    res = await post(app, "/maintenance", body);
+    assert.equal(res.status, 400, body);
+    assert.equal((await json(res)).error, 'body must be JSON {"on": true | false}');
+  }
+  assert.deepEqual(unit.maintenanceCalls, [true, false]);
+  unit.maintenance = () =>
+    Promise.resolve({ ok: false, reason: "no-peer", message: "no peer to take the addresses" });
+  res = await post(app, "/maintenance", { on: true });
+  assert.equal(res.status, 409);
+  assert.deepEqual(await json(res), {
+    ok: false,
+    reason: "no-peer",
+    message: "no peer to take the addresses",
+  });
+});
+
+Deno.test("app: GET /history returns the unit's samples", async () => {
+  const { unit, app } = setup();
+  assert.deepEqual(await json(await app.request("/history")), { samples: [] });
+  unit.samples = [
+    {
+      at: 1000,
+      rxPps: 5,
+      txBps: 4000,
+      flows: 2,
+      mirrorLagMs: null,
+      heartbeatRttMs: 0.2,
+      receiver: true,
+    },
+  ];
+  const res = await app.request("/history");
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  assert.deepEqual(await json(res), { samples: unit.samples });
+  // ?since= gives only the newer samples; a bad value is 400.
+  unit.samples = [1000, 2000, 3000].map((at) => ({ ...unit.samples[0]!, at }));
+  const ats = async (q: string) =>
+    ((await json(await app.request(`/history${q}`))).samples as { at: number }[]).map((x) => x.at);
+  assert.deepEqual(await ats("?since=0"), [1000, 2000, 3000]);
+  assert.deepEqual(await ats("?since=1000"), [2000, 3000]);
+  assert.deepEqual(await ats("?since=2999.5"), [3000]);
+  assert.deepEqual(await ats("?since=3000"), []);
+  for (const q of ["", "-1", "1e3", "abc", "NaN", "1.2.3", "9".repeat(17)]) {
+    const bad = await app.request(`/history?since=${q}`);
+    assert.equal(bad.status, 400, q);
+    assert.equal((await json(bad)).error, "since must be a Unix time in ms");
+  }
+});
+
+Deno.test("app: the new paths answer a wrong method with 405 and Allow", async () => {
+  const { app } = setup();
+  for (
+    const [method, path, allow] of [
+      ["GET", "/reload", "POST"],
+      ["PUT", "/maintenance", "POST"],
+      ["GET", BACKEND, "POST"],
+      ["DELETE", "/backends/echo/203.0.113.20%3A7000", "POST"],
+      ["POST", "/history", "GET, HEAD"],
+    ] as const
+  ) {
+    const res = await app.request(path, { method, headers: AUTH });
+    assert.equal(res.status, 405, `${method} ${path}`);
+    assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
+    await json(res);
+  }
+  // A backend path with a segment missing or extra is not a route.
+  assert.equal((await post(app, "/backends/echo", { admin: "draining" })).status, 404);
+  assert.equal((await post(app, `${BACKEND}/x`, { admin: "draining" })).status, 404);
 });

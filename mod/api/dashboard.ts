@@ -5,8 +5,12 @@
  * Live updates come from `GET /events` (server-sent events, one snapshot per
  * 500 ms). If no event arrives for 2.5 s (a buffering proxy, a browser without
  * EventSource) the page polls `GET /status` instead. The busiest flows come
- * from `GET /flows?limit=10`, refreshed every 2 s. All data is inserted with
- * `textContent`, never as HTML, so event details cannot inject markup.
+ * from `GET /flows?limit=10`, refreshed every 2 s. The charts draw the unit's
+ * own one-second samples: `GET /history` once, then `GET /history?since=T` every
+ * second; role changes, peer loss and takeovers from the snapshot's timeline
+ * are marked on them. Charts are inline SVG built with DOM calls (no library).
+ * All data is inserted with `textContent`, never as HTML, so event details and
+ * service names cannot inject markup.
  * @module
  */
 
@@ -61,6 +65,30 @@ ol li { display: grid; grid-template-columns: 190px 110px 1fr; gap: 8px; padding
 .kind { font-weight: 600; }
 .empty { color: var(--dim); font-style: italic; }
 .gap { margin-top: 12px; }
+[hidden] { display: none !important; }
+.s-draining { background: var(--orange); }
+.s-maintenance { background: var(--purple); }
+.s-unchecked { background: var(--grey); }
+.ok { color: var(--green); } .bad { color: var(--red); }
+.warn { margin-top: 8px; padding: 4px 8px; border-radius: 4px; border: 1px solid var(--red);
+  color: var(--red); font-weight: 600; }
+ul.checks { list-style: none; margin: 6px 0 0; padding: 0; font-size: 12px; }
+ul.checks li { display: flex; justify-content: space-between; gap: 8px; }
+.svc + .svc { margin-top: 14px; }
+.svc-head { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: baseline;
+  margin-bottom: 4px; }
+.svc-head b { font-size: 15px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 12px; }
+svg.chart { width: 100%; height: auto; display: block; }
+svg.chart .axis { stroke: var(--line); stroke-width: 1; }
+svg.chart .series { fill: none; stroke: var(--blue); stroke-width: 1.5;
+  stroke-linejoin: round; }
+svg.chart .dot { fill: var(--blue); }
+svg.chart .rx { fill: rgba(46, 160, 67, .10); }
+svg.chart text { fill: var(--dim); font-size: 10px; }
+svg.chart text.title { fill: var(--fg); font-weight: 600; }
+svg.chart .marker line { stroke: var(--orange); stroke-width: 1; stroke-dasharray: 3 2; }
+svg.chart .marker text { fill: var(--orange); }
 `;
 
 const SCRIPT = String.raw`
@@ -116,6 +144,221 @@ const SCRIPT = String.raw`
     e.textContent = text;
     if (tag === "td") { const tr = document.createElement("tr"); tr.appendChild(e); parent.appendChild(tr); }
     else parent.appendChild(e);
+  }
+
+  const SVGNS = "http://www.w3.org/2000/svg";
+  /** Ten minutes of one-second samples, as the unit keeps them. */
+  const HISTORY_KEEP = 600;
+  /** Timeline kinds worth a line on the charts: who holds the addresses changed, or may. */
+  const MARK_KINDS = ["role", "peer", "takeover", "failover", "split", "recover", "maintenance"];
+  const CHARTS = [
+    { id: "chart-rx", key: "rxPps", title: "rx packets/s", fmt: (v) => si(v, "pkt/s") },
+    { id: "chart-tx", key: "txBps", title: "tx bits/s", fmt: (v) => si(v, "bit/s") },
+    { id: "chart-flows", key: "flows", title: "flows", fmt: (v) => si(v, "") },
+    { id: "chart-lag", key: "mirrorLagMs", title: "mirror lag p50", fmt: ms },
+    { id: "chart-rtt", key: "heartbeatRttMs", title: "heartbeat RTT", fmt: ms },
+  ];
+  let history = [];
+  let marks = [];
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function svg(parent, tag, attrs, text) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const k in attrs) e.setAttribute(k, String(attrs[k]));
+    if (text !== undefined) e.textContent = text;
+    parent.appendChild(e);
+    return e;
+  }
+  function clock(at) {
+    const d = new Date(at);
+    const p = (n) => String(n).padStart(2, "0");
+    return p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+  }
+  /** The smallest of 1, 2, 2.5, 5 × 10^k at or above v: a round top for the y axis. */
+  function niceMax(v) {
+    if (!(v > 0) || !isFinite(v)) return 1;
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p * (1 + 1e-9)) return m * p;
+    return 10 * p;
+  }
+  const num = (v) => typeof v === "number" && isFinite(v);
+
+  /** One chart: the series (broken at nulls and gaps), receiver spans shaded, event lines. */
+  function drawChart(def, start, end) {
+    const box = $(def.id);
+    if (!box) return;
+    box.replaceChildren();
+    const W = 360, H = 130, L = 4, R = 4, T = 22, B = 18;
+    const span = Math.max(1, end - start);
+    const x = (at) => L + ((at - start) / span) * (W - L - R);
+    const vals = history.map((s) => s[def.key]).filter(num);
+    const max = niceMax(Math.max(0, ...vals));
+    const y = (v) => T + (1 - Math.min(v, max) / max) * (H - T - B);
+    // Shade the seconds this unit was the receiver (it owned the addresses).
+    for (let i = 0; i < history.length; i++) {
+      const s = history[i];
+      if (!s.receiver) continue;
+      const from = i > 0 && s.at - history[i - 1].at <= 3000 ? history[i - 1].at : s.at - 1000;
+      svg(box, "rect", { class: "rx", x: x(Math.max(start, from)).toFixed(1), y: T,
+        width: Math.max(0.5, x(s.at) - x(Math.max(start, from))).toFixed(1), height: H - T - B });
+    }
+    svg(box, "line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B });
+    svg(box, "line", { class: "axis", x1: L, x2: W - R, y1: T, y2: T });
+    let seg = [];
+    const flush = () => {
+      if (seg.length === 1) {
+        const [px, py] = seg[0].split(",");
+        svg(box, "circle", { class: "dot", cx: px, cy: py, r: 1.8 });
+      }
+      if (seg.length > 1) svg(box, "polyline", { class: "series", points: seg.join(" ") });
+      seg = [];
+    };
+    let prevAt = null;
+    for (const s of history) {
+      const v = s[def.key];
+      // A gap of more than a few seconds (a stalled or restarted unit) is not drawn across.
+      if (!num(v) || (prevAt !== null && s.at - prevAt > 3000)) flush();
+      if (num(v)) seg.push(x(s.at).toFixed(1) + "," + y(v).toFixed(1));
+      prevAt = s.at;
+    }
+    flush();
+    let drawn = 0;
+    for (const ev of marks) {
+      if (ev.at < start || ev.at > end) continue;
+      const g = svg(box, "g", { class: "marker" });
+      const mx = x(ev.at);
+      svg(g, "line", { x1: mx.toFixed(1), x2: mx.toFixed(1), y1: T - 4, y2: H - B });
+      const right = mx > W * 0.75;
+      // Alternate rows so that labels of events close together do not overprint.
+      svg(g, "text", { x: (right ? mx - 3 : mx + 3).toFixed(1), y: T + 10 + (drawn++ % 2) * 12,
+        "text-anchor": right ? "end" : "start" }, ev.kind);
+      svg(g, "title", {}, stamp(ev.at) + "  " + ev.kind + ": " + ev.detail);
+    }
+    const last = history.length ? history[history.length - 1][def.key] : null;
+    svg(box, "text", { class: "title", x: L, y: 14 }, def.title + "  " + (num(last) ? def.fmt(last) : "–"));
+    svg(box, "text", { x: W - R, y: 14, "text-anchor": "end" }, "max " + def.fmt(max));
+    svg(box, "text", { x: L, y: H - 5 }, clock(start));
+    svg(box, "text", { x: W - R, y: H - 5, "text-anchor": "end" }, clock(end));
+    if (history.length === 0) {
+      svg(box, "text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "waiting for samples");
+    }
+  }
+
+  function drawCharts() {
+    // The unit's clock sets the window (no skew with the browser's): its last sample, or a
+    // newer event, is the right edge; ten minutes back, or the first sample, the left.
+    let end = history.length ? history[history.length - 1].at : Date.now();
+    for (const ev of marks) if (ev.at > end && ev.at - end < 5000) end = ev.at;
+    const first = history.length ? history[0].at : end - 60000;
+    const start = Math.max(end - HISTORY_KEEP * 1000, Math.min(first, end - 60000));
+    for (const def of CHARTS) {
+      try { drawChart(def, start, end); } catch (err) { console.error(err); }
+    }
+  }
+
+  let historyBusy = false;
+  let historyPolls = 0;
+  function pollHistory() {
+    if (historyBusy) return;
+    historyBusy = true;
+    const last = history.length ? history[history.length - 1].at : null;
+    // Every 30th poll takes the whole history again: after a unit restart or a clock step,
+    // samples older than our newest would never come through ?since=.
+    const whole = last === null || ++historyPolls % 30 === 0;
+    fetch(whole ? "/history" : "/history?since=" + last)
+      .then((r) => r.json())
+      .then((j) => {
+        const got = Array.isArray(j.samples) ? j.samples : [];
+        if (whole) history = got.slice(-HISTORY_KEEP);
+        else history = history.concat(got.filter((s) => s.at > last)).slice(-HISTORY_KEEP);
+        if (whole || got.length) drawCharts();
+      })
+      .catch(() => {})
+      .finally(() => { historyBusy = false; });
+  }
+
+  function renderServices(services) {
+    const root = $("services");
+    root.replaceChildren();
+    if (services.length === 0) { empty(root, "div", "no services"); return; }
+    for (const svc of services) {
+      const box = el("div", "svc");
+      const head = el("div", "svc-head");
+      head.append(
+        el("b", "", svc.name),
+        el("span", "mono", svc.listen + "/" + svc.protocol),
+        el("span", "dim", svc.scheduler),
+        el("span", "dim", svc.health.kind === "none" ? "no health checks"
+          : "health " + svc.health.kind + " every " + svc.health.intervalMs / 1000 + " s"),
+      );
+      if (svc.persistenceMs !== null) {
+        head.append(el("span", "dim", "persistence " + svc.persistenceMs / 1000 + " s"));
+      }
+      const up = el("span", svc.backendsUp > 0 ? "ok" : "bad",
+        svc.backendsUp + " of " + svc.backends.length + " up");
+      head.append(up);
+      const table = el("table");
+      const thead = el("thead");
+      const hr = el("tr");
+      for (const [h, n] of [["backend"], ["weight", 1], ["admin"], ["health"], ["peer health"],
+        ["state"], ["flows", 1]]) hr.appendChild(el("th", n ? "n" : "", h));
+      thead.appendChild(hr);
+      const body = el("tbody");
+      if (svc.backends.length === 0) empty(body, "td", "no backends", 7);
+      for (const b of svc.backends) {
+        const tr = el("tr");
+        tr.dataset.backend = b.address;
+        cell(tr, b.address, "mono");
+        cell(tr, String(b.weight), "n");
+        cell(tr, b.admin, b.admin === "enabled" ? "" : "admin");
+        const health = (h) => h === null ? "–" : h;
+        const hcls = (h) => h === "up" ? "ok" : h === "down" ? "bad" : "dim";
+        cell(tr, health(b.health), "health " + hcls(b.health));
+        cell(tr, health(b.peerHealth), "peer " + hcls(b.peerHealth));
+        const td = el("td", "state");
+        td.appendChild(el("span", "badge s-" + b.state, b.state));
+        tr.appendChild(td);
+        cell(tr, b.flows.toLocaleString(), "n");
+        body.appendChild(tr);
+      }
+      table.append(thead, body);
+      box.append(head, table);
+      root.appendChild(box);
+    }
+  }
+
+  function renderFailsafe(f) {
+    const e = $("fs-healthy");
+    e.textContent = f.healthy ? "healthy" : "unhealthy";
+    e.className = "badge " + (f.healthy ? "s-up" : "s-down");
+    set("fs-peer", f.peerHealthy === null ? "–" : f.peerHealthy ? "healthy" : "UNHEALTHY");
+    set("fs-maintenance", f.maintenance ? "ON" : "off");
+    set("fs-preempt", f.preempt ? "on, after " + f.preemptDelayMs / 1000 + " s" : "off");
+    const list = $("fs-checks");
+    list.replaceChildren();
+    if (f.checks.length === 0) empty(list, "li", "no link or gateway checks");
+    for (const c of f.checks) {
+      const li = el("li");
+      li.append(el("span", "", c.name + " · " + c.kind + " " + c.target),
+        el("span", c.up ? "ok" : "bad", c.up ? "up" : "DOWN"));
+      list.appendChild(li);
+    }
+  }
+
+  function renderConfig(cfg, match) {
+    set("cfg-digest", cfg.digest);
+    set("cfg-loaded", stamp(cfg.loadedAt));
+    const r = cfg.lastReload;
+    const e = $("cfg-reload");
+    e.textContent = r === null ? "none" : (r.ok ? "ok" : "FAILED") + " " + stamp(r.at);
+    e.className = r === null ? "" : r.ok ? "ok" : "bad";
+    set("cfg-reload-msg", r === null ? "" : r.message);
+    $("cfg-differs").hidden = match !== false;
   }
 
   function render(s) {
@@ -190,6 +433,16 @@ const SCRIPT = String.raw`
       li.append(t, k, d);
       list.appendChild(li);
     }
+
+    // Sections from issue 9; an older unit without them leaves the placeholders.
+    if (Array.isArray(s.services)) renderServices(s.services);
+    if (s.failsafe) renderFailsafe(s.failsafe);
+    if (s.config) renderConfig(s.config, s.peer.configMatch);
+    const newMarks = (s.events || []).filter((e) => MARK_KINDS.includes(e.kind));
+    if (JSON.stringify(newMarks) !== JSON.stringify(marks)) {
+      marks = newMarks;
+      drawCharts();
+    }
   }
 
   function renderFlows(flows) {
@@ -242,6 +495,10 @@ const SCRIPT = String.raw`
   // Fallback: poll when the stream is silent (buffering proxy, no EventSource).
   setInterval(() => { if (Date.now() - lastEvent > 2500) poll(); }, 1000);
   poll();
+  // Charts: everything the unit holds once, then what is new, every second.
+  drawCharts();
+  pollHistory();
+  setInterval(pollHistory, 1000);
 })();
 `;
 
@@ -294,6 +551,42 @@ const BODY = String.raw`
       <h2 class="gap">Uptime</h2>
       <div id="uptime">–</div>
     </div>
+    <div class="card">
+      <h2>Fail-safes</h2>
+      <div class="big"><span id="fs-healthy" class="badge">…</span></div>
+      <dl>
+        <dt>peer</dt><dd id="fs-peer">–</dd>
+        <dt>maintenance</dt><dd id="fs-maintenance">–</dd>
+        <dt>preempt</dt><dd id="fs-preempt">–</dd>
+      </dl>
+      <ul id="fs-checks" class="checks"></ul>
+    </div>
+    <div class="card">
+      <h2>Config</h2>
+      <div id="cfg-digest" class="mono">–</div>
+      <dl>
+        <dt>loaded</dt><dd id="cfg-loaded">–</dd>
+        <dt>last reload</dt><dd id="cfg-reload">–</dd>
+      </dl>
+      <div id="cfg-reload-msg" class="dim"></div>
+      <div id="cfg-differs" class="warn" hidden>configs differ from the peer's</div>
+    </div>
+  </section>
+  <section class="panel">
+    <h2>Last minutes</h2>
+    <div class="charts">
+      <svg id="chart-rx" class="chart" viewBox="0 0 360 130" role="img" aria-label="rx packets/s"></svg>
+      <svg id="chart-tx" class="chart" viewBox="0 0 360 130" role="img" aria-label="tx bits/s"></svg>
+      <svg id="chart-flows" class="chart" viewBox="0 0 360 130" role="img" aria-label="flows"></svg>
+      <svg id="chart-lag" class="chart" viewBox="0 0 360 130" role="img" aria-label="mirror lag"></svg>
+      <svg id="chart-rtt" class="chart" viewBox="0 0 360 130" role="img" aria-label="heartbeat RTT"></svg>
+    </div>
+    <div class="dim gap">Shaded: this unit was the receiver. Dashed lines: role changes,
+      peer loss and takeovers from the timeline.</div>
+  </section>
+  <section class="panel">
+    <h2>Services</h2>
+    <div id="services"><div class="empty">…</div></div>
   </section>
   <section class="cols">
     <div class="panel">

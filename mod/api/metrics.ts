@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Histogram, StatusSnapshot } from "./snapshot.ts";
+import type { BackendHealth, BackendStatus, Histogram, StatusSnapshot } from "./snapshot.ts";
 
 /** The Content-Type Prometheus expects for format 0.0.4. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -170,6 +170,10 @@ export function renderMetrics(s: StatusSnapshot): string {
     { value: s.uptimeSeconds },
   ]);
 
+  renderServices(w, s);
+  renderFailsafe(w, s);
+  renderConfig(w, s);
+
   w.histogram(
     "tandem_heartbeat_rtt_seconds",
     "Heartbeat round-trip time on the peer link.",
@@ -181,6 +185,126 @@ export function renderMetrics(s: StatusSnapshot): string {
     s.histograms.mirrorLagMs,
   );
   return w.lines.join("\n") + "\n";
+}
+
+/** Every value of `BackendStatus.state`: one 0/1 series each, so a query can sum over them. */
+export const BACKEND_STATES: readonly BackendStatus["state"][] = [
+  "up",
+  "down",
+  "draining",
+  "maintenance",
+];
+
+/** 1 up, 0 down; unchecked (or no peer) has no sample rather than a made-up one. */
+function healthValue(h: BackendHealth | null): number | undefined {
+  return h === "up" ? 1 : h === "down" ? 0 : undefined;
+}
+
+function renderServices(w: Writer, s: StatusSnapshot): void {
+  const state: Sample[] = [], up: Sample[] = [], health: Sample[] = [];
+  const flows: Sample[] = [], weight: Sample[] = [], serviceUp: Sample[] = [];
+  for (const svc of s.services) {
+    serviceUp.push({ labels: { service: svc.name }, value: svc.backendsUp });
+    for (const b of svc.backends) {
+      const labels = { service: svc.name, backend: b.address };
+      for (const st of BACKEND_STATES) {
+        state.push({ labels: { ...labels, state: st }, value: b.state === st ? 1 : 0 });
+      }
+      up.push({ labels, value: b.state === "up" ? 1 : 0 });
+      for (const [view, h] of [["self", b.health], ["peer", b.peerHealth]] as const) {
+        const value = healthValue(h);
+        if (value !== undefined) health.push({ labels: { ...labels, view }, value });
+      }
+      flows.push({ labels, value: b.flows });
+      weight.push({ labels, value: b.weight });
+    }
+  }
+  w.family(
+    "tandem_backend_state",
+    "gauge",
+    "1 for the backend's current state (up, down, draining, maintenance), 0 for the others.",
+    state,
+  );
+  w.family("tandem_backend_up", "gauge", "1 while the backend takes new flows.", up);
+  w.family(
+    "tandem_backend_health",
+    "gauge",
+    "Health check verdict, 1 up, 0 down, by this unit (view=self) and its peer (view=peer).",
+    health,
+  );
+  w.family("tandem_backend_flows", "gauge", "Flows in the table that go to the backend.", flows);
+  w.family("tandem_backend_weight", "gauge", "Scheduler weight of the backend.", weight);
+  w.family(
+    "tandem_service_backends_up",
+    "gauge",
+    "Backends of the service that take new flows.",
+    serviceUp,
+  );
+}
+
+function renderFailsafe(w: Writer, s: StatusSnapshot): void {
+  const f = s.failsafe;
+  const bool = (b: boolean): number => (b ? 1 : 0);
+  w.family(
+    "tandem_failsafe_healthy",
+    "gauge",
+    "1 when every fail-safe check passes and this unit may hold the addresses.",
+    [{ value: bool(f.healthy) }],
+  );
+  w.family(
+    "tandem_peer_failsafe_healthy",
+    "gauge",
+    "The peer's tandem_failsafe_healthy, from its heartbeats.",
+    f.peerHealthy === null ? [] : [{ value: bool(f.peerHealthy) }],
+  );
+  w.family(
+    "tandem_failsafe_check_up",
+    "gauge",
+    "1 while the monitored link or gateway passes its check.",
+    f.checks.map((c) => ({
+      labels: { name: c.name, kind: c.kind, target: c.target },
+      value: bool(c.up),
+    })),
+  );
+  w.family(
+    "tandem_maintenance",
+    "gauge",
+    "1 while the unit is in maintenance and will not hold the addresses.",
+    [{ value: bool(f.maintenance) }],
+  );
+  w.family("tandem_preempt", "gauge", "1 when this unit takes the addresses back on return.", [
+    { value: bool(f.preempt) },
+  ]);
+}
+
+/**
+ * Unix ms → s. Not {@link msToSeconds}: 12 significant digits would drop the milliseconds of a
+ * current date; a correctly rounded division prints as the exact decimal anyway.
+ */
+function unixSeconds(ms: number): number {
+  return ms / 1000;
+}
+
+function renderConfig(w: Writer, s: StatusSnapshot): void {
+  const r = s.config.lastReload;
+  w.family(
+    "tandem_config_last_reload_ok",
+    "gauge",
+    "1 when the last reload applied, 0 when it was refused; absent before the first reload.",
+    r === null ? [] : [{ value: r.ok ? 1 : 0 }],
+  );
+  w.family(
+    "tandem_config_last_reload_timestamp_seconds",
+    "gauge",
+    "Unix time of the last reload, applied or not.",
+    r === null ? [] : [{ value: unixSeconds(r.at) }],
+  );
+  w.family(
+    "tandem_config_loaded_timestamp_seconds",
+    "gauge",
+    "Unix time of the last successful load or reload.",
+    [{ value: unixSeconds(s.config.loadedAt) }],
+  );
 }
 
 /** Progress of the bulk sync (claims 20, 21); a finished or empty sync counts as complete. */

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { escapeLabelValue, formatValue, renderMetrics, syncRatio } from "./metrics.ts";
+import {
+  BACKEND_STATES,
+  escapeLabelValue,
+  formatValue,
+  renderMetrics,
+  syncRatio,
+} from "./metrics.ts";
 import { DROP_REASONS, fixtureSnapshot } from "./testdata/fixture.ts";
 
 interface ParsedSample {
@@ -249,4 +255,142 @@ Deno.test("metrics: the grammar checker itself rejects broken exposition text", 
     "# TYPE h histogram\n" + 'h_bucket{le="1"} 1\nh_sum 1\nh_count 1\n', // no +Inf
   ];
   for (const text of broken) assert.throws(() => parseExposition(text), JSON.stringify(text));
+});
+
+Deno.test("metrics: backends: one state series per possible state, exactly one of them 1", () => {
+  const snap = fixtureSnapshot();
+  const { types, samples } = parseExposition(renderMetrics(snap));
+  for (
+    const g of [
+      "tandem_backend_state",
+      "tandem_backend_up",
+      "tandem_backend_health",
+      "tandem_backend_flows",
+      "tandem_backend_weight",
+      "tandem_service_backends_up",
+    ]
+  ) {
+    assert.equal(types.get(g), "gauge", g);
+  }
+  const at = (backend: string) => ({ service: "echo", backend });
+  const A = "203.0.113.20:7000", B = "203.0.113.21:7000";
+  for (const [backend, current] of [[A, "up"], [B, "draining"]] as const) {
+    const states = find(samples, "tandem_backend_state", at(backend));
+    assert.deepEqual(states.map((x) => x.labels.state).sort(), [...BACKEND_STATES].sort());
+    for (const x of states) assert.equal(x.value, x.labels.state === current ? 1 : 0, backend);
+  }
+  assert.equal(find(samples, "tandem_backend_up", at(A))[0]?.value, 1);
+  assert.equal(find(samples, "tandem_backend_up", at(B))[0]?.value, 0);
+  assert.equal(find(samples, "tandem_backend_flows", at(A))[0]?.value, 800);
+  assert.equal(find(samples, "tandem_backend_flows", at(B))[0]?.value, 434);
+  assert.equal(find(samples, "tandem_backend_weight", at(B))[0]?.value, 2);
+  assert.equal(find(samples, "tandem_service_backends_up", { service: "echo" })[0]?.value, 1);
+  // Own view and peer view: B is down here but up at the peer.
+  assert.equal(find(samples, "tandem_backend_health", { ...at(B), view: "self" })[0]?.value, 0);
+  assert.equal(find(samples, "tandem_backend_health", { ...at(B), view: "peer" })[0]?.value, 1);
+  assert.equal(find(samples, "tandem_backend_health").length, 4);
+});
+
+Deno.test("metrics: unchecked backends and a missing peer view have no health sample", () => {
+  const snap = fixtureSnapshot();
+  const svc = snap.services[0]!;
+  svc.backends[0] = { ...svc.backends[0]!, health: "unchecked", peerHealth: null };
+  svc.backends[1] = { ...svc.backends[1]!, health: "up", peerHealth: "unchecked" };
+  const { samples } = parseExposition(renderMetrics(snap));
+  const health = find(samples, "tandem_backend_health");
+  assert.deepEqual(health.map((x) => [x.labels.backend, x.labels.view, x.value]), [
+    ["203.0.113.21:7000", "self", 1],
+  ]);
+  // No services at all: the families are still declared, with no samples.
+  snap.services = [];
+  const empty = parseExposition(renderMetrics(snap));
+  assert.equal(empty.types.get("tandem_backend_state"), "gauge");
+  assert.equal(find(empty.samples, "tandem_backend_state").length, 0);
+});
+
+Deno.test("metrics: hostile service and backend names are escaped and read back intact", () => {
+  const snap = fixtureSnapshot();
+  snap.services[0]!.name = 'we"b\\n\nx';
+  snap.failsafe.checks = [{ name: 'gw"1', kind: "gateway", target: "a\nb\\", up: false }];
+  const { samples } = parseExposition(renderMetrics(snap));
+  assert.equal(find(samples, "tandem_service_backends_up", { service: 'we"b\\n\nx' }).length, 1);
+  assert.equal(find(samples, "tandem_backend_up", { service: 'we"b\\n\nx' }).length, 2);
+  assert.equal(
+    find(samples, "tandem_failsafe_check_up", {
+      name: 'gw"1',
+      kind: "gateway",
+      target: "a\nb\\",
+    })[0]
+      ?.value,
+    0,
+  );
+});
+
+Deno.test("metrics: fail-safes, maintenance and preemption", () => {
+  const snap = fixtureSnapshot();
+  let { types, samples } = parseExposition(renderMetrics(snap));
+  for (
+    const g of [
+      "tandem_failsafe_healthy",
+      "tandem_peer_failsafe_healthy",
+      "tandem_failsafe_check_up",
+      "tandem_maintenance",
+      "tandem_preempt",
+    ]
+  ) {
+    assert.equal(types.get(g), "gauge", g);
+  }
+  assert.equal(find(samples, "tandem_failsafe_healthy")[0]?.value, 1);
+  assert.equal(find(samples, "tandem_peer_failsafe_healthy")[0]?.value, 1);
+  assert.equal(
+    find(samples, "tandem_failsafe_check_up", {
+      name: "front",
+      kind: "link",
+      target: "tnd-front",
+    })[0]
+      ?.value,
+    1,
+  );
+  assert.equal(find(samples, "tandem_maintenance")[0]?.value, 0);
+  assert.equal(find(samples, "tandem_preempt")[0]?.value, 0);
+  snap.failsafe = {
+    ...snap.failsafe,
+    maintenance: true,
+    preempt: true,
+    healthy: false,
+    peerHealthy: null,
+    checks: [
+      { name: "front", kind: "link", target: "tnd-front", up: false },
+      { name: "gw", kind: "gateway", target: "203.0.113.254", up: true },
+    ],
+  };
+  ({ samples } = parseExposition(renderMetrics(snap)));
+  assert.equal(find(samples, "tandem_failsafe_healthy")[0]?.value, 0);
+  assert.equal(find(samples, "tandem_peer_failsafe_healthy").length, 0, "no peer: no sample");
+  assert.equal(find(samples, "tandem_failsafe_check_up", { name: "front" })[0]?.value, 0);
+  assert.equal(find(samples, "tandem_failsafe_check_up", { name: "gw" })[0]?.value, 1);
+  assert.equal(find(samples, "tandem_maintenance")[0]?.value, 1);
+  assert.equal(find(samples, "tandem_preempt")[0]?.value, 1);
+});
+
+Deno.test("metrics: config load and reload times in seconds, reload result 0/1", () => {
+  const snap = fixtureSnapshot();
+  let { types, samples } = parseExposition(renderMetrics(snap));
+  assert.equal(types.get("tandem_config_last_reload_ok"), "gauge");
+  assert.equal(find(samples, "tandem_config_last_reload_ok").length, 0, "no reload yet");
+  assert.equal(find(samples, "tandem_config_last_reload_timestamp_seconds").length, 0);
+  assert.equal(
+    find(samples, "tandem_config_loaded_timestamp_seconds")[0]?.value,
+    Date.UTC(2025, 0, 2, 3, 4, 5) / 1000,
+  );
+  // Milliseconds survive: 13 significant digits.
+  snap.config.lastReload = { at: 1_767_225_600_123, ok: false, message: "bad backend" };
+  ({ samples } = parseExposition(renderMetrics(snap)));
+  assert.equal(find(samples, "tandem_config_last_reload_ok")[0]?.value, 0);
+  assert.ok(
+    renderMetrics(snap).includes("\ntandem_config_last_reload_timestamp_seconds 1767225600.123\n"),
+  );
+  snap.config.lastReload = { ...snap.config.lastReload, ok: true };
+  ({ samples } = parseExposition(renderMetrics(snap)));
+  assert.equal(find(samples, "tandem_config_last_reload_ok")[0]?.value, 1);
 });

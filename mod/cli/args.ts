@@ -7,6 +7,7 @@
 
 import { parseArgs as parseNodeArgs } from "node:util";
 import type { Mode, Role } from "../ha/types.ts";
+import type { BackendAdmin } from "../api/snapshot.ts";
 import type { Overrides } from "../config/load.ts";
 import { DEFAULT_API, MODES, parseEndpoint, ROLES } from "../config/schema.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../log/log.ts";
@@ -40,6 +41,17 @@ export type Command =
   }
   | { cmd: "lab"; action: LabHelperAction; prefix: string; rest: string[] }
   | { cmd: "status"; api: string }
+  /** `tokenFile` is the `--token-file` flag; the caller falls back to `$TANDEM_TOKEN_FILE`. */
+  | {
+    cmd: "backend";
+    admin: BackendAdmin;
+    service: string;
+    address: string;
+    api: string;
+    tokenFile?: string;
+  }
+  | { cmd: "maintenance"; on: boolean; api: string; tokenFile?: string }
+  | { cmd: "reload"; api: string; tokenFile?: string }
   | { cmd: "version" }
   | { cmd: "help" };
 
@@ -55,12 +67,32 @@ export const USAGE = `usage:
   tandem lab up|down|demo|crash a|b|revive a|b  [--prefix tnd] [--mode M] [--no-servers]
   tandem lab demo [--mode M] [--crash a|b]   # crash a unit under traffic, beside the Linux pair
   tandem status [--api ADDR]          # pretty-print /status
+  tandem backend drain|enable|maintenance SERVICE ADDR [--api ADDR] [--token-file FILE]
+  tandem maintenance on|off [--api ADDR] [--token-file FILE]
+  tandem reload [--api ADDR] [--token-file FILE]
   tandem version
 
 Flags override the config file. Bad flags or a bad config exit with code 2.
+backend, maintenance and reload need the API token: --token-file FILE, else $TANDEM_TOKEN_FILE.
+They exit 0 when the unit did it, 1 when it refused (its message is printed).
 `;
 
-const COMMANDS = ["run", "lab", "status", "version", "help"] as const;
+const COMMANDS = [
+  "run",
+  "lab",
+  "status",
+  "backend",
+  "maintenance",
+  "reload",
+  "version",
+  "help",
+] as const;
+/** `tandem backend <action>` → the operator state it sets. */
+const BACKEND_ACTIONS: Record<string, BackendAdmin> = {
+  drain: "draining",
+  enable: "enabled",
+  maintenance: "maintenance",
+};
 const LAB_ACTIONS = ["up", "down", "demo", "crash", "revive"] as const;
 
 type Options = NonNullable<Parameters<typeof parseNodeArgs>[0]>["options"];
@@ -82,6 +114,10 @@ const LAB_OPTIONS = {
   "no-servers": { type: "boolean" },
 } as const satisfies Options;
 const STATUS_OPTIONS = { ...HELP, api: { type: "string" } } as const satisfies Options;
+const CONTROL_OPTIONS = {
+  ...STATUS_OPTIONS,
+  "token-file": { type: "string" },
+} as const satisfies Options;
 
 /** Node's parseArgs errors, reworded to our one-line style. */
 function usageFrom(err: unknown): UsageError {
@@ -241,6 +277,58 @@ function parseStatus(args: string[]): Command {
   return { cmd: "status", api: api === undefined ? DEFAULT_API : apiAddress(api) };
 }
 
+/** `--api` and `--token-file` of the write commands. */
+function controlTarget(values: Record<string, unknown>): { api: string; tokenFile?: string } {
+  const api = str(values, "api");
+  const tokenFile = str(values, "token-file");
+  if (tokenFile === "") throw new UsageError("--token-file needs a value");
+  return {
+    api: api === undefined ? DEFAULT_API : apiAddress(api),
+    ...(tokenFile === undefined ? {} : { tokenFile }),
+  };
+}
+
+function parseBackend(args: string[]): Command {
+  const { values, positionals } = parseWith(args, CONTROL_OPTIONS);
+  if (values.help === true) return { cmd: "help" };
+  const [action, service, address, ...extra] = positionals;
+  const actions = Object.keys(BACKEND_ACTIONS).join(", ");
+  if (action === undefined) throw new UsageError(`backend needs an action: ${actions}`);
+  const admin = Object.hasOwn(BACKEND_ACTIONS, action) ? BACKEND_ACTIONS[action] : undefined;
+  if (admin === undefined) {
+    throw new UsageError(`unknown backend action ${JSON.stringify(action)} (expected ${actions})`);
+  }
+  if (service === undefined || service === "") {
+    throw new UsageError(`backend ${action} needs a SERVICE and an ADDR`);
+  }
+  if (address === undefined) throw new UsageError(`backend ${action} needs an ADDR after SERVICE`);
+  const endpoint = parseEndpoint(address);
+  if (endpoint === undefined) {
+    throw new UsageError(`ADDR must be an IPv4 address:port (got ${JSON.stringify(address)})`);
+  }
+  noPositionals(extra);
+  return { cmd: "backend", admin, service, address: endpoint.text, ...controlTarget(values) };
+}
+
+function parseMaintenance(args: string[]): Command {
+  const { values, positionals } = parseWith(args, CONTROL_OPTIONS);
+  if (values.help === true) return { cmd: "help" };
+  const [onOff, ...extra] = positionals;
+  if (onOff === undefined) throw new UsageError("maintenance needs on or off");
+  if (onOff !== "on" && onOff !== "off") {
+    throw new UsageError(`maintenance: expected on or off (got ${JSON.stringify(onOff)})`);
+  }
+  noPositionals(extra);
+  return { cmd: "maintenance", on: onOff === "on", ...controlTarget(values) };
+}
+
+function parseReload(args: string[]): Command {
+  const { values, positionals } = parseWith(args, CONTROL_OPTIONS);
+  if (values.help === true) return { cmd: "help" };
+  noPositionals(positionals);
+  return { cmd: "reload", ...controlTarget(values) };
+}
+
 /** Parses `Deno.args`; throws {@link UsageError} on any mistake. */
 export function parseArgs(argv: string[]): Command {
   const [first, ...rest] = argv;
@@ -260,6 +348,12 @@ export function parseArgs(argv: string[]): Command {
       return parseLab(rest);
     case "status":
       return parseStatus(rest);
+    case "backend":
+      return parseBackend(rest);
+    case "maintenance":
+      return parseMaintenance(rest);
+    case "reload":
+      return parseReload(rest);
   }
   if (first.startsWith("-")) {
     throw new UsageError(`expected a command (${COMMANDS.join(", ")}) before ${first}`);

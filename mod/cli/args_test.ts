@@ -62,8 +62,54 @@ const BAD: [string[], string][] = [
   [["status", "now"], 'unexpected argument "now"'],
   [["status", "--role", "active"], "unknown flag --role"],
   [["version", "--verbose"], "unknown flag --verbose"],
-  [["start"], 'unknown command "start" (expected run, lab, status, version, help)'],
-  [["--config", "x"], "expected a command (run, lab, status, version, help) before --config"],
+  [
+    ["start"],
+    'unknown command "start" (expected run, lab, status, backend, maintenance, reload, version, help)',
+  ],
+  [
+    ["--config", "x"],
+    "expected a command (run, lab, status, backend, maintenance, reload, version, help) before --config",
+  ],
+  [["backend"], "backend needs an action: drain, enable, maintenance"],
+  [
+    ["backend", "disable", "echo", "203.0.113.20:7000"],
+    'unknown backend action "disable" (expected drain, enable, maintenance)',
+  ],
+  [
+    ["backend", "constructor", "echo", "203.0.113.20:7000"],
+    'unknown backend action "constructor" (expected drain, enable, maintenance)',
+  ],
+  [["backend", "drain"], "backend drain needs a SERVICE and an ADDR"],
+  [["backend", "drain", "echo"], "backend drain needs an ADDR after SERVICE"],
+  [
+    ["backend", "drain", "echo", "203.0.113.20"],
+    'ADDR must be an IPv4 address:port (got "203.0.113.20")',
+  ],
+  [
+    ["backend", "drain", "echo", "203.0.113.20:0"],
+    'ADDR must be an IPv4 address:port (got "203.0.113.20:0")',
+  ],
+  [
+    ["backend", "enable", "echo", "server1:7000"],
+    'ADDR must be an IPv4 address:port (got "server1:7000")',
+  ],
+  [["backend", "drain", "echo", "203.0.113.20:7000", "now"], 'unexpected argument "now"'],
+  [
+    ["backend", "drain", "echo", "203.0.113.20:7000", "--api", "x"],
+    '--api must be an IPv4 address:port (got "x")',
+  ],
+  [["backend", "drain", "echo", "203.0.113.20:7000", "--token-file"], "--token-file needs a value"],
+  [
+    ["backend", "drain", "echo", "203.0.113.20:7000", "--token-file="],
+    "--token-file needs a value",
+  ],
+  [["backend", "drain", "echo", "203.0.113.20:7000", "--force"], "unknown flag --force"],
+  [["maintenance"], "maintenance needs on or off"],
+  [["maintenance", "yes"], 'maintenance: expected on or off (got "yes")'],
+  [["maintenance", "on", "off"], 'unexpected argument "off"'],
+  [["maintenance", "on", "--prefix", "tnd"], "unknown flag --prefix"],
+  [["reload", "now"], 'unexpected argument "now"'],
+  [["reload", "--config", "x.yaml"], "unknown flag --config"],
 ];
 
 Deno.test(`cli: each bad command line is one UsageError naming the flag (${BAD.length})`, () => {
@@ -158,6 +204,44 @@ const GOOD: [string[], Command][] = [
   }],
   [["status"], { cmd: "status", api: "127.0.0.1:9090" }],
   [["status", "--api", "127.0.0.1:9191"], { cmd: "status", api: "127.0.0.1:9191" }],
+  [["backend", "drain", "echo", "203.0.113.20:7000"], {
+    cmd: "backend",
+    admin: "draining",
+    service: "echo",
+    address: "203.0.113.20:7000",
+    api: "127.0.0.1:9090",
+  }],
+  [["backend", "enable", "web", "203.0.113.021:80", "--api", "127.0.0.1:9191"], {
+    cmd: "backend",
+    admin: "enabled",
+    service: "web",
+    // Written the way the unit writes it.
+    address: "203.0.113.21:80",
+    api: "127.0.0.1:9191",
+  }],
+  [["backend", "--token-file", "/etc/tandem/api.token", "maintenance", "echo", "1.2.3.4:5"], {
+    cmd: "backend",
+    admin: "maintenance",
+    service: "echo",
+    address: "1.2.3.4:5",
+    api: "127.0.0.1:9090",
+    tokenFile: "/etc/tandem/api.token",
+  }],
+  [["maintenance", "on"], { cmd: "maintenance", on: true, api: "127.0.0.1:9090" }],
+  [["maintenance", "off", "--api=10.0.0.1:9090", "--token-file=t"], {
+    cmd: "maintenance",
+    on: false,
+    api: "10.0.0.1:9090",
+    tokenFile: "t",
+  }],
+  [["reload"], { cmd: "reload", api: "127.0.0.1:9090" }],
+  [["reload", "--token-file", "api.token"], {
+    cmd: "reload",
+    api: "127.0.0.1:9090",
+    tokenFile: "api.token",
+  }],
+  [["backend", "--help"], { cmd: "help" }],
+  [["reload", "-h"], { cmd: "help" }],
   [["version"], { cmd: "version" }],
   [["--version"], { cmd: "version" }],
   [[], { cmd: "help" }],
@@ -186,6 +270,10 @@ Deno.test("cli: USAGE shows every command of the design", () => {
       "tandem lab up|down|demo",
       "tandem lab demo [--mode M] [--crash a|b]",
       "tandem status",
+      "tandem backend drain|enable|maintenance SERVICE ADDR [--api ADDR] [--token-file FILE]",
+      "tandem maintenance on|off [--api ADDR] [--token-file FILE]",
+      "tandem reload [--api ADDR] [--token-file FILE]",
+      "TANDEM_TOKEN_FILE",
       "version",
     ]
   ) {

@@ -12,7 +12,7 @@ import { ipv4ToString } from "../wire/addr.ts";
 import type { Config } from "./load.ts";
 
 /** Version tag of the canonical encoding; bump it when the encoding changes. */
-const ENCODING = "tandem-config-digest-v1";
+const ENCODING = "tandem-config-digest-v2";
 
 /** The canonical text the digest is taken over (exported for debugging a mismatch). */
 export function canonicalConfig(config: Config): string {
@@ -25,10 +25,14 @@ export function canonicalConfig(config: Config): string {
       s.listen.text,
       s.protocol,
       s.scheduler,
-      s.backends.map((b) => b.text),
+      s.backends.map((b) => [b.text, b.weight, b.admin]),
       s.sourceNat === undefined ? null : ipv4ToString(s.sourceNat),
       s.randomizeIsn,
+      s.health,
+      s.onBackendDown,
+      s.persistenceMs,
     ]),
+    config.onServiceRemoved,
   ]);
 }
 

@@ -28,7 +28,15 @@ export interface LabConfigOptions {
   stateDir?: string;
   /** Extra top-level YAML lines (fail-safes: `track`, `preempt`, `notify`). */
   extra?: string[];
+  /** Backend health checks (DESIGN.md: tcp, interval 1 s, fall 3, rise 2); default on. */
+  health?: boolean;
+  /** Source-IP persistence of the echo service (e.g. `60s`). */
+  persistence?: string;
 }
+
+/** The lab's checks: the UDP echo's hosts are checked on their TCP echo port. */
+const health = (port: number): string =>
+  `    health: { kind: tcp, interval: 1s, timeout: 500ms, rise: 2, fall: 3, port: ${port} }`;
 
 const UNITS = {
   a: { front: "198.51.100.3", back: "203.0.113.3", ha: "192.0.2.1", role: "active" },
@@ -46,12 +54,20 @@ export function labConfigText(opts: LabConfigOptions): string {
   const peer = UNITS[opts.unit === "a" ? "b" : "a"];
   const off = opts.offload === false ? ", offload: false" : "";
   const backends = (port: number): string => `[${BACKENDS.map((b) => `${b}:${port}`).join(", ")}]`;
-  const service = (name: string, port: number, protocol: string, pickup = false): string[] => [
+  const service = (
+    name: string,
+    port: number,
+    protocol: string,
+    pickup = false,
+    persistence?: string,
+  ): string[] => [
     `  - name: ${name}`,
     `    listen: ${VIP}:${port}`,
     `    protocol: ${protocol}`,
     `    backends: ${backends(port)}`,
     ...(pickup ? [`    scheduler: maglev`, `    pickup: true`] : [`    scheduler: round-robin`]),
+    ...(opts.health === false ? [] : [health(protocol === "udp" ? 7000 : port)]),
+    ...(persistence ? [`    persistence: ${persistence}`] : []),
   ];
   const lines = [
     `# tandem lab, unit ${opts.unit}`,
@@ -65,7 +81,7 @@ export function labConfigText(opts: LabConfigOptions): string {
     `  - { address: ${VIP}/24, interface: front }`,
     `  - { address: ${GATEWAY}/24, interface: back }`,
     `services:`,
-    ...service("echo", 7000, "tcp", opts.pickup === true),
+    ...service("echo", 7000, "tcp", opts.pickup === true, opts.persistence),
     ...service("echo-udp", 7001, "udp"),
     ...service("http", 80, "tcp"),
     `peer:`,

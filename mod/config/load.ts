@@ -15,8 +15,10 @@ import type { Mode, Role } from "../ha/types.ts";
 import { ipv4ToString, sameSubnet } from "../wire/addr.ts";
 import type { LogFormat, LogLevel } from "../log/log.ts";
 import {
+  type BackendAdmin,
   configSchema,
   type Endpoint,
+  type HealthKind,
   type ParsedConfig,
   type Protocol,
   type Scheduler,
@@ -74,6 +76,23 @@ export interface FloatingConfig {
 /** A backend and the interface whose subnet reaches it. */
 export interface BackendConfig extends Endpoint {
   interface: string;
+  /** Share of new flows relative to the service's other backends; 0 takes none. */
+  weight: number;
+  /** Operator state at load (`tandem backend` changes it at run time). */
+  admin: BackendAdmin;
+}
+
+/** A service's health checks (schema defaults filled in; times in ms). */
+export interface HealthConfig {
+  kind: HealthKind;
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  /** Port to check; 0 = each backend's own. */
+  port: number;
+  path: string;
+  expect: number;
 }
 
 /** One load-balanced service on a floating address. */
@@ -91,6 +110,11 @@ export interface ServiceConfig {
   pickup: boolean;
   /** The interface where the VIP (`listen`) lives. */
   interface: string;
+  health: HealthConfig;
+  /** Flows to a backend that is down or gone: kept, or reset at their next packet. */
+  onBackendDown: "keep" | "reset";
+  /** Source-IP affinity in ms; 0 = none. */
+  persistenceMs: number;
 }
 
 /** The peer link; absent when the unit works alone. */
@@ -130,6 +154,8 @@ export interface Config {
   interfaces: InterfaceConfig[];
   floating: FloatingConfig[];
   services: ServiceConfig[];
+  /** Flows of a service a reload removed: kept until they end, or reset. */
+  onServiceRemoved: "keep" | "reset";
   peer: PeerConfig | undefined;
   /**
    * The pair's identity, 1..65535: `peer.pair_id`, or derived from the two HA endpoints (the
@@ -437,6 +463,7 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
     interfaces,
     floating,
     services,
+    onServiceRemoved: p.on_service_removed,
     peer,
     pairId,
     api: { listen: p.api.listen, tokenFile, token },
@@ -652,7 +679,14 @@ function resolveServices(
       if (again >= 0) {
         throw new ConfigError(field, `${b.text} is already ${at}.backends[${again}]`);
       }
-      backends.push({ ...b, interface: iface.name });
+      backends.push({
+        address: b.address,
+        port: b.port,
+        text: b.text,
+        interface: iface.name,
+        weight: b.weight,
+        admin: b.admin,
+      });
     });
     if (s.source_nat !== undefined) {
       const field = `${at}.source_nat`;
@@ -679,9 +713,52 @@ function resolveServices(
       randomizeIsn: s.randomize_isn,
       pickup: s.pickup,
       interface: vip.interface,
+      health: resolveHealth(s.health, s.protocol, at),
+      onBackendDown: s.on_backend_down,
+      persistenceMs: s.persistence ?? 0,
     });
   });
   return out;
+}
+
+/** No `health` block: no checks (as HAProxy without `check`); a block fills in the defaults. */
+function resolveHealth(
+  h: ParsedConfig["services"][number]["health"],
+  protocol: Protocol,
+  at: string,
+): HealthConfig {
+  if (h === undefined) {
+    return {
+      kind: "none",
+      intervalMs: 2000,
+      timeoutMs: 1000,
+      rise: 2,
+      fall: 3,
+      port: 0,
+      path: "/",
+      expect: 200,
+    };
+  }
+  // A UDP service is checked over TCP on its backends (`port` names the TCP port to try).
+  if (h.kind !== "none" && protocol === "udp" && h.port === 0) {
+    throw new ConfigError(
+      `${at}.health.port`,
+      "a udp service's tcp or http check needs the TCP port to connect to",
+    );
+  }
+  if (h.timeout > h.interval) {
+    throw new ConfigError(`${at}.health.timeout`, "must not be longer than health.interval");
+  }
+  return {
+    kind: h.kind,
+    intervalMs: h.interval,
+    timeoutMs: h.timeout,
+    rise: h.rise,
+    fall: h.fall,
+    port: h.port,
+    path: h.path,
+    expect: h.expect,
+  };
 }
 
 /** A pair id in 1..65535 from text both units share (FNV-1a, folded to 16 bits). */

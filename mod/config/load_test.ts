@@ -578,3 +578,61 @@ Deno.test("lab config: both units parse and agree on the digest", () => {
   assert.equal(held.mode, "active-forward");
   assert.equal(held.peer!.holdNewFlowsMs, 20);
 });
+
+Deno.test("config: backends take a weight and an admin state; health and persistence resolve", () => {
+  const c = parseA((d) => {
+    d.services[0].backends[1] = { address: "203.0.113.21:7000", weight: 3, admin: "draining" };
+    d.services[0].health = { kind: "http", path: "/ready", expect: 204 };
+    d.services[0].persistence = "5m";
+    d.services[0].on_backend_down = "reset";
+    d.on_service_removed = "reset";
+  });
+  const s = c.services[0]!;
+  assert.deepEqual(s.backends.map((b) => [b.text, b.weight, b.admin]), [
+    ["203.0.113.20:7000", 1, "enabled"],
+    ["203.0.113.21:7000", 3, "draining"],
+  ]);
+  assert.deepEqual(s.health, {
+    kind: "http",
+    intervalMs: 2000,
+    timeoutMs: 1000,
+    rise: 2,
+    fall: 3,
+    port: 0,
+    path: "/ready",
+    expect: 204,
+  });
+  assert.equal(s.persistenceMs, 300_000);
+  assert.equal(s.onBackendDown, "reset");
+  assert.equal(c.onServiceRemoved, "reset");
+  // Without a health block nothing is checked; without persistence there is none.
+  const plain = parseA().services[1]!;
+  assert.equal(plain.health.kind, "none");
+  assert.equal(plain.persistenceMs, 0);
+});
+
+Deno.test("config: bad backend, health and persistence values name their field", () => {
+  const cases: [(d: Doc) => void, string][] = [
+    [
+      (d) => d.services[0].backends[0] = { address: "203.0.113.20:7000", weight: 300 },
+      "services[0].backends[0].weight: 300 is out of range 0..256",
+    ],
+    [
+      (d) => d.services[0].backends[0] = { address: "203.0.113.20:7000", admin: "off" },
+      "services[0].backends[0].admin: must be one of enabled, draining, maintenance",
+    ],
+    [(d) => d.services[0].health = { kind: "udp" }, "services[0].health.kind: must be one of"],
+    [
+      (d) => d.services[0].health = { interval: "1s", timeout: "2s" },
+      "services[0].health.timeout: must not be longer than health.interval",
+    ],
+    [(d) => d.services[0].health = { path: "x y" }, "services[0].health.path:"],
+    [(d) => d.services[0].persistence = "10ms", 'services[0].persistence: "10ms" is out of range'],
+  ];
+  for (const [mutate, want] of cases) {
+    const err = configError(() => parseA(mutate));
+    assert.ok(err.message.startsWith(`config: ${want}`), `${err.message} ≠ ${want}`);
+  }
+  const udp = configError(() => parseA((d) => d.services[1].health = { kind: "tcp" }));
+  assert.match(udp.message, /services\[1\]\.health\.port: a udp service's tcp or http check/);
+});

@@ -206,11 +206,85 @@ const floatingSchema = z.strictObject({
   interface: text("an interface name"),
 });
 
+/** Operator states of a backend (HAProxy's drain and maint, IPVS weight 0). */
+export const BACKEND_ADMIN = ["enabled", "draining", "maintenance"] as const;
+/** One of {@link BACKEND_ADMIN}. */
+export type BackendAdmin = typeof BACKEND_ADMIN[number];
+/** Health-check kinds. */
+export const HEALTH_KINDS = ["tcp", "http", "none"] as const;
+/** One of {@link HEALTH_KINDS}. */
+export type HealthKind = typeof HEALTH_KINDS[number];
+/** Largest backend weight (IPVS allows more, but 256 levels are plenty for a few backends). */
+export const MAX_WEIGHT = 256;
+
+const backendObject = z.strictObject({
+  address: endpoint(),
+  weight: int(0, MAX_WEIGHT).default(1),
+  admin: oneOf(BACKEND_ADMIN).default("enabled"),
+});
+
+/**
+ * `a.b.c.d:port`, or `{ address, weight, admin }`. Parsed by hand rather than as a union, so
+ * that a bad field of the mapping form is named (a union only says neither form matched).
+ */
+const backendSchema = z.unknown().transform((v, ctx) => {
+  if (typeof v === "string") {
+    const e = parseEndpoint(v);
+    if (e === undefined) {
+      ctx.addIssue({ code: "custom", message: `${show(v)} is not an IPv4 address:port`, input: v });
+      return z.NEVER;
+    }
+    return { ...e, weight: 1, admin: "enabled" as BackendAdmin };
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${show(v)} is not a backend (address:port or { address, weight, admin })`,
+      input: v,
+    });
+    return z.NEVER;
+  }
+  const r = backendObject.safeParse(v);
+  if (!r.success) {
+    for (const iss of r.error.issues) {
+      ctx.addIssue({ code: "custom", message: iss.message, path: iss.path, input: v });
+    }
+    return z.NEVER;
+  }
+  return { ...r.data.address, weight: r.data.weight, admin: r.data.admin };
+});
+
+/**
+ * Backend health checks, with the defaults keepalived and HAProxy users expect: every 2 s, a
+ * 1 s timeout, down after 3 failures in a row, up again after 2 successes.
+ */
+const healthSchema = z.strictObject({
+  kind: oneOf(HEALTH_KINDS).default("tcp"),
+  interval: duration(100, 10 * MINUTE).default(2 * SECOND),
+  timeout: duration(10, MINUTE).default(SECOND),
+  rise: int(1, 100).default(2),
+  fall: int(1, 100).default(3),
+  /** Another port to check than the backend's (0: the backend's own). */
+  port: int(0, 65535).default(0),
+  /** `http`: the path to GET and the status to expect. */
+  path: pattern(/^\/[\x21-\x7e]{0,200}$/, "an HTTP path (/...)").default("/"),
+  expect: int(100, 599).default(200),
+});
+
 const serviceSchema = z.strictObject({
   name: pattern(SERVICE_NAME, "a service name"),
   listen: endpoint(),
   protocol: oneOf(PROTOCOLS),
-  backends: z.array(endpoint()).min(1).max(256),
+  backends: z.array(backendSchema).min(1).max(256),
+  health: healthSchema.optional(),
+  /**
+   * What happens to a flow whose backend goes down or leaves the config: `keep` lets it go on
+   * (it may still work, or end by itself); `reset` answers its next packet with RSTs to both
+   * ends (IPVS `expire_nodest_conn`).
+   */
+  on_backend_down: oneOf(["keep", "reset"] as const).default("keep"),
+  /** Source-IP affinity: a client's new flows go to its last backend for this long. */
+  persistence: duration(SECOND, DAY).optional(),
   scheduler: oneOf(SCHEDULERS).default("round-robin"),
   source_nat: ipv4.optional(),
   randomize_isn: bool.default(false),
@@ -287,6 +361,11 @@ export const configSchema = z.strictObject({
   ),
   floating: z.array(floatingSchema).min(1).max(64),
   services: z.array(serviceSchema).min(1).max(1024),
+  /**
+   * Flows of a service that a reload removed: `keep` lets them run until they end (their NAT
+   * lives in the flow, not in the service); `reset` sends RSTs to both ends at their next packet.
+   */
+  on_service_removed: oneOf(["keep", "reset"] as const).default("keep"),
   peer: peerSchema.optional(),
   api: apiSchema.default({ listen: parseEndpoint(DEFAULT_API)!, token_file: undefined }),
   flows: z.strictObject({ capacity: int(1024, 16_777_216).default(1_048_576) })

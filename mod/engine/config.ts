@@ -22,6 +22,23 @@ export interface EngineFloating {
 export interface EngineBackend {
   ip: number;
   port: number;
+  /** Share of new flows (default 1); 0 takes none. */
+  weight?: number;
+  /** Operator state at start (default enabled); `tandem backend` changes it at run time. */
+  admin?: "enabled" | "draining" | "maintenance";
+}
+
+/** A service's backend checks (`health/`); kind `none` means every backend counts as up. */
+export interface EngineHealth {
+  kind: "tcp" | "http" | "none";
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  /** Port to check; 0 = each backend's own. */
+  port: number;
+  path: string;
+  expect: number;
 }
 
 export interface EngineService {
@@ -42,6 +59,14 @@ export interface EngineService {
    * know re-creates it, as established. Only for maglev services without SNAT or offset.
    */
   pickup?: boolean;
+  /** Backend checks; absent = none. */
+  health?: EngineHealth;
+  /** A flow whose backend is down or gone is reset at its next packet (IPVS expire_nodest_conn). */
+  resetOnDown?: boolean;
+  /** Source-IP affinity in ms (persistence templates in the flow table); 0 or absent = none. */
+  persistenceMs?: number;
+  /** Removed by a reload and kept for its flows: matches no new packet. */
+  retired?: boolean;
 }
 
 /** Idle timeouts in ms, per tracking state. */
@@ -71,6 +96,8 @@ export interface EngineConfig {
   virtualMacs: Uint8Array[];
   /** Packets held per unresolved neighbour while ARP resolves. */
   arpQueueLimit: number;
+  /** Flows of a service a reload removed are reset at their next packet (default: kept). */
+  resetRemoved?: boolean;
 }
 
 /** virtio_net_hdr flags (include/uapi/linux/virtio_net.h). */

@@ -27,6 +27,7 @@ import {
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import { decideNewFlow } from "./decide.ts";
+import { rememberBackend } from "./persist.ts";
 import { refuse } from "./local.ts";
 import { NEXT, V_DROP } from "./output.ts";
 import { K_TCP, type Packet } from "./packet.ts";
@@ -53,11 +54,14 @@ export function conntrack(p: Packet, ctx: EngineCtx): number {
       }
       pickup = true;
     }
+    // No backend up (health checks, drain, maintenance): refused, so the client learns at once.
+    if (ctx.pools[svc]!.upCount === 0) return refuse(p, ctx, DROP.no_backend_up);
     if (!decideNewFlow(ctx, svc, proto, ip.src, p.sport, ip.dst, p.dport, p.now)) return V_DROP;
     if (pickup) ft.c.state[ft.stage] = ST_TCP_ESTABLISHED;
     const f = ft.add(ft.stage);
     if (f < 0) return ctx.drop(DROP.flow_table_full);
     ctx.counters.add(EV.flows_created);
+    rememberBackend(ctx, f, p.now);
     if (pickup) ctx.counters.add(EV.flows_picked_up);
     ref = f * 2;
     p.created = true;

@@ -6,7 +6,8 @@
  * @module
  */
 import { FlowTable } from "../flow/table.ts";
-import { Maglev, RoundRobin } from "../sched/mod.ts";
+import { BackendPool } from "./backends.ts";
+import { HealthChecks } from "./health.ts";
 import { sameSubnet } from "../wire/addr.ts";
 import type { EngineConfig } from "./config.ts";
 import { Counters, EV } from "./counters.ts";
@@ -14,11 +15,6 @@ import { Neighbors } from "./neighbors.ts";
 import type { ArpWatch } from "./monitor.ts";
 import type { EngineOutput, MirrorOut } from "./output.ts";
 import { V_DROP } from "./output.ts";
-
-/** Picks a backend index for a new flow from its tuple hash. */
-export interface Scheduler {
-  pick(hash: number): number;
-}
 
 /**
  * What this unit is in the pair right now; the pair state machine decides (`ha/pair.ts`,
@@ -41,14 +37,17 @@ export interface EngineRoles {
 }
 
 export class EngineCtx {
-  readonly cfg: EngineConfig;
+  cfg: EngineConfig;
   readonly flows: FlowTable;
   readonly neighbors: Neighbors[];
   readonly counters: Counters = new Counters();
   readonly out: EngineOutput;
   /** Uniform u32 source: randomness is an input (determinism rule). */
   readonly rng: () => number;
-  readonly sched: Scheduler[];
+  /** Per service: its backends' states and the scheduler over the usable ones. */
+  pools: BackendPool[];
+  /** This unit's backend health checks (both units run them). */
+  health: HealthChecks;
   readonly roles: EngineRoles = {
     receiver: true,
     forwarder: true,
@@ -74,11 +73,8 @@ export class EngineCtx {
     this.selfAddrs = Uint32Array.from(cfg.interfaces.map((i) => i.ip));
     this.floatingAddrs = Uint32Array.from(cfg.floating.map((f) => f.ip));
     this.neighbors = cfg.interfaces.map(() => new Neighbors(cfg.arpQueueLimit));
-    this.sched = cfg.services.map((s): Scheduler => {
-      if (s.scheduler === "maglev") return new Maglev(s.backends.map((b) => `${b.ip}:${b.port}`));
-      const rr = new RoundRobin(s.backends.length);
-      return { pick: () => rr.pick() };
-    });
+    this.pools = cfg.services.map((s) => new BackendPool(s));
+    this.health = new HealthChecks(this);
     this.rec = {
       flags: 0,
       time: 0,
@@ -146,7 +142,7 @@ export class EngineCtx {
     const s = this.cfg.services;
     for (let i = 0; i < s.length; i++) {
       const v = s[i]!;
-      if (v.proto === proto && v.vip === ip && v.port === port) return i;
+      if (v.proto === proto && v.vip === ip && v.port === port && v.retired !== true) return i;
     }
     return -1;
   }

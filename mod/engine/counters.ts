@@ -37,6 +37,8 @@ export const DROP_REASONS = [
   "tx_full",
   "mirror_no_flow",
   "mirror_bad_record",
+  "no_backend_up",
+  "flow_reset_backend_gone",
 ] as const;
 export type DropReason = typeof DROP_REASONS[number];
 
@@ -63,6 +65,11 @@ export const EVENT_COUNTERS = [
   "relayed",
   "replayed",
   "replay_skipped",
+  "health_checks_ok",
+  "health_checks_failed",
+  "backends_up",
+  "backends_down",
+  "persistence_hits",
 ] as const;
 export type EventCounter = typeof EVENT_COUNTERS[number];
 

@@ -9,7 +9,8 @@ import { ST_TCP_SYN_SENT, ST_UDP_NEW } from "../flow/states.ts";
 import { hashTuple } from "../util/hash.ts";
 import { PROTO_TCP } from "../wire/mod.ts";
 import type { EngineCtx } from "./context.ts";
-import { DROP } from "./counters.ts";
+import { DROP, EV } from "./counters.ts";
+import { persistedBackend } from "./persist.ts";
 
 /** Ephemeral range for SNAT ports (RFC 6056 §2.1 suggests 1024-65535). */
 export const SNAT_PORT_MIN = 1024;
@@ -19,7 +20,9 @@ const SNAT_PROBES = 4096;
 
 /**
  * Builds the new flow of service `svc` for the packet `src:sport → dst:dport` in the staging
- * row. Returns false (counted) when no SNAT port is free.
+ * row. The backend: the client's persistence template's, else the scheduler's pick among the
+ * backends that are up (the caller checked that one is). Returns false (counted) when no SNAT
+ * port is free.
  */
 export function decideNewFlow(
   ctx: EngineCtx,
@@ -33,7 +36,9 @@ export function decideNewFlow(
 ): boolean {
   const ft = ctx.flows, c = ft.c, row = ft.stage;
   const s = ctx.cfg.services[svc]!;
-  const backend = ctx.sched[svc]!.pick(hashTuple(proto, src, sport, dst, dport, 0));
+  let backend = persistedBackend(ctx, svc, src);
+  if (backend >= 0) ctx.counters.add(EV.persistence_hits);
+  else backend = ctx.pools[svc]!.pick(hashTuple(proto, src, sport, dst, dport, 0));
   const b = s.backends[backend]!;
   let rDst = src, rDport = sport;
   if (s.snatIp !== 0) {

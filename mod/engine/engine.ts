@@ -2,7 +2,9 @@
  * The data-plane engine: a pure, deterministic function of frames, peer records and injected
  * time and randomness (smoltcp `Interface::poll`, Katran). `handle` reads as the data path:
  *
- *   classify → neighbours (ARP) / local → conntrack → NAT → track → deliver (emit or mirror)
+ *   classify → neighbours (ARP) / local → conntrack → evict → NAT → track → deliver
+ *
+ * (deliver emits or mirrors)
  *
  * with ICMP errors of tracked flows translated on their own path. Each stage is a file of its
  * own. The peer side (`replica.ts`) applies another unit's decisions verbatim; the reaper and
@@ -21,6 +23,7 @@ import { EngineCtx, type EngineRoles } from "./context.ts";
 import { conntrack } from "./conntrack.ts";
 import { type Counters, DROP, EV } from "./counters.ts";
 import { deliver } from "./deliver.ts";
+import { evict } from "./evict.ts";
 import { icmpError } from "./icmp_error.ts";
 import { local } from "./local.ts";
 import { nat } from "./nat.ts";
@@ -28,6 +31,7 @@ import type { Neighbors } from "./neighbors.ts";
 import { type EngineOutput, NEXT } from "./output.ts";
 import { K_ARP, K_ICMP, K_IP_OTHER, K_TCP, Packet } from "./packet.ts";
 import { Reaper } from "./reaper.ts";
+import { reconfigure, type ReloadSummary } from "./reconfigure.ts";
 import { applyExpire, applyMirror, type MirrorIn } from "./replica.ts";
 import { announce, probe, replay } from "./takeover.ts";
 import { trackSeq } from "./track.ts";
@@ -45,6 +49,8 @@ export class Engine {
   readonly #reaper = new Reaper();
   readonly #onExpire: (flow: number) => void;
   readonly #relayVnet = new Uint8Array(10);
+  /** A persistence template's lifetime: its service's `persistence` (0 if gone: expire). */
+  readonly #persistMs = (svc: number): number => this.ctx.cfg.services[svc]?.persistenceMs ?? 0;
 
   /** `rng` returns uniformly random unsigned 32-bit integers: randomness is an input. */
   constructor(cfg: EngineConfig, out: EngineOutput, rng: () => number) {
@@ -90,6 +96,8 @@ export class Engine {
     if (p.kind === K_ICMP) return icmpError(p, ctx);
     if (p.kind === K_IP_OTHER) return ctx.drop(p.toFloating ? DROP.no_service : DROP.no_flow);
     v = conntrack(p, ctx);
+    if (v !== NEXT) return v;
+    v = evict(p, ctx);
     if (v !== NEXT) return v;
     nat(p, ctx);
     if (p.kind === K_TCP) trackSeq(ctx.flows, p.flow, p.reply, p.tcp);
@@ -145,12 +153,25 @@ export class Engine {
       if (expired > 0) ctx.counters.add(DROP.arp_unresolved, expired);
       if (deadline < next) next = deadline;
     }
+    // Both units check their backends: a standby that takes over knows which are up.
+    next = Math.min(next, ctx.health.tick(ctx, now));
     // Only the receiver reaps: expiry is a decision (determinism rule); the peer follows.
     if (ctx.roles.receiver) {
-      const reap = this.#reaper.sweep(ctx.flows, ctx.cfg.timeouts, now, this.#onExpire);
+      const reap = this.#reaper.sweep(
+        ctx.flows,
+        ctx.cfg.timeouts,
+        now,
+        this.#onExpire,
+        this.#persistMs,
+      );
       next = Math.min(next, Math.max(reap, now + 1));
     }
     return next;
+  }
+
+  /** Applies a reloaded config: new services and backends, every flow kept (`reconfigure.ts`). */
+  reconfigure(next: EngineConfig): ReloadSummary {
+    return reconfigure(this.ctx, next);
   }
 
   /** Gratuitous ARP for every floating address; returns how many were sent. */

@@ -2,6 +2,7 @@
  * Stage 2b, local: packets for the unit's own addresses. ICMP echo to a self address, or to a
  * floating one while receiver, is answered (RFC 792); anything else to a self address is
  * refused with a TCP RST (RFC 9293 §3.10.7.1) or ICMP port unreachable (RFC 1122 §4.1.3.1).
+ * Answers to the unit's own backend health checks go to `health.ts`.
  * Only the receiver handles data packets from the network at all: every other unit learns
  * them from the receiver's mirror records (determinism rule).
  * @module
@@ -17,7 +18,7 @@ import {
 import { copyMac } from "../wire/ethernet.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
-import { NEXT, V_DROP, V_REPLY } from "./output.ts";
+import { NEXT, V_DROP, V_LOCAL, V_REPLY } from "./output.ts";
 import { K_ICMP, K_TCP, K_UDP, type Packet } from "./packet.ts";
 
 /** Answers or refuses packets to our addresses; NEXT for everything else. */
@@ -28,6 +29,7 @@ export function local(p: Packet, ctx: EngineCtx): number {
         ? echoReply(p, ctx, ctx.cfg.interfaces[p.ingress]!.mac)
         : ctx.drop(DROP.icmp_unhandled);
     }
+    if (p.kind === K_TCP && ctx.health.reply(p, ctx)) return V_LOCAL;
     return refuse(p, ctx, DROP.local_unhandled);
   }
   // Data packets from the network are the receiver's alone.

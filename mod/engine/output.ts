@@ -94,3 +94,5 @@ export const V_QUEUED = 4;
 export const V_RELAY = 5;
 /** Internal: the stage did not decide; the next one runs. */
 export const NEXT = -1;
+/** Consumed by the unit itself (an answer to its own health check). */
+export const V_LOCAL = 6;

@@ -8,6 +8,7 @@
 import {
   ST_ICMP,
   ST_NONE,
+  ST_PERSIST,
   ST_TCP_CLOSE,
   ST_TCP_ESTABLISHED,
   ST_TCP_FIN_WAIT,
@@ -68,6 +69,7 @@ export class Reaper {
     t: EngineTimeouts,
     now: number,
     onExpire: (flow: number) => void,
+    persistMs: (service: number) => number = () => 0,
   ): number {
     if (now < this.#next) return this.#next;
     const st = ft.c.state, seen = ft.c.lastSeen;
@@ -76,7 +78,8 @@ export class Reaper {
     let f = this.#cursor;
     for (; f < end && expired < REAP_MAX_EXPIRE; f++) {
       const s = st[f]!;
-      if (s !== ST_NONE && now - seen[f]! >= timeoutOf(t, s)) {
+      const limit = s === ST_PERSIST ? persistMs(ft.c.service[f]!) : timeoutOf(t, s);
+      if (s !== ST_NONE && now - seen[f]! >= limit) {
         onExpire(f);
         ft.remove(f);
         expired++;

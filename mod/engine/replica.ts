@@ -8,6 +8,7 @@
  */
 import { decodeRow, MIRROR_ROW } from "../flow/fields.ts";
 import { ST_ICMP, ST_NONE } from "../flow/states.ts";
+import { rememberBackend } from "./persist.ts";
 import {
   ETHERNET_HEADER_LEN,
   ETHERTYPE_IPV4,
@@ -81,11 +82,11 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
   const ft = ctx.flows, c = ft.c, row = ft.stage;
   ft.clearRow(row);
   decodeRow(ft.cols, MIRROR_ROW, row, rec.view, rec.rowOff);
-  const svc = c.service[row]!, proto = c.proto[row]!, state = c.state[row]!;
-  if (
-    (proto !== PROTO_TCP && proto !== PROTO_UDP) || state === ST_NONE || state > ST_ICMP ||
-    svc >= ctx.cfg.services.length || c.backend[row]! >= ctx.cfg.services[svc]!.backends.length
-  ) {
+  const proto = c.proto[row]!, state = c.state[row]!;
+  // The service and backend indexes are kept even when this unit's config does not have them
+  // (the peer reloaded first): the flow's NAT lives in its tuples, and every reader of the
+  // indexes checks them.
+  if ((proto !== PROTO_TCP && proto !== PROTO_UDP) || state === ST_NONE || state > ST_ICMP) {
     return ctx.drop(DROP.mirror_bad_record);
   }
   let f = ft.lookupOrig(row);
@@ -106,6 +107,7 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
       return ctx.drop(ft.count >= ft.capacity ? DROP.flow_table_full : DROP.mirror_no_flow);
     }
     ctx.counters.add(EV.flows_created);
+    rememberBackend(ctx, f, rec.time);
   } else {
     ft.setState(f, state);
     c.tcpBits[f] = c.tcpBits[row]!;

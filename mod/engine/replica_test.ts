@@ -125,8 +125,6 @@ Deno.test("replica: bad records are dropped and counted, and change nothing", ()
     ["egress out of range", (r) => r.egress = 9],
     ["frame too short", (r) => r.frameEnd = r.frameOff + 13],
     ["not IPv4", (r) => r.buf[r.frameOff + 12] = 0x86],
-    ["service out of range", (r) => r.view.setUint16(r.rowOff + MIRROR_ROW.offsets[2]!, 9)],
-    ["backend out of range", (r) => r.view.setUint16(r.rowOff + MIRROR_ROW.offsets[3]!, 9)],
     ["state out of range", (r) => r.view.setUint8(r.rowOff + MIRROR_ROW.offsets[1]!, 99)],
     ["state none", (r) => r.view.setUint8(r.rowOff + MIRROR_ROW.offsets[1]!, 0)],
     ["protocol 1", (r) => r.view.setUint8(r.rowOff + MIRROR_ROW.offsets[0]!, 1)],
@@ -140,6 +138,18 @@ Deno.test("replica: bad records are dropped and counted, and change nothing", ()
   assert.equal(b.engine.flows.count, 0);
   assert.equal(b.out.emitted.length, 0);
   assert.equal(b.engine.applyMirror(mirrorIn(m)), V_FORWARD, "the good one still applies");
+});
+
+Deno.test("replica: a service or backend index this unit lacks is kept (the peer reloaded first)", () => {
+  const { a, b } = pair(false);
+  feed(a.engine, clientSyn(a.cfg, 40000), 0, 1);
+  const r = mirrorIn(a.out.mirrored[0]!);
+  r.view.setUint16(r.rowOff + MIRROR_ROW.offsets[2]!, 9);
+  r.view.setUint16(r.rowOff + MIRROR_ROW.offsets[3]!, 7);
+  assert.notEqual(b.engine.applyMirror(r), V_DROP);
+  assert.equal(b.engine.flows.count, 1);
+  const f = b.engine.flows.lookup(6, CLIENT, 40000, VIP, 7000) >> 1;
+  assert.deepEqual([b.engine.flows.c.service[f], b.engine.flows.c.backend[f]], [9, 7]);
 });
 
 Deno.test("replica: applyExpire removes a flow by its original tuple only", () => {

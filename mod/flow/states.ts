@@ -19,6 +19,11 @@ export const ST_UDP_NEW = 9;
 /** A UDP flow that has seen a reply (conntrack's ASSURED): a longer timeout. */
 export const ST_UDP_STREAM = 10;
 export const ST_ICMP = 11;
+/**
+ * A persistence template (IPVS's name): not a connection but a client's affinity to a backend,
+ * proto 0, kept `persistence` after the client's last new flow (`engine/persist.ts`).
+ */
+export const ST_PERSIST = 12;
 
 /** Names for the API, indexed by state. */
 export const STATE_NAMES: readonly string[] = [
@@ -34,6 +39,7 @@ export const STATE_NAMES: readonly string[] = [
   "udp_new",
   "udp_stream",
   "icmp",
+  "persist",
 ];
 
 /** `tcpBits`: the client (original direction) sent a FIN. */

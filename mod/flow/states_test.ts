@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   ST_ICMP,
   ST_NONE,
+  ST_PERSIST,
   ST_TCP_CLOSE,
   ST_TCP_CLOSE_WAIT,
   ST_TCP_ESTABLISHED,
@@ -34,8 +35,9 @@ Deno.test("states: codes are the documented values (they travel in mirror record
       ST_UDP_NEW,
       ST_UDP_STREAM,
       ST_ICMP,
+      ST_PERSIST,
     ],
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
   );
   assert.deepEqual(STATE_NAMES, [
     "none",
@@ -50,6 +52,7 @@ Deno.test("states: codes are the documented values (they travel in mirror record
     "udp_new",
     "udp_stream",
     "icmp",
+    "persist",
   ]);
   assert.deepEqual([TB_FIN_ORIG, TB_FIN_REPLY, TB_TS_ORIG, TB_TS_REPLY], [1, 2, 4, 8]);
 });

@@ -345,6 +345,18 @@ export class FlowTable {
     }
   }
 
+  /**
+   * Gives flow `f` another service and backend index (a reload renumbered them), keeping the
+   * digest the XOR of every flow's fields.
+   */
+  relabel(f: number, service: number, backend: number): void {
+    if (this.c.service[f] === service && this.c.backend[f] === backend) return;
+    this.#mix(f);
+    this.c.service[f] = service;
+    this.c.backend[f] = backend;
+    this.#mix(f);
+  }
+
   /** XORs a 64-bit hash of the flow's digest fields into the digest (twice = out again). */
   #mix(f: number): void {
     const cols = this.cols;

@@ -558,3 +558,13 @@ Deno.test("tupleHash: every argument counts, direction counts, and the value is 
     assert.ok(Number.isInteger(x) && x >= 0 && x <= 0xffffffff);
   }
 });
+
+Deno.test("FlowTable.relabel: the digest is the one of a table built with the new labels", () => {
+  const a = new FlowTable(64), b = new FlowTable(64);
+  const fa = a.addEntry({ proto: 6, state: 3, service: 2, backend: 1, oSrc: 7, oSport: 9 });
+  b.addEntry({ proto: 6, state: 3, service: 0, backend: 4, oSrc: 7, oSport: 9 });
+  assert.notEqual(a.digest, b.digest);
+  a.relabel(fa, 0, 4);
+  assert.equal(a.digest, b.digest);
+  assert.deepEqual([a.c.service[fa], a.c.backend[fa]], [0, 4]);
+});

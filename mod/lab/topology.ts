@@ -81,6 +81,8 @@ export interface LabUpOptions {
   pickup?: boolean;
   /** Extra top-level config lines per unit (fail-safes: `track`, `preempt`, `notify`). */
   unitConfig?: Partial<Record<Unit, string[]>>;
+  /** Source-IP persistence of the echo service (config duration, e.g. `60s`). */
+  persistence?: string;
   /** Extra `tandem run` arguments for both units. */
   extraArgs?: string[];
   /** Bound on each readiness wait; default `DEFAULT_READY_TIMEOUT_MS`. */
@@ -453,6 +455,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
         // State that survives a unit's restart (maintenance) lives with the lab and goes with it.
         stateDir: `${dir}/${u}-state`,
         extra: opts.unitConfig?.[u],
+        persistence: opts.persistence,
         offload: opts.offload !== false,
         // The lab shares its cores with the clients and servers it measures: real-time units
         // starve them (stalls of seconds under load), so the lab runs its units at nice.

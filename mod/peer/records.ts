@@ -56,6 +56,10 @@ export const CTRL_NACK = 9;
 export const CTRL_MERGE_BEGIN = 10;
 /** End of the merge; `arg` = entries sent. */
 export const CTRL_MERGE_END = 11;
+/** The sender's backend health checks: `arg` = service index, `data` = one byte per backend. */
+export const CTRL_HEALTH = 12;
+/** An operator's backend state (drain, maintenance, enable): `arg` packs service, backend, state. */
+export const CTRL_BACKEND_ADMIN = 13;
 
 /** Heartbeat `flags` bits. */
 export const HB_RECEIVER = 1;

@@ -34,8 +34,18 @@ export class Maglev {
    * order give the same table on every run and every unit. `tableSize` must
    * be prime (so every skip is coprime with it and each permutation visits
    * every slot) and at least the number of backends.
+   *
+   * `weights` (default all 1): as the paper suggests for weighted backends, a backend takes
+   * turns in proportion to its weight: each round adds its weight to a credit, and it claims a
+   * slot for every whole largest weight in that credit. A weight of 0 (down, drained) claims
+   * none; its name still fixes the others' permutations, so taking it out moves only its own
+   * slots. With every weight 0 the table is empty and `pick` returns -1.
    */
-  constructor(backends: string[], tableSize: number = MAGLEV_DEFAULT_SIZE) {
+  constructor(
+    backends: string[],
+    tableSize: number = MAGLEV_DEFAULT_SIZE,
+    weights?: readonly number[],
+  ) {
     if (!isPrime(tableSize)) throw new RangeError(`Maglev table size must be prime: ${tableSize}`);
     if (backends.length === 0) throw new RangeError("Maglev needs at least one backend");
     if (backends.length > tableSize) {
@@ -51,12 +61,27 @@ export class Maglev {
       pos[i] = hash32(name, SEED_OFFSET) % m;
       skip[i] = (hash32(name, SEED_SKIP) % (m - 1)) + 1;
     }
+    if (weights !== undefined && weights.length !== n) {
+      throw new RangeError(`${weights.length} weights for ${n} backends`);
+    }
+    const w = Float64Array.from(weights ?? new Array<number>(n).fill(1));
+    let maxW = 0;
+    for (const x of w) {
+      if (!(x >= 0) || !Number.isInteger(x)) throw new RangeError(`bad weight: ${x}`);
+      if (x > maxW) maxW = x;
+    }
+    const credit = new Float64Array(n);
     const table = new Int32Array(m).fill(-1);
+    this.table = table;
+    if (maxW === 0) return;
     let filled = 0;
     // Pseudocode of §3.4 (Figure 4 / populate): turns in backend order; each
     // takes the next slot of its permutation not yet claimed.
     outer: for (;;) {
       for (let i = 0; i < n; i++) {
+        credit[i]! += w[i]!;
+        if (credit[i]! < maxW) continue;
+        credit[i]! -= maxW;
         let c = pos[i]!;
         const s = skip[i]!;
         while (table[c] !== -1) {
@@ -69,10 +94,9 @@ export class Maglev {
         if (++filled === m) break outer;
       }
     }
-    this.table = table;
   }
 
-  /** Backend index for a flow hash (u32). */
+  /** Backend index for a flow hash (u32), or -1 when no backend has weight. */
   pick(hash: number): number {
     return this.table[(hash >>> 0) % this.size]!;
   }

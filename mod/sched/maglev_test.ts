@@ -89,3 +89,27 @@ Deno.test("isPrime on small and edge values", () => {
 });
 
 const PINNED_TABLE_FNV = 3757670843;
+
+Deno.test("Maglev with weights: slots in proportion (±2%), weight 0 claims none", () => {
+  const names = ["203.0.113.20:80", "203.0.113.21:80", "203.0.113.22:80"];
+  const m = new Maglev(names, 65537, [3, 1, 0]);
+  const count = [0, 0, 0];
+  for (const b of m.table) count[b]!++;
+  assert.equal(count[2], 0);
+  assert.ok(Math.abs(count[0]! / 65537 - 0.75) < 0.02, `share of a: ${count[0]! / 65537}`);
+  assert.ok(Math.abs(count[1]! / 65537 - 0.25) < 0.02, `share of b: ${count[1]! / 65537}`);
+  assert.equal(count[0]! + count[1]!, 65537, "every slot is filled");
+});
+
+Deno.test("Maglev: a backend set to weight 0 moves only its own slots", () => {
+  const names = Array.from({ length: 5 }, (_, i) => `203.0.113.${20 + i}:80`);
+  const all = new Maglev(names, 65537);
+  const without = new Maglev(names, 65537, [1, 1, 0, 1, 1]);
+  let moved = 0;
+  for (let i = 0; i < 65537; i++) {
+    if (all.table[i] !== 2 && all.table[i] !== without.table[i]) moved++;
+  }
+  assert.ok(moved / 65537 < 0.05, `moved ${moved} slots of the others`);
+  assert.equal(new Maglev(names, 65537, [0, 0, 0, 0, 0]).pick(12345), -1);
+  assert.throws(() => new Maglev(names, 65537, [1, 1]), RangeError);
+});

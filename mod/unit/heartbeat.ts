@@ -19,7 +19,6 @@
 import { type HeartbeatRecord, newHeartbeat } from "../peer/records.ts";
 
 export { newHeartbeat };
-import { digestWords } from "../config/digest.ts";
 
 /** Slots of the shared Float64Array the loop writes (our heartbeat). */
 export const HB = {
@@ -36,7 +35,10 @@ export const HB = {
   stop: 10,
   dataAck: 11,
   dataTop: 12,
-  size: 13,
+  /** The config digest's halves: a reload changes it while the thread runs. */
+  configHi: 13,
+  configLo: 14,
+  size: 15,
 } as const;
 
 /** Slots of the shared Float64Array the worker writes (the peer's latest heartbeat). */
@@ -86,7 +88,6 @@ export interface HeartbeatInit {
   epoch: number;
   intervalMs: number;
   guardMs: number;
-  configDigest: string;
   shared: SharedArrayBuffer;
   peerShared: SharedArrayBuffer;
   seqShared: SharedArrayBuffer;
@@ -100,18 +101,16 @@ export function heartbeatFrom(
   hb: HeartbeatRecord,
   s: Float64Array,
   epoch: number,
-  configDigest: string,
   now: number,
 ): HeartbeatRecord {
-  const [hi, lo] = digestWords(configDigest);
   const echoSentAt = s[HB.echoSentAt]!;
   hb.role = s[HB.role]!;
   hb.state = s[HB.state]!;
   hb.flags = s[HB.flags]!;
   hb.priority = s[HB.priority]!;
   hb.epoch = epoch;
-  hb.configDigestHi = hi;
-  hb.configDigestLo = lo;
+  hb.configDigestHi = s[HB.configHi]!;
+  hb.configDigestLo = s[HB.configLo]!;
   hb.flowCount = s[HB.flowCount]!;
   hb.tableDigestHi = s[HB.digestHi]!;
   hb.tableDigestLo = s[HB.digestLo]!;

@@ -34,6 +34,7 @@ function filled(): Float64Array {
   s[HB.echoHeardAt] = 4990.25;
   s[HB.dataAck] = 31;
   s[HB.dataTop] = 57;
+  [s[HB.configHi], s[HB.configLo]] = digestWords(DIGEST);
   return s;
 }
 
@@ -45,7 +46,7 @@ Deno.test("the shared slots are distinct and fit the buffer", () => {
 });
 
 Deno.test("heartbeatFrom: every field from its slot, the epoch and the config digest", () => {
-  const hb = heartbeatFrom(newHeartbeat(), filled(), 777.5, DIGEST, 5010);
+  const hb = heartbeatFrom(newHeartbeat(), filled(), 777.5, 5010);
   const [hi, lo] = digestWords(DIGEST);
   assert.deepEqual(
     hb,
@@ -74,10 +75,10 @@ Deno.test("heartbeatFrom: every field from its slot, the epoch and the config di
 Deno.test("heartbeatFrom: nothing to echo before the peer is heard; never a negative hold", () => {
   const s = filled();
   s[HB.echoSentAt] = 0;
-  assert.equal(heartbeatFrom(newHeartbeat(), s, 1, DIGEST, 5010).echoHeldMs, 0);
+  assert.equal(heartbeatFrom(newHeartbeat(), s, 1, 5010).echoHeldMs, 0);
   const t = filled();
   t[HB.echoHeardAt] = 6000; // heard "after" now: clocks of two threads
-  assert.equal(heartbeatFrom(newHeartbeat(), t, 1, DIGEST, 5010).echoHeldMs, 0);
+  assert.equal(heartbeatFrom(newHeartbeat(), t, 1, 5010).echoHeldMs, 0);
 });
 
 Deno.test("newHeartbeat: an all-zero record", () => {
@@ -106,7 +107,6 @@ Deno.test({
       epoch: 4242,
       intervalMs,
       guardMs,
-      configDigest: DIGEST,
     });
     const reader = new BatchReader(KEY);
     const got: HeartbeatRecord[] = [];
@@ -170,7 +170,7 @@ Deno.test({
       await until("resumed", () => got.length > before, 5000);
       // The peer's heartbeat arriving on our lane is read by the thread and published for
       // the loop, stamped with the time it was read; a forged one is counted, not published.
-      const peerHb = heartbeatFrom(newHeartbeat(), filled(), 99, DIGEST, 1234);
+      const peerHb = heartbeatFrom(newHeartbeat(), filled(), 99, 1234);
       const w = new BatchWriter(KEY, 99, 512);
       w.add(peerHb);
       const dg = w.seal()!;

@@ -56,7 +56,7 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
       next = Math.max(next + init.intervalMs, now);
       // A loop that stopped turning must look dead: no heartbeat past the guard.
       if (now - s[HB.lastTurn]! <= init.guardMs) {
-        writer.add(heartbeatFrom(mine, s, init.epoch, init.configDigest, now));
+        writer.add(heartbeatFrom(mine, s, init.epoch, now));
         const dg = writer.seal();
         if (dg) out.sendTo(dg, dg.length, init.peerIp, init.peerPort);
       }

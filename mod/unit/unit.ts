@@ -17,7 +17,6 @@ import type {
   FailsafeStatus,
   FlowInfo,
   HistorySample,
-  ServiceStatus,
   StatusSnapshot,
   TimelineEvent,
   UnitControl,
@@ -35,7 +34,9 @@ import { SyncSender } from "../ha/sync_sender.ts";
 import { type Mode, type Role, ROLE_CODES, STATE_CODES } from "../ha/types.ts";
 import { EV } from "../engine/counters.ts";
 import {
+  CTRL_BACKEND_ADMIN,
   CTRL_FAILOVER_REQUEST,
+  CTRL_HEALTH,
   CTRL_MERGE_BEGIN,
   CTRL_MERGE_END,
   CTRL_SYNC_BEGIN,
@@ -62,6 +63,9 @@ import { type CarrierPort, Failsafe, type TrackSetup } from "./failsafe.ts";
 import { Notifier, type NotifyRunner } from "./notify.ts";
 import { loadState, saveState } from "./state_file.ts";
 import { projectFlows, projectStatus } from "./status.ts";
+import { Balancer, packAdmin } from "./balancer.ts";
+import { fixedPartsDiffer } from "../engine/reconfigure.ts";
+import { HistorySampler } from "./history.ts";
 
 export interface PeerSetup {
   ip: number;
@@ -114,6 +118,13 @@ export interface UnitSetup {
   epoch?: number;
   /** Fail-safes; default: nothing tracked, no preempt, nothing persisted, no notify. */
   failsafe?: FailsafeSetup;
+  /** The config file, for the status API. */
+  configPath?: string;
+  /**
+   * Reads the config file again (SIGHUP, `POST /reload`): the engine's new config and digest,
+   * or an exception whose message is the one clear line to log. Absent: reload is refused.
+   */
+  loadConfig?: () => { engine: EngineConfig; configDigest: string };
 }
 
 /**
@@ -150,7 +161,11 @@ export class Unit implements UnitControl {
   ]);
   readonly #tx = this.#arena.region("tapTx");
   readonly #onRecord: (rec: PeerRecordIn) => void;
-  readonly #configWords: [number, number];
+  #configWords: [number, number];
+  #configDigest: string;
+  #loadedAt: number;
+  #lastReload: { at: number; ok: boolean; message: string } | null = null;
+  readonly #balancer: Balancer;
   #now = 0;
   #lastTurn = 0;
   /** The heartbeat thread's count of its own stalls, as last seen (`SEQ.selfStalls`). */
@@ -176,6 +191,7 @@ export class Unit implements UnitControl {
   #maintenance = false;
   #healthy = true;
   #settled = true;
+  readonly #history = new HistorySampler();
 
   /** `peer`: the link's sockets (data on the listen port, control and heartbeats above it). */
   constructor(setup: UnitSetup, ports: FramePort[], peer: PeerSockets | null) {
@@ -186,6 +202,8 @@ export class Unit implements UnitControl {
     this.#now = now;
     this.#started = now;
     this.#configWords = digestWords(setup.configDigest);
+    this.#configDigest = setup.configDigest;
+    this.#loadedAt = this.#clock();
     const rng = setup.rng ?? (() => crypto.getRandomValues(new Uint32Array(1))[0]!);
     const send = (
       iface: number,
@@ -253,6 +271,7 @@ export class Unit implements UnitControl {
     }
     this.#link = link;
     this.engine.ctx.arpWatch = this.#failsafe.monitor;
+    this.#balancer = new Balancer(this.engine);
     this.#onRecord = (rec) => this.#record(rec);
     this.#applyPolicy();
     if (this.pair.receiver) this.#announce(now);
@@ -425,7 +444,7 @@ export class Unit implements UnitControl {
         }
         break;
       case "control":
-        this.#control(rec.op, rec.arg, now);
+        this.#control(rec.op, rec.arg, now, rec.buf.subarray(rec.dataOff, rec.dataEnd));
         break;
     }
   }
@@ -447,7 +466,10 @@ export class Unit implements UnitControl {
     const match = hb.configDigestHi === hi && hb.configDigestLo === lo;
     if (match !== this.#peerConfigMatch) {
       this.#peerConfigMatch = match;
-      if (!match) this.#event(now, "config", "peer's service definitions differ from ours");
+      if (!match) {
+        this.#balancer.forgetPeer();
+        this.#event(now, "config", "peer's service definitions differ from ours");
+      } else this.#event(now, "config", "peer's service definitions match ours");
     }
     this.#act(
       this.pair.onHeartbeat(now, {
@@ -465,12 +487,24 @@ export class Unit implements UnitControl {
     );
   }
 
-  #control(op: number, arg: number, now: number): void {
+  #control(op: number, arg: number, now: number, data: Uint8Array): void {
     switch (op) {
+      case CTRL_HEALTH:
+        this.#balancer.onPeerHealth(arg, data, this.#peerConfigMatch);
+        break;
+      case CTRL_BACKEND_ADMIN: {
+        const detail = this.#balancer.onPeerAdmin(arg, this.#peerConfigMatch);
+        if (detail) this.#event(now, "backend", detail);
+        break;
+      }
       case CTRL_SYNC_REQUEST:
         // Claims 20, 21: the whole table, busiest first, while live mirroring goes on. A
         // repeated request starts over.
         if (this.pair.mayServeSync) {
+          // The operator's backend states first, so the joiner schedules as we do.
+          for (const a of this.#balancer.adminArgs()) {
+            this.#link!.control(CTRL_BACKEND_ADMIN, a, undefined, true);
+          }
           const total = this.#syncOut.start(this.engine.flows.syncOrder());
           this.#link!.control(CTRL_SYNC_BEGIN, total);
           this.#event(now, "sync", `bulk sync to peer started: ${total} flows`);
@@ -637,9 +671,22 @@ export class Unit implements UnitControl {
   /** The reaper, the pair's timers, heartbeats, GARP repeats, holds and bulk sync. */
   #timers(now: number): number {
     this.#now = now;
+    // The dashboard's once-a-second sample; `due` keeps the other turns free of work.
+    if (this.#history.due(now)) {
+      this.#history.observe(now, now, {
+        rxPackets: this.engine.counters.get(EV.rx_packets),
+        txBytes: this.engine.counters.get(EV.tx_bytes),
+        flows: this.engine.flows.count,
+        heartbeatRttMs: this.pair.peer === "up" ? this.#rttMs : null,
+        mirrorLagMs: this.#link ? this.#history.lagP50(this.#lag.snapshot()) : null,
+        receiver: this.engine.roles.receiver,
+      });
+    }
     let deadline = this.engine.tick(now);
     this.#checks(now);
     deadline = Math.min(deadline, this.#failsafe.nextDeadline());
+    const flips = this.#balancer.takeChanges();
+    for (const c of flips) this.#event(now, "health", this.#balancer.describe(c));
     // Read what the heartbeat thread heard *after* taking `now`: were this thread descheduled
     // between a read and the clock (a busy host, `nice`), a live peer would look silent for
     // that long; read in this order, a pause only makes the peer look younger.
@@ -665,6 +712,13 @@ export class Unit implements UnitControl {
     }
     link.release(0, now);
     deadline = Math.min(deadline, link.holdDeadline(), link.tick(now));
+    // Our checks' view, for the peer's status (both views show) and its takeover.
+    if (this.#balancer.shareDue(now, flips.length > 0)) {
+      for (const svc of this.#balancer.checkedServices()) {
+        link.control(CTRL_HEALTH, svc, this.#balancer.healthBytes(svc));
+      }
+    }
+    deadline = Math.min(deadline, this.#balancer.nextShare);
     if (this.#syncOut.active) {
       const ft = this.engine.flows;
       const before = this.#syncOut.sent;
@@ -697,6 +751,8 @@ export class Unit implements UnitControl {
     s[HB.echoHeardAt] = this.#lastPeerHeardAt;
     s[HB.dataAck] = hb.dataAck;
     s[HB.dataTop] = hb.dataTop;
+    s[HB.configHi] = hb.configDigestHi;
+    s[HB.configLo] = hb.configDigestLo;
     s[HB.lastTurn] = now;
   }
 
@@ -794,20 +850,16 @@ export class Unit implements UnitControl {
       },
       histograms: { heartbeatRttMs: this.#rtt.snapshot(), mirrorLagMs: this.#lag.snapshot() },
       events: this.#events,
-      services: this.#services(),
+      services: this.#balancer.services(this.#link !== null),
       failsafe: this.#failsafeStatus(),
       config: {
-        path: null,
-        digest: this.#s.configDigest,
-        loadedAt: this.#s.epoch ?? 0,
-        lastReload: null,
+        path: this.#s.configPath ?? null,
+        digest: this.#configDigest,
+        loadedAt: this.#loadedAt,
+        lastReload: this.#lastReload,
       },
       monotonicMs: performance.now(),
     });
-  }
-
-  #services(): ServiceStatus[] {
-    return [];
   }
 
   #failsafeStatus(): FailsafeStatus {
@@ -832,12 +884,74 @@ export class Unit implements UnitControl {
     this.#act(this.pair.setLocal(this.#localHealth(), now), now);
   }
 
+  /**
+   * Re-reads the config file and applies its services: nothing is lost (`reconfigure.ts`). A
+   * bad file, or one that changes what only a restart can (interfaces, floating addresses,
+   * the table size), changes nothing and says why in one line.
+   */
   reload(): Promise<ControlResult> {
-    return Promise.resolve({ ok: false, reason: "unsupported", message: "reload: not built yet" });
+    const now = this.#clock();
+    const result = this.#reload();
+    this.#lastReload = { at: this.#clock(), ok: result.ok, message: result.message };
+    this.#event(now, result.ok ? "reload" : "reload-failed", result.message);
+    return Promise.resolve(result);
   }
 
-  setBackend(_service: string, _address: string, _admin: BackendAdmin): ControlResult {
-    return { ok: false, reason: "unsupported", message: "backend states: not built yet" };
+  #reload(): ControlResult {
+    const load = this.#s.loadConfig;
+    if (!load) {
+      return { ok: false, reason: "no-config-file", message: "this unit has no config file" };
+    }
+    let next: { engine: EngineConfig; configDigest: string };
+    try {
+      next = load();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { ok: false, reason: "invalid-config", message: `reload refused: ${message}` };
+    }
+    const fixed = fixedPartsDiffer(this.engine.config, next.engine);
+    if (fixed !== undefined) {
+      return {
+        ok: false,
+        reason: "needs-restart",
+        message: `reload refused: config: ${fixed}: changing it needs a restart`,
+      };
+    }
+    const r = this.engine.reconfigure(next.engine);
+    this.#configDigest = next.configDigest;
+    this.#configWords = digestWords(next.configDigest);
+    this.#loadedAt = this.#clock();
+    // The peer's view was indexed by the old services.
+    this.#balancer.forgetPeer();
+    this.#peerConfigMatch = null;
+    const parts = [
+      r.added.length ? `added ${r.added.join(", ")}` : "",
+      r.removed.length ? `removed ${r.removed.join(", ")}` : "",
+      r.changed.length ? `changed ${r.changed.join(", ")}` : "",
+      r.retired.length ? `kept for their flows: ${r.retired.join(", ")}` : "",
+      r.orphaned ? `${r.orphaned} flows to removed backends` : "",
+    ].filter((x) => x !== "");
+    return {
+      ok: true,
+      message: `reloaded, digest ${next.configDigest}: ${parts.join("; ") || "no change"}`,
+    };
+  }
+
+  setBackend(service: string, address: string, admin: BackendAdmin): ControlResult {
+    const r = this.#balancer.setAdmin(service, address, admin);
+    if (!r.ok) return r;
+    if (r.changed) {
+      this.#event(this.#clock(), "backend", r.message);
+      // The peer applies it too, in order with everything else on the data lane.
+      this.#link?.control(
+        CTRL_BACKEND_ADMIN,
+        packAdmin(r.svc, r.backend, r.admin),
+        undefined,
+        true,
+      );
+      this.#link?.flush();
+    }
+    return { ok: true, message: r.message };
   }
 
   /**
@@ -891,7 +1005,7 @@ export class Unit implements UnitControl {
   }
 
   history(): HistorySample[] {
-    return [];
+    return this.#history.samples();
   }
 
   flows(limit: number): FlowInfo[] {

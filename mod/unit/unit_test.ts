@@ -137,7 +137,6 @@ class Node {
         epoch: setup.epoch,
         intervalMs: INTERVAL_MS,
         guardMs: extra.heartbeatGuardMs,
-        configDigest: setup.configDigest,
       });
       setup.heartbeat = this.heartbeats;
       setup.heartbeatGuardMs = extra.heartbeatGuardMs;

@@ -202,6 +202,37 @@ export function buildTcpSegment(
   return len;
 }
 
+/**
+ * Builds Ethernet + IPv4 (DF, TTL 64) + a TCP segment carrying `payload`, no options: the data
+ * the appliance itself sends (an HTTP health check's request). Returns the frame length, or 0
+ * when `buf` is too short.
+ */
+export function buildTcpData(
+  buf: Uint8Array,
+  dstMac: Uint8Array,
+  srcMac: Uint8Array,
+  src: number,
+  dst: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  payload: Uint8Array,
+): number {
+  const tcpLen = TCP_HEADER_LEN + payload.length;
+  const len = TCP_AT + tcpLen;
+  if (buf.length < len) return 0;
+  writeEthernet(buf, 0, dstMac, srcMac, ETHERTYPE_IPV4);
+  writeIpv4Header(buf, L3, src, dst, PROTO_TCP, tcpLen, DEFAULT_TTL, 0, 0, true);
+  writeTcpHeader(buf, TCP_AT, srcPort, dstPort, seq, ack, flags, window);
+  buf.set(payload, TCP_AT + TCP_HEADER_LEN);
+  outTcp.check(buf, TCP_AT, len);
+  outTcp.fillChecksum(src, dst);
+  return len;
+}
+
 const echoIp = new Ipv4Packet();
 const echoIcmp = new IcmpPacket();
 

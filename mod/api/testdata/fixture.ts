@@ -172,3 +172,24 @@ export class FakeUnit implements UnitControl {
     return this.samples;
   }
 }
+
+/**
+ * `n` one-second samples ending at `endAt`: traffic ramps up; for the last quarter the peer is
+ * gone (no RTT, no mirror lag) and this unit is the receiver.
+ */
+export function fixtureHistory(endAt: number, n = 120): HistorySample[] {
+  const out: HistorySample[] = [];
+  for (let i = 0; i < n; i++) {
+    const peered = i < (n * 3) / 4;
+    out.push({
+      at: endAt - (n - 1 - i) * 1000,
+      rxPps: 1000 + i * 100,
+      txBps: (1000 + i * 100) * 8 * 600,
+      flows: 200 + 5 * i,
+      mirrorLagMs: peered ? 0.05 + (i % 10) / 100 : null,
+      heartbeatRttMs: peered ? 0.2 + (i % 7) / 100 : null,
+      receiver: !peered,
+    });
+  }
+  return out;
+}

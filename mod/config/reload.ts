@@ -1,0 +1,27 @@
+/**
+ * What a live reload may change: services (and everything under them), their timeouts and
+ * `on_service_removed`. Everything else shapes the running process (its TAPs, sockets, pair
+ * identity and roles) and needs a restart; a reload that changes it is refused, naming the
+ * field, and the running config stays.
+ * @module
+ */
+import type { Config } from "./load.ts";
+
+/** The first field that differs between `running` and `next` and needs a restart. */
+export function restartField(running: Config, next: Config): string | undefined {
+  const json = (v: unknown) => JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? [...x] : x);
+  const fields: [string, (c: Config) => unknown][] = [
+    ["node.name", (c) => c.node.name],
+    ["mode", (c) => c.mode],
+    ["role", (c) => c.role],
+    ["interfaces", (c) => c.interfaces],
+    ["floating", (c) => c.floating],
+    ["peer", (c) => c.peer],
+    ["api", (c) => c.api],
+    ["flows.capacity", (c) => c.flows.capacity],
+    ["log", (c) => c.log],
+    ["scheduling", (c) => c.scheduling],
+  ];
+  for (const [name, get] of fields) if (json(get(running)) !== json(get(next))) return name;
+  return undefined;
+}
