@@ -1,20 +1,20 @@
 /**
- * The verdict of one fail-safe check with hysteresis, as keepalived's `track_script` `rise` and
- * `fall` (and HAProxy's health checks): `fall` failures in a row take an up check down, `rise`
- * successes in a row bring a down check up, so one lost probe or one flap moves nothing. Pure:
- * results come in, the verdict goes out.
+ * The verdict of one fail-safe check: the rise/fall hysteresis of the backend checks
+ * (`health/rise_fall.ts`, keepalived's and HAProxy's `rise` and `fall`), plus an `unknown`
+ * verdict before the first result, which sets the verdict at once (there is no evidence either
+ * way to weigh it against), and counts of results for the status. Pure: results come in, the
+ * verdict goes out.
  * @module
  */
+import { RiseFall } from "../health/rise_fall.ts";
 
-/** `unknown` until the first result, which sets the verdict at once (no evidence either way). */
+/** `unknown` until the first result. */
 export type CheckVerdict = "unknown" | "up" | "down";
 
 export class Hysteresis {
   readonly rise: number;
   readonly fall: number;
-  verdict: CheckVerdict = "unknown";
-  /** Consecutive results that disagree with the verdict. */
-  #streak = 0;
+  #rf: RiseFall | null = null;
   /** Results observed, and failures among them (for the status counters). */
   results = 0;
   failures = 0;
@@ -25,23 +25,18 @@ export class Hysteresis {
     this.fall = fall;
   }
 
+  get verdict(): CheckVerdict {
+    return this.#rf === null ? "unknown" : this.#rf.up ? "up" : "down";
+  }
+
   /** One check result; returns true when the verdict changed. */
   observe(ok: boolean): boolean {
     this.results++;
     if (!ok) this.failures++;
-    const want = ok ? "up" : "down";
-    if (this.verdict === "unknown") {
-      this.verdict = want;
+    if (this.#rf === null) {
+      this.#rf = new RiseFall(this.rise, this.fall, ok);
       return true;
     }
-    if (this.verdict === want) {
-      this.#streak = 0;
-      return false;
-    }
-    this.#streak++;
-    if (this.#streak < (ok ? this.rise : this.fall)) return false;
-    this.verdict = want;
-    this.#streak = 0;
-    return true;
+    return this.#rf.record(ok);
   }
 }
