@@ -24,6 +24,10 @@ export interface LabConfigOptions {
   mode?: Mode;
   /** The echo service schedules by maglev and allows mid-stream pickup (`pickup: true`). */
   pickup?: boolean;
+  /** `state_dir` (absolute): the unit's own directory under the lab's state directory. */
+  stateDir?: string;
+  /** Extra top-level YAML lines (fail-safes: `track`, `preempt`, `notify`). */
+  extra?: string[];
   /** Backend health checks (DESIGN.md: tcp, interval 1 s, fall 3, rise 2); default on. */
   health?: boolean;
   /** Source-IP persistence of the echo service (e.g. `60s`). */
@@ -90,6 +94,8 @@ export function labConfigText(opts: LabConfigOptions): string {
     ...(opts.holdNewFlows === undefined ? [] : [`  hold_new_flows: ${opts.holdNewFlows}ms`]),
     ...(opts.scheduling ? [`scheduling: ${opts.scheduling}`] : []),
     `api: { listen: 127.0.0.1:9090, token_file: ${JSON.stringify(opts.tokenFile)} }`,
+    ...(opts.stateDir === undefined ? [] : [`state_dir: ${JSON.stringify(opts.stateDir)}`]),
+    ...(opts.extra ?? []),
   ];
   return lines.join("\n") + "\n";
 }

@@ -168,6 +168,28 @@ export interface Config {
   timeouts: TimeoutsMs;
   log: { level: LogLevel; format: LogFormat };
   scheduling: "realtime" | "nice" | "normal";
+  failsafe: FailsafeConfig;
+}
+
+/** Fail-safes (`track:`) resolved: interfaces by index, devices named. */
+export interface TrackConfig {
+  links: { interface: string; iface: number; device: string }[];
+  gateways: { address: number; interface: string; iface: number }[];
+  intervalMs: number;
+  fall: number;
+  rise: number;
+}
+
+/** Fail-safes, preemption, maintenance state and notify (docs/failsafe.md). */
+export interface FailsafeConfig {
+  /** null: nothing tracked. */
+  track: TrackConfig | null;
+  preempt: boolean;
+  preemptDelayMs: number;
+  /** Absolute directory for state that survives a restart. */
+  stateDir: string;
+  /** Absolute path of the notify script, if any. */
+  notify: string | undefined;
 }
 
 /** Minimum pre-shared key length: 128 bits. */
@@ -458,6 +480,63 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
     },
     log: { level: p.log.level, format: p.log.format },
     scheduling: p.scheduling,
+    failsafe: resolveFailsafe(p, interfaces, floating, baseDir),
+  };
+}
+
+function resolveFailsafe(
+  p: ParsedConfig,
+  interfaces: InterfaceConfig[],
+  floating: FloatingConfig[],
+  baseDir: string,
+): FailsafeConfig {
+  const ifaceOf = (field: string, name: string): number => {
+    const i = interfaces.findIndex((x) => x.name === name);
+    if (i < 0) {
+      throw new ConfigError(
+        field,
+        `${show(name)} is not one of the interfaces (${interfaces.map((x) => x.name).join(", ")})`,
+      );
+    }
+    return i;
+  };
+  let track: TrackConfig | null = null;
+  const t = p.track;
+  if (t !== undefined && (t.links.length > 0 || t.gateways.length > 0)) {
+    const links = t.links.map((l, i) => {
+      const iface = ifaceOf(`track.links[${i}].interface`, l.interface);
+      return { interface: l.interface, iface, device: l.device ?? interfaces[iface]!.tap };
+    });
+    const gateways = t.gateways.map((g, i) => {
+      const field = `track.gateways[${i}]`;
+      const iface = ifaceOf(`${field}.interface`, g.interface);
+      const x = interfaces[iface]!;
+      const addr = ipv4ToString(g.address);
+      // The probe is an ARP request: only a neighbour on the interface's subnet can answer.
+      if (!sameSubnet(g.address, x.address, x.prefix)) {
+        throw new ConfigError(
+          `${field}.address`,
+          `${addr} is not in the subnet of interfaces.${x.name} (${
+            ipv4ToString(x.address)
+          }/${x.prefix})`,
+        );
+      }
+      if (
+        interfaces.some((y) => y.address === g.address) ||
+        floating.some((f) => f.address === g.address)
+      ) {
+        throw new ConfigError(`${field}.address`, `${addr} is an address of this appliance`);
+      }
+      return { address: g.address, interface: g.interface, iface };
+    });
+    track = { links, gateways, intervalMs: t.interval, fall: t.fall, rise: t.rise };
+  }
+  return {
+    track,
+    preempt: p.preempt,
+    preemptDelayMs: p.preempt_delay,
+    stateDir: resolvePath(baseDir, p.state_dir),
+    notify: p.notify === undefined ? undefined : resolvePath(baseDir, p.notify),
   };
 }
 

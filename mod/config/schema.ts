@@ -330,6 +330,26 @@ const timeoutsSchema = z.strictObject({
   icmp: timeout.default(DEFAULT_TIMEOUTS_MS.icmp),
 });
 
+/** Fail-safe check defaults (keepalived `track_script`-like: interval 1 s, fall 3, rise 2). */
+export const DEFAULT_TRACK = { intervalMs: SECOND, fall: 3, rise: 2 } as const;
+/** Where a unit keeps state that must survive a restart (unit maintenance). */
+export const DEFAULT_STATE_DIR = "/var/lib/tandem";
+
+/** `track:` what the unit watches besides its peer (fail-safes, docs/failsafe.md). */
+const trackSchema = z.strictObject({
+  /** Carrier of a NIC; `device` defaults to the interface's TAP. */
+  links: z.array(z.strictObject({
+    interface: text("an interface name"),
+    device: pattern(TAP_NAME, "a network device name").optional(),
+  })).max(16).default([]),
+  /** A next hop that must answer ARP on its interface. */
+  gateways: z.array(z.strictObject({ address: ipv4, interface: text("an interface name") }))
+    .max(16).default([]),
+  interval: duration(100, MINUTE).default(DEFAULT_TRACK.intervalMs),
+  fall: int(1, 100).default(DEFAULT_TRACK.fall),
+  rise: int(1, 100).default(DEFAULT_TRACK.rise),
+});
+
 /** The whole file. Output: checked values with numbers; cross-field checks follow in `load.ts`. */
 export const configSchema = z.strictObject({
   node: z.strictObject({ name: pattern(NODE_NAME, "a node name") }),
@@ -373,6 +393,14 @@ export const configSchema = z.strictObject({
    * and failed over falsely; `realtime` units did not (docs/pair.md).
    */
   scheduling: oneOf(["realtime", "nice", "normal"] as const).default("realtime"),
+  track: trackSchema.optional(),
+  /** The configured-active unit takes its role back once synced and healthy (default off). */
+  preempt: bool.default(false),
+  preempt_delay: duration(0, HOUR).default(0),
+  /** State that survives a restart (unit maintenance). */
+  state_dir: text("a directory path").min(1).default(DEFAULT_STATE_DIR),
+  /** Run as `notify STATE REASON` on every state change of the unit. */
+  notify: text("a file path").min(1).optional(),
 });
 
 /** What {@link configSchema} produces. */

@@ -21,6 +21,7 @@ export function arp(p: Packet, ctx: EngineCtx): number {
   const spa = a.spa, tpa = a.tpa;
   const forSelf = tpa === iface.ip;
   const forFloating = ctx.roles.receiver && ctx.floatingOn(tpa, p.ingress);
+  if (spa !== 0 && ctx.arpWatch !== null) ctx.arpWatch.heard(p.ingress, spa, p.now);
   // RFC 826: update the sender's entry if we have one; add it when we are the target.
   if (spa !== 0 && (forSelf || forFloating || ctx.neighbors[p.ingress]!.has(spa))) {
     resolved(ctx, p.ingress, spa, a.buf, a.shaOff, p.now);

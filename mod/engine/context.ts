@@ -12,6 +12,7 @@ import { sameSubnet } from "../wire/addr.ts";
 import type { EngineConfig } from "./config.ts";
 import { Counters, EV } from "./counters.ts";
 import { Neighbors } from "./neighbors.ts";
+import type { ArpWatch } from "./monitor.ts";
 import type { EngineOutput, MirrorOut } from "./output.ts";
 import { V_DROP } from "./output.ts";
 
@@ -61,6 +62,8 @@ export class EngineCtx {
   /** Self and floating addresses as arrays the stages can scan inline (see `classify.ts`). */
   readonly selfAddrs: Uint32Array;
   readonly floatingAddrs: Uint32Array;
+  /** Told of every ARP sender (fail-safe gateway checks, `monitor.ts`); null when none. */
+  arpWatch: ArpWatch | null = null;
 
   constructor(cfg: EngineConfig, out: EngineOutput, rng: () => number) {
     this.cfg = cfg;

@@ -12,9 +12,9 @@
  * `solo` is recv + fwd; `joining` is neither.
  * @module
  */
-import type { Mode, PeerHeartbeat, PeerState, Role, UnitState } from "./types.ts";
+import type { LocalHealth, Mode, PeerHeartbeat, PeerState, Role, UnitState } from "./types.ts";
 
-export type { PeerHeartbeat } from "./types.ts";
+export type { LocalHealth, PeerHeartbeat } from "./types.ts";
 
 /** What the unit must do after an input to the pair. */
 export type Action =
@@ -39,14 +39,23 @@ export type Action =
   /** Planned switchover: tell the peer this unit now holds `role` (it takes the other one). */
   | { kind: "takeover"; role: Role }
   /** A line for the timeline and the log. */
-  | { kind: "event"; event: string; detail: string };
+  | { kind: "event"; event: string; detail: string }
+  /**
+   * The unit's state changed: run the notify script with `state` and `reason` (a word, e.g.
+   * `peer-dead`), in order, once.
+   */
+  | { kind: "notify"; state: UnitState; reason: string };
 
 /** Why a planned switchover was refused (the API answers 409 with it). */
 export type FailoverRefusal =
   | "no_peer"
   | "peer_not_synced"
   | "not_synced"
-  | "in_progress";
+  | "in_progress"
+  /** The peer is in unit maintenance: it will not take the receiver role. */
+  | "peer_in_maintenance"
+  /** The peer's fail-safe checks fail and ours pass: it would hand the role straight back. */
+  | "peer_unhealthy";
 
 /** The answer to a planned-switchover request. */
 export type FailoverOutcome =
@@ -85,6 +94,28 @@ export interface PairOptions {
   stallMs?: number;
   /** How long after a new peer process is first heard a longer dead time applies. */
   peerWarmupMs?: number;
+  /**
+   * The configured-active unit takes its role back by planned switchover once it is synced,
+   * healthy, not in maintenance and has been so for `preemptDelayMs` (default false: a
+   * returning unit stays standby, keepalived `nopreempt`).
+   */
+  preempt?: boolean;
+  preemptDelayMs?: number;
+}
+
+/**
+ * How fit a unit is to be the receiver: in maintenance 0, failing a fail-safe check 1, else 2.
+ * The receiver hands over to a fitter peer and never to a less fit one; equal units stay put,
+ * so two sick units do not bounce the addresses between them.
+ */
+function fitness(healthy: boolean, maintenance: boolean): number {
+  return maintenance ? 0 : healthy ? 2 : 1;
+}
+
+/** `why` as the one-word reason a notify script gets: its first clause, dashed. */
+export function reasonWord(why: string): string {
+  const head = why.split(":")[0] ?? why;
+  return head.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "unknown";
 }
 
 /** Receiver and forwarder for a unit in `state` holding `role` in `mode`. */
@@ -161,6 +192,15 @@ export class Pair {
   readonly #orphanMs: number;
   readonly #warmupMs: number;
   readonly #stallMs: number;
+  readonly preempt: boolean;
+  readonly preemptDelayMs: number;
+  #local: LocalHealth = { healthy: true, settled: true, maintenance: false };
+  /** Since when this unit has been healthy and out of maintenance (the preempt delay). */
+  #fitSince: number;
+  /** Why this unit asked its peer to take over (the reason its own switch reports). */
+  #handoverWhy = "planned switchover";
+  /** The receiver also forwards because its peer, the mode's forwarder, is less fit. */
+  #forwardForPeer = false;
 
   constructor(o: PairOptions, now: number) {
     this.mode = o.mode;
@@ -174,6 +214,9 @@ export class Pair {
     this.#orphanMs = o.orphanMs ?? 5000;
     this.#warmupMs = o.peerWarmupMs ?? PEER_WARMUP_MS;
     this.#stallMs = o.stallMs ?? this.deadMs;
+    this.preempt = o.preempt === true;
+    this.preemptDelayMs = o.preemptDelayMs ?? 0;
+    this.#fitSince = now;
     this.peer = o.peered ? "unknown" : "none";
     this.#starting = o.peered;
     this.#startDeadline = now + this.#startupMs;
@@ -213,9 +256,46 @@ export class Pair {
     };
   }
 
-  #to(state: UnitState, role: Role, out: Action[], why: string): void {
+  /** What this unit last said about its own health and maintenance. */
+  get local(): LocalHealth {
+    return this.#local;
+  }
+
+  /** The peer's fail-safe verdict from its heartbeats; null before one. */
+  get peerHealthy(): boolean | null {
+    return this.peerHb === undefined ? null : this.peerHb.healthy !== false;
+  }
+
+  /**
+   * This unit's fail-safe verdict or maintenance switch changed. A receiver that became less fit
+   * than its synced peer hands over at once (planned switchover); the timers re-check as the
+   * peer's heartbeats change.
+   */
+  setLocal(local: LocalHealth, now = this.#now): Action[] {
+    this.#now = now;
+    const wasFit = !this.#local.maintenance && this.#local.healthy;
+    const fit = !local.maintenance && local.healthy;
+    if (fit && !wasFit) this.#fitSince = now;
+    const out: Action[] = [];
+    if (local.healthy !== this.#local.healthy) {
+      out.push({
+        kind: "event",
+        event: "failsafe",
+        detail: local.healthy ? "healthy: every check passes" : "unhealthy: a check failed",
+      });
+    }
+    this.#local = { ...local };
+    this.#failsafePolicy(now, out);
+    return out;
+  }
+
+  /** `reason`: the notify script's word, when not the first clause of `why`. */
+  #to(state: UnitState, role: Role, out: Action[], why: string, reason?: string): void {
     const wasReceiver = this.receiver;
     const before = `${this.state}/${this.role}`;
+    if (state !== this.state) {
+      out.push({ kind: "notify", state, reason: reason ?? reasonWord(why) });
+    }
     if ((state === "active" || state === "standby") && this.state !== state) {
       this.#pairedAt = this.#now;
     }
@@ -234,7 +314,7 @@ export class Pair {
   #apply(): void {
     const r = rolesFor(this.mode, this.role, this.state);
     this.receiver = r.receiver;
-    this.forwarder = r.forwarder;
+    this.forwarder = r.forwarder || (r.receiver && this.#forwardForPeer);
   }
 
   /**
@@ -392,19 +472,94 @@ export class Pair {
       return refuse("peer_not_synced");
     }
     if (this.#handingOver) return refuse("in_progress");
+    const hb = this.peerHb;
+    if (fitness(hb.healthy !== false, hb.maintenance === true) < this.#fitness()) {
+      return refuse(hb.maintenance === true ? "peer_in_maintenance" : "peer_unhealthy");
+    }
+    this.#handover(now, out, "planned switchover");
+    return { ok: true, actions: out };
+  }
+
+  #fitness(): number {
+    return fitness(this.#local.healthy, this.#local.maintenance);
+  }
+
+  /** Moves the roles so that the peer holds the other one (see `requestFailover`). */
+  #handover(now: number, out: Action[], why: string): void {
     const next: Role = this.role === "active" ? "standby" : "active";
     if (rolesFor(this.mode, next, next).receiver) {
       // Just changed state: its role claims are ignored for two dead times, while the
       // notice reaches the peer.
-      this.#switchTo(next, out, "planned switchover");
+      this.#switchTo(next, out, why);
     } else {
       // Until the peer takes our role, both claim it: that is the handover, not a conflict.
       this.#handingOver = true;
       this.#handoverAt = now;
+      this.#handoverWhy = why;
       out.push({ kind: "failover_request" });
-      out.push({ kind: "event", event: "failover", detail: "asked peer to take over" });
+      out.push({
+        kind: "event",
+        event: "failover",
+        detail: why === "planned switchover"
+          ? "asked peer to take over"
+          : `asked peer to take over (${why})`,
+      });
     }
-    return { ok: true, actions: out };
+  }
+
+  /**
+   * In standby-forward and standby-first the peer may be the forwarder: one whose link or
+   * gateway failed cannot emit what we hand it. While the peer is less fit, the receiver forwards
+   * itself, as in active-forward (the mirror record's MF_PEER_EMITS says who emits, per packet,
+   * so the move needs no handshake); the peer still mirrors and can take over.
+   */
+  #setForwardForPeer(on: boolean, out: Action[]): void {
+    if (on === this.#forwardForPeer) return;
+    this.#forwardForPeer = on;
+    const was = this.forwarder;
+    this.#apply();
+    if (this.forwarder === was) return;
+    out.push({ kind: "roles" });
+    out.push({
+      kind: "event",
+      event: "failsafe",
+      detail: on ? "forwarding for the peer: it is less fit to emit" : "the peer forwards again",
+    });
+  }
+
+  /**
+   * The fail-safe and preemption rules, for a settled pair (both synced, each in its own role,
+   * no handover under way, the last switch two dead times old):
+   * - a receiver less fit than its peer (see `fitness`) hands the role over;
+   * - with `preempt`, the configured-active unit, healthy, out of maintenance, with every check
+   *   settled, takes its role back `preemptDelayMs` after it paired up or became fit, unless
+   *   the peer is fitter.
+   * A dead peer is not handled here: the survivor takes over whatever its health (`tick`).
+   */
+  #failsafePolicy(now: number, out: Action[]): void {
+    // Woken from a stall, the roles stay dropped until the peer is heard (`tick`).
+    if (this.#suspectSince !== -Infinity) return;
+    const hb = this.peerHb;
+    const mine = this.#fitness();
+    const theirs = hb ? fitness(hb.healthy !== false, hb.maintenance === true) : 2;
+    const paired = this.peer === "up" && hb !== undefined && !this.#starting &&
+      (this.state === "active" || this.state === "standby");
+    this.#setForwardForPeer(paired && this.receiver && theirs < mine, out);
+    if (
+      !paired || hb === undefined || this.#handingOver || !this.synced || !hb.syncComplete ||
+      (hb.state !== "active" && hb.state !== "standby") || hb.state === this.state ||
+      now - this.#pairedAt <= 2 * this.deadMs
+    ) return;
+    if (this.receiver && theirs > mine) {
+      this.#handover(now, out, this.#local.maintenance ? "maintenance" : "unhealthy");
+    } else if (
+      // Only the configured-active unit preempts; the other never gives its role away for it.
+      this.preempt && this.configuredRole === "active" && this.role !== "active" &&
+      mine === 2 && this.#local.settled &&
+      now - Math.max(this.#pairedAt, this.#fitSince) >= this.preemptDelayMs
+    ) {
+      this.#handover(now, out, "preempt");
+    }
   }
 
   /**
@@ -419,6 +574,20 @@ export class Pair {
       (this.state === "standby" || this.state === "active") && this.synced &&
       rolesFor(this.mode, next, next).receiver
     ) {
+      // A unit in maintenance, or sick while the asking peer is well, does not take the
+      // receiver role; the peer gives up its request after HANDOVER_MS.
+      const hb = this.peerHb;
+      const theirs = hb ? fitness(hb.healthy !== false, hb.maintenance === true) : 2;
+      if (this.#local.maintenance || this.#fitness() < theirs) {
+        out.push({
+          kind: "event",
+          event: "failover",
+          detail: `peer's request to take over ignored: ${
+            this.#local.maintenance ? "in maintenance" : "unhealthy"
+          }`,
+        });
+        return out;
+      }
       this.#switchTo(next, out, "planned switchover");
     }
     return out;
@@ -440,7 +609,8 @@ export class Pair {
     if ((this.state === "active" || this.state === "standby") && this.role === role) {
       const wasReceiver = this.receiver;
       const mine: Role = role === "active" ? "standby" : "active";
-      this.#to(mine, mine, out, `peer took the ${role} role`);
+      this.#to(mine, mine, out, `peer took the ${role} role`, reasonWord(this.#handoverWhy));
+      this.#handoverWhy = "planned switchover";
       if (wasReceiver && !this.receiver) this.#relayUntil = now + RELAY_MS;
     }
     return out;
@@ -522,6 +692,16 @@ export class Pair {
       out.push({ kind: "roles" });
       if (this.state === "active" || this.state === "standby") {
         this.#pairedEpoch = -1;
+        if (this.#local.maintenance || !this.#local.healthy) {
+          // Availability first: a sick unit, or one in maintenance, beats no unit.
+          out.push({
+            kind: "event",
+            event: "failsafe",
+            detail: `taking over from a dead peer although ${
+              this.#local.maintenance ? "in maintenance" : "unhealthy"
+            }`,
+          });
+        }
         this.#to("solo", this.role, out, "peer dead");
         out.push({ kind: "recover" });
       } else if (this.state === "joining") {
@@ -536,6 +716,7 @@ export class Pair {
       this.synced = true;
       this.#to("solo", this.role, out, "peer gone during sync");
     }
+    this.#failsafePolicy(now, out);
     return out;
   }
 

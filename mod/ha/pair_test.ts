@@ -10,8 +10,9 @@ import {
   type UnitState,
 } from "./types.ts";
 
-/** The action kinds, without the timeline events. */
-const kinds = (a: Action[]): string[] => a.map((x) => x.kind).filter((k) => k !== "event");
+/** The action kinds, without the timeline events and notify-script runs. */
+const kinds = (a: Action[]): string[] =>
+  a.map((x) => x.kind).filter((k) => k !== "event" && k !== "notify");
 /** The timeline events as `event: detail`. */
 const events = (a: Action[]): string[] =>
   a.flatMap((x) => x.kind === "event" ? [`${x.event}: ${x.detail}`] : []);

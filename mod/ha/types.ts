@@ -26,4 +26,24 @@ export interface PeerHeartbeat {
   syncComplete: boolean;
   priority: number;
   epoch: number;
+  /**
+   * Every fail-safe check of the peer passes (heartbeat flag `HB_UNHEALTHY` clear). Absent:
+   * healthy, as from a unit that tracks nothing.
+   */
+  healthy?: boolean;
+  /** The peer is in unit maintenance (heartbeat flag `HB_MAINTENANCE`). Absent: not. */
+  maintenance?: boolean;
+}
+
+/**
+ * What this unit says about itself besides its role: its fail-safe verdict and the operator's
+ * maintenance switch (`Pair.setLocal`).
+ */
+export interface LocalHealth {
+  /** No fail-safe check is down. */
+  healthy: boolean;
+  /** Every check has a verdict (none still waits for its first result): preemption may run. */
+  settled: boolean;
+  /** Unit maintenance: give the receiver role away and do not take it (but from a dead peer). */
+  maintenance: boolean;
 }

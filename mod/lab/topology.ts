@@ -79,6 +79,8 @@ export interface LabUpOptions {
   holdNewFlows?: number;
   /** The echo service uses maglev with mid-stream pickup. */
   pickup?: boolean;
+  /** Extra top-level config lines per unit (fail-safes: `track`, `preempt`, `notify`). */
+  unitConfig?: Partial<Record<Unit, string[]>>;
   /** Source-IP persistence of the echo service (config duration, e.g. `60s`). */
   persistence?: string;
   /** Extra `tandem run` arguments for both units. */
@@ -450,6 +452,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
         tokenFile,
         holdNewFlows: opts.holdNewFlows,
         pickup: opts.pickup,
+        // State that survives a unit's restart (maintenance) lives with the lab and goes with it.
+        stateDir: `${dir}/${u}-state`,
+        extra: opts.unitConfig?.[u],
         persistence: opts.persistence,
         offload: opts.offload !== false,
         // The lab shares its cores with the clients and servers it measures: real-time units

@@ -107,7 +107,14 @@ Deno.test({
         const tokenFile = `${lab.stateDir}/api.token`;
         assert.equal(
           text,
-          labConfigText({ unit, keyFile, tokenFile, holdNewFlows: 20, scheduling: "nice" }),
+          labConfigText({
+            unit,
+            keyFile,
+            tokenFile,
+            holdNewFlows: 20,
+            scheduling: "nice",
+            stateDir: `${lab.stateDir}/${unit}-state`,
+          }),
         );
         const cfg = parse(text);
         assert.equal(cfg.peer.key_file, keyFile);

@@ -65,6 +65,13 @@ export const CTRL_BACKEND_ADMIN = 13;
 export const HB_RECEIVER = 1;
 export const HB_FORWARDER = 2;
 export const HB_SYNC_COMPLETE = 4;
+/**
+ * A fail-safe check of the sender is down. Set when unhealthy, not when healthy, so a unit that
+ * tracks nothing (or predates the bit) reads as healthy.
+ */
+export const HB_UNHEALTHY = 8;
+/** The sender is in unit maintenance: it will not take the receiver role but from a dead peer. */
+export const HB_MAINTENANCE = 16;
 
 // ---------------------------------------------------------------- layouts
 

@@ -6,7 +6,7 @@
 import type { Config } from "../config/load.ts";
 import { configDigest } from "../config/digest.ts";
 import type { EngineConfig } from "../engine/config.ts";
-import type { UnitSetup } from "./unit.ts";
+import type { FailsafeSetup, UnitSetup } from "./unit.ts";
 
 export const VERSION = "0.1.0";
 
@@ -83,5 +83,24 @@ export function unitSetup(cfg: Config): UnitSetup {
         probe: p.probe,
       }
       : null,
+    failsafe: failsafeSetup(cfg),
+  };
+}
+
+/** The fail-safes of `cfg` as the unit takes them. */
+export function failsafeSetup(cfg: Config): FailsafeSetup {
+  const f = cfg.failsafe, t = f.track;
+  return {
+    track: t === null ? null : {
+      links: t.links.map((l) => ({ interface: l.interface, device: l.device })),
+      gateways: t.gateways.map((g) => ({ interface: g.interface, iface: g.iface, ip: g.address })),
+      intervalMs: t.intervalMs,
+      rise: t.rise,
+      fall: t.fall,
+    },
+    preempt: f.preempt,
+    preemptDelayMs: f.preemptDelayMs,
+    stateDir: f.stateDir,
+    notify: f.notify ?? null,
   };
 }

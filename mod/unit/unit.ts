@@ -45,8 +45,10 @@ import {
   CTRL_SYNC_REQUEST,
   CTRL_TAKEOVER,
   HB_FORWARDER,
+  HB_MAINTENANCE,
   HB_RECEIVER,
   HB_SYNC_COMPLETE,
+  HB_UNHEALTHY,
   type HeartbeatRecord,
   type PeerRecordIn,
 } from "../peer/mod.ts";
@@ -57,6 +59,9 @@ import { ipv4ToString } from "../wire/addr.ts";
 import { HB, type HeartbeatThread, newHeartbeat, readPeer, SEQ } from "./heartbeat.ts";
 import { PEER_BATCH_BUFFER, PEER_RX_BUFFER, PeerLink, type PeerSockets } from "./peer_link.ts";
 import { Arena } from "./arena.ts";
+import { type CarrierPort, Failsafe, type TrackSetup } from "./failsafe.ts";
+import { Notifier, type NotifyRunner } from "./notify.ts";
+import { loadState, saveState } from "./state_file.ts";
 import { projectFlows, projectStatus } from "./status.ts";
 import { Balancer, packAdmin } from "./balancer.ts";
 import { fixedPartsDiffer } from "../engine/reconfigure.ts";
@@ -72,6 +77,21 @@ export interface PeerSetup {
   holdNewFlowsMs: number;
   garpRepeat: number;
   probe: boolean;
+}
+
+/** Fail-safes, preemption, unit maintenance and notify (docs/failsafe.md). */
+export interface FailsafeSetup {
+  track: TrackSetup | null;
+  preempt: boolean;
+  preemptDelayMs: number;
+  /** Where maintenance survives a restart; null: not persisted (tests). */
+  stateDir: string | null;
+  /** `notify` script; null: none. */
+  notify: string | null;
+  /** Carrier reader (default: sysfs); tests inject one. */
+  carrier?: CarrierPort;
+  /** How notify scripts run (default: a child process); tests inject one. */
+  notifyRunner?: NotifyRunner;
 }
 
 export interface UnitSetup {
@@ -96,6 +116,8 @@ export interface UnitSetup {
   heartbeatGuardMs?: number;
   /** This boot's epoch (wall ms): peers tell restarts apart by it. Default: now. */
   epoch?: number;
+  /** Fail-safes; default: nothing tracked, no preempt, nothing persisted, no notify. */
+  failsafe?: FailsafeSetup;
   /** The config file, for the status API. */
   configPath?: string;
   /**
@@ -164,6 +186,11 @@ export class Unit implements UnitControl {
   #merging = false;
   #mergedFlows = 0;
   #mergeConflicts = 0;
+  readonly #failsafe: Failsafe;
+  readonly #notifier: Notifier | null;
+  #maintenance = false;
+  #healthy = true;
+  #settled = true;
   readonly #history = new HistorySampler();
 
   /** `peer`: the link's sockets (data on the listen port, control and heartbeats above it). */
@@ -195,7 +222,25 @@ export class Unit implements UnitControl {
       peered: p !== null,
       epoch: setup.epoch ?? now,
       holdNewFlows: (p?.holdNewFlowsMs ?? 0) > 0,
+      preempt: setup.failsafe?.preempt,
+      preemptDelayMs: setup.failsafe?.preemptDelayMs,
     }, now);
+    const fs = setup.failsafe;
+    this.#failsafe = new Failsafe(fs?.track ?? null, fs?.carrier);
+    this.#settled = this.#failsafe.settled;
+    this.#notifier = fs?.notify
+      ? new Notifier(
+        fs.notify,
+        (line) => this.#event(this.#clock(), "notify", line),
+        fs.notifyRunner,
+      )
+      : null;
+    // Unit maintenance survives a restart (set by the operator, cleared only by the operator).
+    if (fs?.stateDir) {
+      const { state, error } = loadState(fs.stateDir);
+      this.#maintenance = state.maintenance;
+      if (error) this.#event(now, "maintenance", `state file unreadable, ignored: ${error}`);
+    }
     let link: PeerLink | null = null;
     this.engine = new Engine(setup.engine, {
       emit: send,
@@ -225,6 +270,7 @@ export class Unit implements UnitControl {
       );
     }
     this.#link = link;
+    this.engine.ctx.arpWatch = this.#failsafe.monitor;
     this.#balancer = new Balancer(this.engine);
     this.#onRecord = (rec) => this.#record(rec);
     this.#applyPolicy();
@@ -234,6 +280,18 @@ export class Unit implements UnitControl {
       "start",
       `${setup.node} ${setup.mode} as ${setup.role}, state ${this.pair.state}`,
     );
+    this.#notifier?.push(this.pair.state, "start");
+    if (this.#maintenance) {
+      this.#event(now, "maintenance", "in maintenance (kept across the restart)");
+      this.#notifier?.push("maintenance", "restart");
+    }
+    // The pair learns at once that checks are pending (no preemption before their verdicts)
+    // and whether maintenance is on.
+    this.#act(this.pair.setLocal(this.#localHealth(), now), now);
+  }
+
+  #localHealth() {
+    return { healthy: this.#healthy, settled: this.#settled, maintenance: this.#maintenance };
   }
 
   // ---------------------------------------------------------------- loop
@@ -420,6 +478,8 @@ export class Unit implements UnitControl {
         receiver: (hb.flags & HB_RECEIVER) !== 0,
         forwarder: (hb.flags & HB_FORWARDER) !== 0,
         syncComplete: (hb.flags & HB_SYNC_COMPLETE) !== 0,
+        healthy: (hb.flags & HB_UNHEALTHY) === 0,
+        maintenance: (hb.flags & HB_MAINTENANCE) !== 0,
         priority: hb.priority,
         epoch: hb.epoch,
       }),
@@ -519,6 +579,9 @@ export class Unit implements UnitControl {
           break;
         case "event":
           this.#event(now, a.event, a.detail);
+          break;
+        case "notify":
+          this.#notifier?.push(a.state, a.reason);
           break;
       }
     }
@@ -620,6 +683,8 @@ export class Unit implements UnitControl {
       });
     }
     let deadline = this.engine.tick(now);
+    this.#checks(now);
+    deadline = Math.min(deadline, this.#failsafe.nextDeadline());
     const flips = this.#balancer.takeChanges();
     for (const c of flips) this.#event(now, "health", this.#balancer.describe(c));
     // Read what the heartbeat thread heard *after* taking `now`: were this thread descheduled
@@ -697,7 +762,8 @@ export class Unit implements UnitControl {
     hb.role = ROLE_CODES.indexOf(p.role);
     hb.state = STATE_CODES.indexOf(p.state);
     hb.flags = (p.receiver ? HB_RECEIVER : 0) | (p.forwarder ? HB_FORWARDER : 0) |
-      (p.synced ? HB_SYNC_COMPLETE : 0);
+      (p.synced ? HB_SYNC_COMPLETE : 0) | (this.#healthy ? 0 : HB_UNHEALTHY) |
+      (this.#maintenance ? HB_MAINTENANCE : 0);
     hb.priority = p.priority;
     hb.epoch = p.epoch;
     hb.configDigestHi = this.#configWords[0];
@@ -768,6 +834,15 @@ export class Unit implements UnitControl {
             heartbeat_self_stalls: Atomics.load(this.#s.heartbeat.seq, SEQ.selfStalls),
           }
           : {}),
+        failsafe_checks: this.#failsafe.counts().results,
+        failsafe_check_failures: this.#failsafe.counts().failures,
+        ...(this.#notifier
+          ? {
+            notify_sent: this.#notifier.sent,
+            notify_failed: this.#notifier.failed,
+            notify_pending: this.#notifier.pending,
+          }
+          : {}),
         merged_flows: this.#mergedFlows,
         merge_conflicts: this.#mergeConflicts,
         sync_entries_sent: this.#syncEntriesSent,
@@ -776,7 +851,7 @@ export class Unit implements UnitControl {
       histograms: { heartbeatRttMs: this.#rtt.snapshot(), mirrorLagMs: this.#lag.snapshot() },
       events: this.#events,
       services: this.#balancer.services(this.#link !== null),
-      failsafe: this.#failsafe(),
+      failsafe: this.#failsafeStatus(),
       config: {
         path: this.#s.configPath ?? null,
         digest: this.#configDigest,
@@ -787,15 +862,26 @@ export class Unit implements UnitControl {
     });
   }
 
-  #failsafe(): FailsafeStatus {
+  #failsafeStatus(): FailsafeStatus {
     return {
-      maintenance: false,
-      preempt: false,
-      preemptDelayMs: 0,
-      checks: [],
-      healthy: true,
-      peerHealthy: null,
+      maintenance: this.#maintenance,
+      preempt: this.pair.preempt,
+      preemptDelayMs: this.pair.preemptDelayMs,
+      checks: this.#failsafe.checks(),
+      healthy: this.#healthy,
+      peerHealthy: this.pair.peer === "none" ? null : this.pair.peerHealthy,
     };
+  }
+
+  /** Runs the fail-safe checks when due; a changed verdict goes to the pair. */
+  #checks(now: number): void {
+    if (!this.#failsafe.tick(now, this.engine.ctx)) return;
+    const healthy = this.#failsafe.healthy, settled = this.#failsafe.settled;
+    this.#event(now, "check", this.#failsafe.describe());
+    if (healthy === this.#healthy && settled === this.#settled) return;
+    this.#healthy = healthy;
+    this.#settled = settled;
+    this.#act(this.pair.setLocal(this.#localHealth(), now), now);
   }
 
   /**
@@ -868,11 +954,53 @@ export class Unit implements UnitControl {
     return { ok: true, message: r.message };
   }
 
-  maintenance(_on: boolean): Promise<ControlResult> {
+  /**
+   * Unit maintenance (`tandem maintenance on|off`). On: a receiver hands its role to the peer
+   * by planned switchover (refused, `peer-not-ready`, unless the peer is up, synced and out of
+   * maintenance itself), then the unit keeps out of the receiver role until it is turned off,
+   * except when the peer dies (availability first). Off: normal rules, preemption included.
+   * Saved in `state_dir` before it takes effect, so it survives a restart.
+   */
+  maintenance(on: boolean): Promise<ControlResult> {
+    const now = this.#clock();
+    if (on === this.#maintenance) {
+      return Promise.resolve({ ok: true, message: `maintenance already ${on ? "on" : "off"}` });
+    }
+    const p = this.pair, hb = p.peerHb;
+    if (on && p.receiver) {
+      const ready = p.peer === "up" && hb !== undefined && hb.syncComplete &&
+        (hb.state === "active" || hb.state === "standby") && hb.maintenance !== true &&
+        p.synced && (p.state === "active" || p.state === "standby");
+      if (!ready) {
+        return Promise.resolve({
+          ok: false,
+          reason: "peer-not-ready",
+          message: "the peer is not up, synced and out of maintenance: nobody to hand over to",
+        });
+      }
+    }
+    const dir = this.#s.failsafe?.stateDir;
+    if (dir) {
+      try {
+        saveState(dir, { maintenance: on });
+      } catch (e) {
+        return Promise.resolve({
+          ok: false,
+          reason: "state-not-saved",
+          message: `cannot save the maintenance state in ${dir}: ${(e as Error).message}`,
+        });
+      }
+    }
+    this.#maintenance = on;
+    this.#event(now, "maintenance", on ? "maintenance on" : "maintenance off");
+    this.#notifier?.push(on ? "maintenance" : p.state, on ? "operator" : "maintenance-off");
+    this.#act(p.setLocal(this.#localHealth(), now), now);
+    this.#link?.flush();
     return Promise.resolve({
-      ok: false,
-      reason: "unsupported",
-      message: "maintenance: not built yet",
+      ok: true,
+      message: on
+        ? (p.receiver ? "maintenance on: handing over to the peer" : "maintenance on")
+        : "maintenance off",
     });
   }
 
@@ -896,4 +1024,6 @@ const FAILOVER_REFUSALS: Record<FailoverRefusal, string> = {
   not_synced: "this unit has not finished its bulk sync",
   peer_not_synced: "the peer has not finished its bulk sync",
   in_progress: "a switchover is already in progress",
+  peer_in_maintenance: "the peer is in maintenance",
+  peer_unhealthy: "the peer's fail-safe checks fail (it would hand the role straight back)",
 };
