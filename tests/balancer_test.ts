@@ -322,7 +322,7 @@ Deno.test({
       await settled(lab, { active: "a" });
       const httpCheck = (path: string) =>
         `    health: { kind: http, path: ${path}, expect: 200, interval: 300ms, timeout: 200ms, fall: 2 }`;
-      const webHealth = /(name: http\n(?:.*\n)*?)    health: .*\n/;
+      const webHealth = /(name: http\n(?:.*\n)*?) {4}health: .*\n/;
       await reloadBoth(prefix, (t) => t.replace(webHealth, `$1${httpCheck("/")}\n`));
       const web = (s: { services: ServiceStatus[] }) => s.services.find((x) => x.name === "http")!;
       const ok0 = (await status(prefix, "a")).counters.health_checks_ok!;
