@@ -15,6 +15,7 @@ import { RateLimitedWarning } from "./mod/log/rate_limit.ts";
 import { createApp } from "./mod/api/app.ts";
 import { serveApi } from "./mod/api/serve.ts";
 import { controlCommand, statusCommand } from "./mod/api/client.ts";
+import { localTokenFile, recordLocalApi } from "./mod/api/local_api.ts";
 import { labMain } from "./mod/lab/cli.ts";
 import { openTap } from "./mod/port/tap.ts";
 import { openUdp } from "./mod/port/udp.ts";
@@ -101,6 +102,18 @@ async function run(
     // Planned switchover (DESIGN.md): SIGUSR1 hands the roles over like POST /failover.
     Deno.addSignalListener("SIGUSR1", () => void unit.failover());
     Deno.addSignalListener("SIGHUP", () => void unit.reload());
+    // Root on this box may then drive the unit's write API without naming the token file.
+    let local: { remove: () => void } | undefined;
+    if (cfg.api.tokenFile !== undefined && cfg.api.listen.port !== 0) {
+      try {
+        local = recordLocalApi(cfg.api.listen.text, cfg.api.tokenFile);
+      } catch (e) {
+        log.warn("could not record the API for local commands: {error}", {
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+    stop.signal.addEventListener("abort", () => local?.remove());
     const api = serveApi(
       createApp(unit, { token: cfg.api.token }),
       cfg.api.listen.text,
@@ -154,14 +167,18 @@ async function main(argv: string[]): Promise<number> {
       return await controlCommand(
         cmd.api,
         { kind: "backend", service: cmd.service, address: cmd.address, admin: cmd.admin },
-        { tokenFile: cmd.tokenFile },
+        { tokenFile: cmd.tokenFile, localTokenFile },
       );
     case "maintenance":
       return await controlCommand(cmd.api, { kind: "maintenance", on: cmd.on }, {
         tokenFile: cmd.tokenFile,
+        localTokenFile,
       });
     case "reload":
-      return await controlCommand(cmd.api, { kind: "reload" }, { tokenFile: cmd.tokenFile });
+      return await controlCommand(cmd.api, { kind: "reload" }, {
+        tokenFile: cmd.tokenFile,
+        localTokenFile,
+      });
     case "version":
       console.log(`tandem ${VERSION} (deno ${Deno.version.deno})`);
       return 0;

@@ -6,7 +6,7 @@
  * source-IP persistence holds across a failover.
  */
 import assert from "node:assert/strict";
-import { kill, labNamespaces, labStateDir, readPid } from "../mod/lab/topology.ts";
+import { kill, labNamespaces, labStateDir, readPid, tandemCommand } from "../mod/lab/topology.ts";
 import { clientRun, nsCurl, requireLabTools, startTraffic, withLab } from "../mod/lab/harness.ts";
 import { nsRun } from "../mod/lab/netns.ts";
 import type { FlowInfo, ServiceStatus } from "../mod/api/snapshot.ts";
@@ -227,23 +227,17 @@ Deno.test({
       const held = await startTraffic(prefix, { conns: 60, churnMs: 0, udp: 0, durationMs: 6000 });
       held.done.catch(() => {});
       await held.ready();
-      // The operator drains B on the standby's API: both units apply it.
-      const token = (await Deno.readTextFile(`${labStateDir(prefix)}/api.token`)).trim();
+      // The operator drains B with the CLI on the standby's box, no token flag (the unit
+      // recorded its token file for local root): both units apply it.
       const r = await nsRun(labNamespaces(prefix).b, [
-        "curl",
-        "-sS",
-        "-f",
-        "-X",
-        "POST",
-        "-H",
-        `Authorization: Bearer ${token}`,
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        '{"admin":"draining"}',
-        `http://127.0.0.1:9090/backends/echo/${BACKEND_B}:7000`,
+        ...tandemCommand(),
+        "backend",
+        "drain",
+        "echo",
+        `${BACKEND_B}:7000`,
       ]);
       assert.equal(r.code, 0, `drain: ${r.stderr} ${r.stdout}`);
+      assert.match(r.stdout, /echo 203\.0\.113\.21:7000: draining/);
       await waitFor("B draining on both", async () => {
         const s = await both(prefix);
         return backendState(s.a, BACKEND_B).state === "draining" &&

@@ -284,6 +284,8 @@ export interface ControlCommandOptions extends StatusCommandOptions {
   env?: (name: string) => string | undefined;
   /** Injected for tests; defaults to `Deno.readTextFileSync`. */
   readFile?: (path: string) => string;
+  /** The token file a running unit recorded for the API (`local_api.ts`); none in tests. */
+  localTokenFile?: (api: string) => string | undefined;
 }
 
 export const TOKEN_FILE_ENV = "TANDEM_TOKEN_FILE";
@@ -324,15 +326,27 @@ function fileReason(e: unknown): string {
  * The bearer token: the file's content, trimmed (as the unit reads its `api.token_file`).
  * Returns the error line instead when there is no usable token.
  */
-function readToken(opts: ControlCommandOptions): { token: string } | { error: string } {
+function readToken(
+  opts: ControlCommandOptions,
+  api: string,
+): { token: string } | { error: string } {
   const env = opts.env ?? defaultEnv;
   const read = opts.readFile ?? ((p: string) => Deno.readTextFileSync(p));
-  const fromEnv = opts.tokenFile === undefined;
-  const path = opts.tokenFile ?? env(TOKEN_FILE_ENV);
+  const fromFlag = opts.tokenFile !== undefined;
+  const fromEnv = !fromFlag && (env(TOKEN_FILE_ENV) ?? "") !== "";
+  // Last, the token file a unit running here recorded for this API (`local_api.ts`).
+  const path = opts.tokenFile ?? (fromEnv ? env(TOKEN_FILE_ENV) : opts.localTokenFile?.(api));
   if (path === undefined || path === "") {
-    return { error: `no API token: give --token-file FILE or set ${TOKEN_FILE_ENV}` };
+    return {
+      error: `no API token: give --token-file FILE or set ${TOKEN_FILE_ENV} ` +
+        `(no unit here recorded one for ${api})`,
+    };
   }
-  const where = fromEnv ? `token file ${path} (from ${TOKEN_FILE_ENV})` : `token file ${path}`;
+  const where = fromFlag
+    ? `token file ${path}`
+    : fromEnv
+    ? `token file ${path} (from ${TOKEN_FILE_ENV})`
+    : `token file ${path} (recorded by the unit)`;
   let text: string;
   try {
     text = read(path);
@@ -364,7 +378,7 @@ export async function controlCommand(
     err(`tandem: --api: expected host:port, got ${JSON.stringify(api)}`);
     return 2;
   }
-  const token = readToken(opts);
+  const token = readToken(opts, api);
   if ("error" in token) {
     err(`tandem: ${token.error}`);
     return 2;

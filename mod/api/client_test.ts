@@ -310,7 +310,16 @@ Deno.test("control: no usable token is bad usage (exit 2), and nothing is sent",
     };
     for (
       const [opts, line] of [
-        [{}, "tandem: no API token: give --token-file FILE or set TANDEM_TOKEN_FILE"],
+        [
+          {},
+          "tandem: no API token: give --token-file FILE or set TANDEM_TOKEN_FILE " +
+          "(no unit here recorded one for 127.0.0.1:9)",
+        ],
+        [
+          { localTokenFile: (api: string) => `${dir}/missing-${api}` },
+          `tandem: cannot read token file ${dir}/missing-127.0.0.1:9 (recorded by the unit): ` +
+          "not found",
+        ],
         [
           { tokenFile: `${dir}/missing` },
           `tandem: cannot read token file ${dir}/missing: not found`,

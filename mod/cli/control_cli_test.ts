@@ -60,7 +60,8 @@ Deno.test("cli: backend, maintenance and reload through main.ts: exit 0, 1 and 2
     assert.deepEqual(r, {
       code: 2,
       stdout: "",
-      stderr: "tandem: no API token: give --token-file FILE or set TANDEM_TOKEN_FILE\n",
+      stderr: "tandem: no API token: give --token-file FILE or set TANDEM_TOKEN_FILE " +
+        `(no unit here recorded one for ${api})\n`,
     });
     r = await tandem(["backend", "drain", "echo", "--api", api, "--token-file", tokenFile]);
     assert.deepEqual(r, {

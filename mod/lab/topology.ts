@@ -21,6 +21,7 @@ import {
   waitExit,
 } from "./netns.ts";
 import { labConfigText } from "../config/lab_config.ts";
+import { LOCAL_API_DIR } from "../api/local_api.ts";
 
 /** An appliance of the pair. */
 export type Unit = "a" | "b";
@@ -507,6 +508,8 @@ export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
   const ns = labNamespaces(prefix);
   await Promise.all([ns.client, ns.a, ns.b, ns.server, ns.sw].map(async (n) => {
     if (!await nsExists(n)) return;
+    // A unit killed before its exit left its local API record (`api/local_api.ts`) behind.
+    await removeLocalApiRecords(n);
     // Anything else still in our namespace was started by this lab (traffic, a crashed unit).
     const r = await run(["ip", "netns", "pids", n]);
     const pids = r.stdout.split(/\s+/).map(Number).filter((p) => Number.isInteger(p) && p > 1);
@@ -516,6 +519,19 @@ export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   // Only when empty: another lab may be up beside this one.
   await Deno.remove(STATE_ROOT).catch(() => {});
+}
+
+/** Removes the local API records of units that ran in namespace `n` (keyed by its inode). */
+async function removeLocalApiRecords(n: string): Promise<void> {
+  const ino = await Deno.stat(`/run/netns/${n}`).then((s) => s.ino, () => null);
+  if (ino === null) return;
+  for (const e of await Array.fromAsync(Deno.readDir(LOCAL_API_DIR)).catch(() => [])) {
+    if (e.name.startsWith(`api-${ino}-`)) {
+      await Deno.remove(`${LOCAL_API_DIR}/${e.name}`).catch(() => {});
+    }
+  }
+  // Only when empty: units outside the lab may have records there.
+  await Deno.remove(LOCAL_API_DIR).catch(() => {});
 }
 
 /** nftables that drop every packet in, out of and through an appliance (as crash.sh). */
