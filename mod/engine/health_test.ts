@@ -302,3 +302,55 @@ Deno.test("health: a backend in maintenance is not checked; back to enabled, it 
   t.engine.tick(3010);
   assert.ok(checkSyns(t).some((o) => o.ip.dst === BACKENDS[1]));
 });
+
+Deno.test("health: a status line split over two segments is read whole", () => {
+  const t = withHealth({ ...TCP_CHECK, kind: "http", fall: 1 });
+  t.engine.tick(0);
+  answer(t, 0, TCP_SYN | TCP_ACK, 5, undefined, 100);
+  answer(t, 0, TCP_PSH | TCP_ACK, 6, "HTTP/1.", 101);
+  assert.equal(t.engine.counters.get(EV.health_checks_ok), 0);
+  // A retransmission of the first part changes nothing; the next part completes the line.
+  answer(t, 0, TCP_PSH | TCP_ACK, 7, "HTTP/1.", 101);
+  answer(t, 0, TCP_PSH | TCP_ACK, 8, "1 200 OK\r\n", 108);
+  assert.equal(t.engine.counters.get(EV.health_checks_ok), 1);
+  assert.equal(t.engine.ctx.health.status(0, 0)!.last, "ok");
+});
+
+Deno.test("health: 64 bytes without a status line are not HTTP; 63 still wait", () => {
+  const t = withHealth({ ...TCP_CHECK, kind: "http", fall: 1 });
+  t.engine.tick(0);
+  answer(t, 0, TCP_SYN | TCP_ACK, 5, undefined, 100);
+  answer(t, 0, TCP_PSH | TCP_ACK, 6, "x".repeat(63), 101);
+  assert.equal(t.engine.counters.get(EV.health_checks_failed), 0);
+  answer(t, 0, TCP_PSH | TCP_ACK, 7, "y", 164);
+  assert.equal(t.engine.ctx.health.status(0, 0)!.last, "not http");
+});
+
+Deno.test("health: a late answer to an earlier check's port is refused, not taken", () => {
+  const t = withHealth({ ...TCP_CHECK, fall: 5 });
+  t.engine.tick(0);
+  const first = checkSyns(t)[0]!;
+  t.engine.tick(500); // backend 0's first check times out
+  t.engine.tick(1000); // its second check is in flight, from another port
+  const second = checkSyns(t).filter((o) => o.ip.dst === BACKENDS[0]).at(-1)!;
+  assert.notEqual(second.tcp!.srcPort, first.tcp!.srcPort);
+  const late = (dport: number, ack: number) =>
+    tcpFrame({
+      srcMac: SERVER_MAC,
+      dstMac: t.cfg.interfaces[1]!.mac,
+      src: BACKENDS[0]!,
+      dst: SELF_BACK,
+      sport: 7000,
+      dport,
+      ack,
+      flags: TCP_SYN | TCP_ACK,
+    });
+  assert.notEqual(
+    feed(t.engine, late(first.tcp!.srcPort, first.tcp!.seqNumber + 1), 1, 1001),
+    V_LOCAL,
+  );
+  // A port no check ever used is nobody's either.
+  assert.notEqual(feed(t.engine, late(CHECK_PORT_MIN + 999, 1), 1, 1002), V_LOCAL);
+  assert.equal(t.engine.counters.get(DROP.local_unhandled), 2, "both refused like a closed port");
+  assert.equal(t.engine.counters.get(EV.health_checks_ok), 0);
+});
