@@ -64,7 +64,7 @@ import { Notifier, type NotifyRunner } from "./notify.ts";
 import { loadState, saveState } from "./state_file.ts";
 import { projectFlows, projectStatus } from "./status.ts";
 import { Balancer, packAdmin } from "./balancer.ts";
-import { fixedPartsDiffer } from "../engine/reconfigure.ts";
+import { type LoadedConfig, reloadEngine } from "./reload.ts";
 import { HistorySampler } from "./history.ts";
 
 export interface PeerSetup {
@@ -124,7 +124,7 @@ export interface UnitSetup {
    * Reads the config file again (SIGHUP, `POST /reload`): the engine's new config and digest,
    * or an exception whose message is the one clear line to log. Absent: reload is refused.
    */
-  loadConfig?: () => { engine: EngineConfig; configDigest: string };
+  loadConfig?: () => LoadedConfig;
 }
 
 /**
@@ -891,50 +891,18 @@ export class Unit implements UnitControl {
    */
   reload(): Promise<ControlResult> {
     const now = this.#clock();
-    const result = this.#reload();
-    this.#lastReload = { at: this.#clock(), ok: result.ok, message: result.message };
+    const { digest, ...result } = reloadEngine(this.engine, this.#s.loadConfig);
+    if (digest !== undefined) {
+      this.#configDigest = digest;
+      this.#configWords = digestWords(digest);
+      this.#loadedAt = now;
+      // The peer's view was indexed by the old services; its next heartbeat says if we match.
+      this.#balancer.forgetPeer();
+      this.#peerConfigMatch = null;
+    }
+    this.#lastReload = { at: now, ok: result.ok, message: result.message };
     this.#event(now, result.ok ? "reload" : "reload-failed", result.message);
     return Promise.resolve(result);
-  }
-
-  #reload(): ControlResult {
-    const load = this.#s.loadConfig;
-    if (!load) {
-      return { ok: false, reason: "no-config-file", message: "this unit has no config file" };
-    }
-    let next: { engine: EngineConfig; configDigest: string };
-    try {
-      next = load();
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      return { ok: false, reason: "invalid-config", message: `reload refused: ${message}` };
-    }
-    const fixed = fixedPartsDiffer(this.engine.config, next.engine);
-    if (fixed !== undefined) {
-      return {
-        ok: false,
-        reason: "needs-restart",
-        message: `reload refused: config: ${fixed}: changing it needs a restart`,
-      };
-    }
-    const r = this.engine.reconfigure(next.engine);
-    this.#configDigest = next.configDigest;
-    this.#configWords = digestWords(next.configDigest);
-    this.#loadedAt = this.#clock();
-    // The peer's view was indexed by the old services.
-    this.#balancer.forgetPeer();
-    this.#peerConfigMatch = null;
-    const parts = [
-      r.added.length ? `added ${r.added.join(", ")}` : "",
-      r.removed.length ? `removed ${r.removed.join(", ")}` : "",
-      r.changed.length ? `changed ${r.changed.join(", ")}` : "",
-      r.retired.length ? `kept for their flows: ${r.retired.join(", ")}` : "",
-      r.orphaned ? `${r.orphaned} flows to removed backends` : "",
-    ].filter((x) => x !== "");
-    return {
-      ok: true,
-      message: `reloaded, digest ${next.configDigest}: ${parts.join("; ") || "no change"}`,
-    };
   }
 
   setBackend(service: string, address: string, admin: BackendAdmin): ControlResult {
