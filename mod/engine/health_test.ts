@@ -354,3 +354,22 @@ Deno.test("health: a late answer to an earlier check's port is refused, not take
   assert.equal(t.engine.counters.get(DROP.local_unhandled), 2, "both refused like a closed port");
   assert.equal(t.engine.counters.get(EV.health_checks_ok), 0);
 });
+
+Deno.test("health: a reload keeps each check's state and count (same service, same backend)", () => {
+  const t = withHealth(TCP_CHECK);
+  const fail = (now: number) => {
+    t.engine.tick(now);
+    t.engine.tick(now + 10);
+    answer(t, 1, TCP_RST | TCP_ACK, now + 20);
+  };
+  fail(0);
+  fail(1000);
+  assert.equal(t.engine.ctx.pools[0]!.health[1], H_UP, "2 of 3 failures");
+  t.engine.reconfigure(t.engine.config);
+  fail(2000);
+  assert.equal(t.engine.ctx.pools[0]!.health[1], H_DOWN, "the third failure counts after a reload");
+  t.engine.reconfigure({ ...t.engine.config, services: [...t.engine.config.services] });
+  assert.equal(t.engine.ctx.pools[0]!.health[1], H_DOWN, "still down after another reload");
+  assert.equal(t.engine.ctx.pools[0]!.upCount, 1);
+  assert.equal(t.engine.ctx.health.status(0, 1)!.failed, 3, "counts carried over");
+});
