@@ -26,6 +26,7 @@ import {
   type UnitRole,
 } from "./topology.ts";
 import { trafficMain } from "./traffic.ts";
+import { vlanTagMain } from "./vlan_tag.ts";
 
 /** Usage text of `tandem lab`. */
 export const LAB_USAGE = `usage: tandem lab <command> [--prefix P]      (needs root)
@@ -39,7 +40,8 @@ export const LAB_USAGE = `usage: tandem lab <command> [--prefix P]      (needs r
   kill a|b         SIGKILL a unit
   restart a|b --role active|standby
   serve [...]      the lab servers (run inside <prefix>-server)
-  traffic [...]    the traffic generator (run inside <prefix>-client)`;
+  traffic [...]    the traffic generator (run inside <prefix>-client)
+  vlan-tag [...]   the servers' user-space 802.1Q interface (lab up with a VLAN)`;
 
 class UsageError extends Error {}
 
@@ -84,6 +86,7 @@ export async function labMain(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
   if (cmd === "serve") return await serveMain(rest);
   if (cmd === "traffic") return await trafficMain(rest);
+  if (cmd === "vlan-tag") return await vlanTagMain(rest);
   try {
     const { values, positionals } = parseArgs({
       args: rest,
