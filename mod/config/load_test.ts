@@ -706,3 +706,17 @@ Deno.test("digest: VLAN ids count only when configured; a different VLAN changes
   assert.notEqual(v113, plain);
   assert.notEqual(v113, v114);
 });
+
+Deno.test("lab config: with a VLAN the back interface is that VLAN, offload off everywhere", () => {
+  const text = labConfigText({
+    unit: "a",
+    keyFile: "/cfg/peer.key",
+    tokenFile: "/cfg/api.token",
+    vlan: 113,
+  });
+  const c = parseConfig(text, "/cfg", { mode: "standby-forward" }, fakeFs(FILES));
+  assert.deepEqual(c.interfaces.map((i) => [i.name, i.tap, i.vlan, i.offload]), [
+    ["front", "tnd-front", 0, false],
+    ["back", "tnd-back", 113, false],
+  ]);
+});
