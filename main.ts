@@ -61,7 +61,16 @@ async function run(
   let heartbeatLane: UdpPort | undefined;
   let heartbeat: HeartbeatThread | undefined;
   try {
-    for (const i of cfg.interfaces) ports.push(openTap(i.tap, { offload: i.offload }));
+    // VLANs of one trunk share its TAP: one device, one port object (unit/trunk.ts).
+    const taps = new Map<string, FramePort>();
+    for (const i of cfg.interfaces) {
+      let port = taps.get(i.tap);
+      if (port === undefined) {
+        port = openTap(i.tap, { offload: i.offload });
+        taps.set(i.tap, port);
+      }
+      ports.push(port);
+    }
     if (cfg.peer) {
       // The peer link's data lane on the listen port, its control lane on the next one, the
       // heartbeat lane (read by the heartbeat thread) on the one after.
@@ -146,7 +155,7 @@ async function run(
     log.info("stopped");
     return 0;
   } finally {
-    for (const p of ports) p.close();
+    for (const p of new Set(ports)) p.close();
     heartbeat?.stop();
     heartbeatLane?.close();
     peer?.data.close();

@@ -255,13 +255,13 @@ export function malformedFrames(a: MalformedAddresses): MalformedCase[] {
     fixL4Checksum(udpLie, 17, a.src, a.vip),
   );
 
-  // 802.1Q (TPID 0x8100, VID 5) in front of an otherwise valid SYN: access ports only.
+  // 802.1Q (TPID 0x8100, VID 5) in front of an otherwise valid SYN: no VLAN is configured.
   const plain = syn();
   const tagged = new Uint8Array(plain.length + 4);
   tagged.set(plain.subarray(0, 12), 0);
   tagged.set([0x81, 0x00, 0x00, 0x05], 12);
   tagged.set(plain.subarray(12), 16);
-  add("802.1Q VLAN-tagged frame", "vlan_tagged", tagged);
+  add("802.1Q VLAN-tagged frame", "vlan_unknown", tagged);
 
   // Fragments are never reassembled (the NAT needs the L4 header of every packet).
   const first = dgram();

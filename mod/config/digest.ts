@@ -4,6 +4,9 @@
  * for mirror records to mean the same thing on both: the mode, the floating addresses and the
  * services, in file order (a service's and a backend's position can be part of a mirrored
  * decision). Per-node fields (name, self addresses, MACs, peer endpoints, role) are left out.
+ * With VLANs, each interface index's VLAN id is covered too: a mirror record names its egress
+ * by index, and the peer tags the frame with that index's VLAN. Without VLANs the text is what
+ * it always was, so existing pairs keep their digest.
  * @module
  */
 
@@ -33,6 +36,9 @@ export function canonicalConfig(config: Config): string {
       s.persistenceMs,
     ]),
     config.onServiceRemoved,
+    ...(config.interfaces.some((i) => i.vlan !== 0)
+      ? [["vlans", config.interfaces.map((i) => i.vlan)]]
+      : []),
   ]);
 }
 

@@ -32,6 +32,11 @@ export interface LabConfigOptions {
   health?: boolean;
   /** Source-IP persistence of the echo service (e.g. `60s`). */
   persistence?: string;
+  /**
+   * The back segment as this 802.1Q VLAN on the back TAP (a trunk, docs/vlan.md); trunks need
+   * plain frames, so it implies `offload: false` on both interfaces.
+   */
+  vlan?: number;
 }
 
 /** The lab's checks: the UDP echo's hosts are checked on their TCP echo port. */
@@ -52,7 +57,8 @@ const PEER_PORT = 4790;
 export function labConfigText(opts: LabConfigOptions): string {
   const me = UNITS[opts.unit];
   const peer = UNITS[opts.unit === "a" ? "b" : "a"];
-  const off = opts.offload === false ? ", offload: false" : "";
+  const off = opts.offload === false || opts.vlan !== undefined ? ", offload: false" : "";
+  const vlan = opts.vlan === undefined ? "" : `, vlan: ${opts.vlan}`;
   const backends = (port: number): string => `[${BACKENDS.map((b) => `${b}:${port}`).join(", ")}]`;
   const service = (
     name: string,
@@ -76,7 +82,7 @@ export function labConfigText(opts: LabConfigOptions): string {
     ...(opts.mode === undefined ? [] : [`mode: ${opts.mode}`]),
     `interfaces:`,
     `  front: { tap: tnd-front, address: ${me.front}/24${off} }`,
-    `  back: { tap: tnd-back, address: ${me.back}/24${off} }`,
+    `  back: { tap: tnd-back, address: ${me.back}/24${vlan}${off} }`,
     `floating:`,
     `  - { address: ${VIP}/24, interface: front }`,
     `  - { address: ${GATEWAY}/24, interface: back }`,

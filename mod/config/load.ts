@@ -64,6 +64,8 @@ export interface InterfaceConfig {
   macDerived: boolean;
   /** Open the TAP with checksum/segmentation offload (GSO frames up to 64 KiB). */
   offload: boolean;
+  /** 802.1Q VLAN id on a trunk TAP; 0 when untagged. */
+  vlan: number;
 }
 
 /** A floating address; only the receiver announces it (DESIGN.md "Losing a unit"). */
@@ -551,12 +553,21 @@ function resolveInterfaces(p: ParsedConfig): InterfaceConfig[] {
   }
   const out: InterfaceConfig[] = [];
   for (const [name, i] of entries) {
+    const vlan = i.vlan ?? 0;
     for (const other of out) {
-      if (other.tap === i.tap) {
-        throw new ConfigError(
-          `interfaces.${name}.tap`,
-          `${show(i.tap)} is also used by interfaces.${other.name}`,
-        );
+      // A TAP may carry several interfaces only as VLANs of a trunk: one per VLAN id, and at
+      // most one untagged (IEEE 802.1Q: a frame's VID, or its absence, names its segment).
+      if (other.tap === i.tap && other.vlan === vlan) {
+        throw vlan === 0
+          ? new ConfigError(
+            `interfaces.${name}.tap`,
+            `${show(i.tap)} is also used by interfaces.${other.name}, and only one interface ` +
+              `per TAP may be untagged (give one of them a vlan)`,
+          )
+          : new ConfigError(
+            `interfaces.${name}.vlan`,
+            `${vlan} is also used on tap ${show(i.tap)} by interfaces.${other.name}`,
+          );
       }
       // Overlapping subnets would make "which interface reaches this backend" ambiguous.
       if (sameSubnet(i.address.address, other.address, Math.min(i.address.prefix, other.prefix))) {
@@ -579,7 +590,20 @@ function resolveInterfaces(p: ParsedConfig): InterfaceConfig[] {
       mac: i.mac ?? deriveMac(p.node.name, name),
       macDerived: i.mac === undefined,
       offload: i.offload,
+      vlan,
     });
+  }
+  // A trunk carries plain frames: a tag in front of a GSO or partial-checksum frame would move
+  // the virtio_net_hdr's csum_start. And frames cross interfaces, while a plain TAP cannot take
+  // a GSO frame from an offload one: with VLANs, no interface may use offload.
+  const trunk = out.find((x) => x.vlan !== 0);
+  const offloaded = out.find((x) => x.offload);
+  if (trunk !== undefined && offloaded !== undefined) {
+    throw new ConfigError(
+      `interfaces.${offloaded.name}.offload`,
+      `must be false when VLANs are configured (interfaces.${trunk.name} is vlan ${trunk.vlan}): ` +
+        `set offload: false on every interface`,
+    );
   }
   return out;
 }

@@ -636,3 +636,87 @@ Deno.test("config: bad backend, health and persistence values name their field",
   const udp = configError(() => parseA((d) => d.services[1].health = { kind: "tcp" }));
   assert.match(udp.message, /services\[1\]\.health\.port: a udp service's tcp or http check/);
 });
+
+/** Lab unit a with its back segment moved onto VLAN 113 of the front TAP (a trunk). */
+function trunked(d: Doc): void {
+  d.interfaces.front.offload = false;
+  d.interfaces.back = { tap: "tnd-front", address: "203.0.113.3/24", vlan: 113, offload: false };
+}
+
+Deno.test("config: VLAN interfaces share a trunk TAP, one untagged; vlan defaults to 0", () => {
+  assert.deepEqual(parseA().interfaces.map((i) => i.vlan), [0, 0]);
+  const c = parseA(trunked);
+  assert.deepEqual(c.interfaces.map((i) => [i.name, i.tap, i.vlan]), [
+    ["front", "tnd-front", 0],
+    ["back", "tnd-front", 113],
+  ]);
+  // Also all tagged, with nothing untagged on the TAP.
+  const all = parseA((d) => (trunked(d), d.interfaces.front.vlan = 4094));
+  assert.deepEqual(all.interfaces.map((i) => i.vlan), [4094, 113]);
+});
+
+Deno.test("config: bad VLAN setups name their field in one line", () => {
+  const cases: BadCase[] = [
+    {
+      field: "interfaces.back.vlan",
+      mutate: (d) => (trunked(d), d.interfaces.front.vlan = 113),
+      says: '113 is also used on tap "tnd-front" by interfaces.front',
+    },
+    {
+      field: "interfaces.back.tap",
+      mutate: (d) => (trunked(d), delete d.interfaces.back.vlan),
+      says: "only one interface per TAP may be untagged",
+    },
+    { field: "interfaces.back.vlan", mutate: (d) => (trunked(d), d.interfaces.back.vlan = 0) },
+    {
+      field: "interfaces.back.vlan",
+      mutate: (d) => (trunked(d), d.interfaces.back.vlan = 4095),
+      says: "out of range 1..4094",
+    },
+    {
+      field: "interfaces.back.vlan",
+      mutate: (d) => (trunked(d), d.interfaces.back.vlan = "113"),
+      says: "not an integer",
+    },
+    {
+      field: "interfaces.front.offload",
+      mutate: (d) => (trunked(d), delete d.interfaces.front.offload),
+      says: "must be false when VLANs are configured (interfaces.back is vlan 113)",
+    },
+    {
+      field: "interfaces.back.offload",
+      mutate: (d) => (trunked(d), d.interfaces.back.offload = true),
+      says: "must be false",
+    },
+  ];
+  for (const c of cases) {
+    const err = configError(() => parseA(c.mutate));
+    assert.equal(err.field, c.field, `${c.field}: got ${err.message}`);
+    assert.ok(err.message.startsWith(`config: ${c.field}: `), err.message);
+    if (c.says !== undefined) assert.ok(err.message.includes(c.says), `${c.field}: ${err.message}`);
+    assert.ok(!err.message.includes("\n"), "one line");
+  }
+});
+
+Deno.test("digest: VLAN ids count only when configured; a different VLAN changes it", () => {
+  const plain = configDigest(parseA((d) => (d.interfaces.front.offload = false)));
+  assert.equal(plain, configDigest(parseA()), "no VLAN: the digest of before VLANs existed");
+  const v113 = configDigest(parseA(trunked));
+  const v114 = configDigest(parseA((d) => (trunked(d), d.interfaces.back.vlan = 114)));
+  assert.notEqual(v113, plain);
+  assert.notEqual(v113, v114);
+});
+
+Deno.test("lab config: with a VLAN the back interface is that VLAN, offload off everywhere", () => {
+  const text = labConfigText({
+    unit: "a",
+    keyFile: "/cfg/peer.key",
+    tokenFile: "/cfg/api.token",
+    vlan: 113,
+  });
+  const c = parseConfig(text, "/cfg", { mode: "standby-forward" }, fakeFs(FILES));
+  assert.deepEqual(c.interfaces.map((i) => [i.name, i.tap, i.vlan, i.offload]), [
+    ["front", "tnd-front", 0, false],
+    ["back", "tnd-back", 113, false],
+  ]);
+});

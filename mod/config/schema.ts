@@ -199,6 +199,11 @@ const interfaceSchema = z.strictObject({
   mac: mac.optional(),
   /** Checksum and segmentation offload on the TAP (virtio_net_hdr, GSO frames). */
   offload: z.boolean().default(true),
+  /**
+   * 802.1Q VLAN id: the interface is that VLAN on a trunk TAP (several interfaces may then
+   * name the same `tap`, at most one of them untagged). 0 and 4095 are reserved (802.1Q §9.6).
+   */
+  vlan: int(1, 4094).optional(),
 });
 
 const floatingSchema = z.strictObject({

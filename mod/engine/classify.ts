@@ -47,8 +47,9 @@ export function classify(p: Packet, ctx: EngineCtx): number {
     p.kind = K_ARP;
     return NEXT;
   }
-  // 802.1Q frames are not passed through: the appliance's ports are access ports.
-  if (type === ETHERTYPE_VLAN) return ctx.drop(DROP.vlan_tagged);
+  // The edge strips the tags of configured VLANs (unit/trunk.ts): a tag here is for a VLAN not
+  // configured on this TAP, and passing it through would leak frames between VLANs.
+  if (type === ETHERTYPE_VLAN) return ctx.drop(DROP.vlan_unknown);
   if (type === ETHERTYPE_IPV6) return ctx.drop(DROP.ipv6);
   if (type !== ETHERTYPE_IPV4) return ctx.drop(DROP.unknown_ethertype);
   return classifyIpv4(p, ctx);

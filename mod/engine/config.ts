@@ -11,6 +11,12 @@ export interface EngineInterface {
   /** Self address (ARP, ping, the source of ARP requests). */
   ip: number;
   prefix: number;
+  /**
+   * 802.1Q VLAN id (1..4094) when the interface is a VLAN on a trunk TAP; absent or 0:
+   * untagged. The engine never sees tags: the unit's edge strips and inserts them
+   * (`unit/trunk.ts`).
+   */
+  vlan?: number;
 }
 
 export interface EngineFloating {

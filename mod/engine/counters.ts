@@ -9,7 +9,7 @@
 export const DROP_REASONS = [
   "truncated_frame",
   "not_for_us",
-  "vlan_tagged",
+  "vlan_unknown",
   "ipv6",
   "unknown_ethertype",
   "bad_arp",

@@ -26,10 +26,12 @@ import {
   type UnitRole,
 } from "./topology.ts";
 import { trafficMain } from "./traffic.ts";
+import { vlanTagMain } from "./vlan_tag.ts";
 
 /** Usage text of `tandem lab`. */
 export const LAB_USAGE = `usage: tandem lab <command> [--prefix P]      (needs root)
-  up [--mode M] [--no-servers] [--units a,b] [--hold-new-flows MS]
+  up [--mode M] [--no-servers] [--units a,b] [--hold-new-flows MS] [--vlan N]
+                   (--vlan: the servers' segment on 802.1Q VLAN N, a trunk on the units)
   down             stop everything of the lab and remove it
   demo [--mode M] [--crash a|b] [--no-linux]
                    lab up, traffic, crash a unit, takeover, what survived; then the
@@ -39,7 +41,8 @@ export const LAB_USAGE = `usage: tandem lab <command> [--prefix P]      (needs r
   kill a|b         SIGKILL a unit
   restart a|b --role active|standby
   serve [...]      the lab servers (run inside <prefix>-server)
-  traffic [...]    the traffic generator (run inside <prefix>-client)`;
+  traffic [...]    the traffic generator (run inside <prefix>-client)
+  vlan-tag [...]   the servers' user-space 802.1Q interface (lab up with a VLAN)`;
 
 class UsageError extends Error {}
 
@@ -84,6 +87,7 @@ export async function labMain(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
   if (cmd === "serve") return await serveMain(rest);
   if (cmd === "traffic") return await trafficMain(rest);
+  if (cmd === "vlan-tag") return await vlanTagMain(rest);
   try {
     const { values, positionals } = parseArgs({
       args: rest,
@@ -93,6 +97,7 @@ export async function labMain(args: string[]): Promise<number> {
         "no-servers": { type: "boolean", default: false },
         units: { type: "string" },
         "hold-new-flows": { type: "string" },
+        vlan: { type: "string" },
         role: { type: "string" },
         crash: { type: "string" },
         "no-linux": { type: "boolean", default: false },
@@ -126,12 +131,20 @@ export async function labMain(args: string[]): Promise<number> {
             throw new UsageError("--hold-new-flows must be a whole number of ms");
           }
         }
+        let vlan: number | undefined;
+        if (values.vlan !== undefined) {
+          vlan = Number(values.vlan);
+          if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) {
+            throw new UsageError("--vlan must be a VLAN id, 1..4094");
+          }
+        }
         const lab = await labUp({
           prefix,
           mode,
           noServers: values["no-servers"],
           units,
           holdNewFlows: hold,
+          vlan,
         });
         console.log(
           `lab ${prefix} up: mode ${lab.mode}, units ${lab.units.join(",") || "none"}, ` +

@@ -23,6 +23,7 @@ Deno.test("lab CLI: bad usage exits 2 with one message naming the problem", asyn
     [["up", "--prefix", "Bad-Prefix"], /--prefix/],
     [["up", "--units", "a,c"], /--units/],
     [["up", "--hold-new-flows", "soon"], /--hold-new-flows/],
+    [["up", "--vlan", "4095"], /--vlan must be a VLAN id, 1\.\.4094/],
     [["crash", "c"], /unit a or b/],
     [["demo", "--crash", "c"], /--crash must be a or b/],
     [["demo", "--mode", "both"], /--mode/],

@@ -90,6 +90,12 @@ export interface LabUpOptions {
   readyTimeoutMs?: number;
   /** TAP checksum/segmentation offload in the units (default true); false = plain frames. */
   offload?: boolean;
+  /**
+   * Puts the back segment on this 802.1Q VLAN: the server's addresses move to `eth0.<vlan>`
+   * and the units' back interface becomes `vlan: <vlan>` on its TAP (a trunk). Implies
+   * `offload: false`. Default: untagged, as DESIGN.md's lab.
+   */
+  vlan?: number;
   /** The units' CPU scheduling (config `scheduling`); default nice (a deployment: realtime). */
   scheduling?: "realtime" | "nice" | "normal";
   /**
@@ -107,7 +113,7 @@ export interface LabInfo {
   ns: LabNamespaces;
   units: Unit[];
   /** Pids of the running units and servers. */
-  pids: { a?: number; b?: number; servers?: number };
+  pids: { a?: number; b?: number; servers?: number; tagger?: number };
   addresses: typeof LAB_ADDRESSES;
 }
 
@@ -169,9 +175,9 @@ export function tandemCommand(): string[] {
  * How to run a lab helper process. Compiled: `tandem lab serve|traffic`. Under Deno the module is
  * run directly, so the lab works before and independently of `main.ts`'s command dispatch.
  */
-export function labToolCommand(tool: "serve" | "traffic"): string[] {
+export function labToolCommand(tool: "serve" | "traffic" | "vlan-tag"): string[] {
   if (isCompiled()) return [Deno.execPath(), "lab", tool];
-  const file = tool === "serve" ? "servers.ts" : "traffic.ts";
+  const file = { serve: "servers.ts", traffic: "traffic.ts", "vlan-tag": "vlan_tag.ts" }[tool];
   return [Deno.execPath(), "run", "-A", `${repoRoot()}/mod/lab/${file}`];
 }
 
@@ -199,7 +205,10 @@ async function nsExists(ns: string): Promise<boolean> {
 }
 
 /** Pid recorded in `<stateDir>/<name>.pid`, if any. */
-export async function readPid(prefix: string, name: Unit | "servers"): Promise<number | undefined> {
+export async function readPid(
+  prefix: string,
+  name: Unit | "servers" | "tagger",
+): Promise<number | undefined> {
   try {
     const pid = Number.parseInt(await Deno.readTextFile(`${labStateDir(prefix)}/${name}.pid`), 10);
     return Number.isInteger(pid) && pid > 1 ? pid : undefined;
@@ -217,7 +226,7 @@ async function readState(prefix: string): Promise<LabState> {
 }
 
 /** Builds namespaces, bridges, veths, TAPs and addresses (no processes). */
-async function buildTopology(prefix: string, offload: boolean): Promise<void> {
+async function buildTopology(prefix: string, offload: boolean, vlan?: number): Promise<void> {
   const ns = labNamespaces(prefix);
   const all = [ns.client, ns.a, ns.b, ns.server, ns.sw];
   for (const n of all) await sh(["ip", "netns", "add", n]);
@@ -257,11 +266,26 @@ async function buildTopology(prefix: string, offload: boolean): Promise<void> {
     `addr add ${LAB_ADDRESSES.client}/24 dev eth0`,
     "link set eth0 up",
   ]);
+  // With a VLAN the servers' segment is tagged on the wire: their addresses live on a VLAN
+  // interface, so every frame to and from them carries the tag (the lab's bridges pass tags
+  // through). The kernel may lack 8021q, so that interface is a TAP whose frames `vlan_tag.ts`
+  // tags onto a second TAP bridged with eth0 (`startVlanTagger`).
+  const serverDev = vlan === undefined ? "eth0" : VLAN_ACCESS;
   await ipBatch(ns.server, [
     "link set lo up",
     veth("eth0", "sb"),
-    ...LAB_ADDRESSES.backends.map((b) => `addr add ${b}/24 dev eth0`),
     "link set eth0 up",
+    ...(vlan === undefined ? [] : [
+      `link add br0 type bridge forward_delay 0 stp_state 0`,
+      `tuntap add dev ${VLAN_TRUNK} mode tap`,
+      `tuntap add dev ${VLAN_ACCESS} mode tap`,
+      "link set eth0 master br0",
+      `link set ${VLAN_TRUNK} master br0`,
+      `link set ${VLAN_TRUNK} up`,
+      "link set br0 up",
+    ]),
+    ...LAB_ADDRESSES.backends.map((b) => `addr add ${b}/24 dev ${serverDev}`),
+    `link set ${serverDev} up`,
     `route add default via ${LAB_ADDRESSES.gateway}`,
   ]);
   for (const u of ["a", "b"] as const) {
@@ -324,6 +348,42 @@ async function buildTopology(prefix: string, offload: boolean): Promise<void> {
     ];
     await Promise.all(ends.map(([n, dev]) => nsExec(n, ["ethtool", "-K", dev, "tx", "off"])));
   }
+}
+
+/** The servers' VLAN interface and its tagged twin (TAPs; see `buildTopology`). */
+const VLAN_ACCESS = "vlan0";
+const VLAN_TRUNK = "vlan0-trunk";
+
+/**
+ * Starts the servers' 802.1Q tagger (`vlan_tag.ts`) in `<prefix>-server`; resolves once it
+ * holds both TAPs.
+ */
+async function startVlanTagger(prefix: string, vlan: number, timeoutMs: number): Promise<number> {
+  const dir = labStateDir(prefix);
+  const log = `${dir}/tagger.log`;
+  const pid = await spawnInNs(
+    labNamespaces(prefix).server,
+    [
+      ...labToolCommand("vlan-tag"),
+      "--access",
+      VLAN_ACCESS,
+      "--trunk",
+      VLAN_TRUNK,
+      "--vlan",
+      String(vlan),
+    ],
+    log,
+    `${dir}/tagger.pid`,
+    labCwd(prefix),
+  );
+  await waitFor(
+    "vlan tagger",
+    pid,
+    log,
+    timeoutMs,
+    () => Deno.readTextFile(log).then((t) => t.includes(`vlan ${vlan}:`), () => false),
+  );
+  return pid;
 }
 
 async function waitFor(
@@ -429,6 +489,15 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     // The other two modes never emit before both units have the packet (DESIGN.md table).
     throw new Error(`holdNewFlows only applies to mode active-forward, not ${mode}`);
   }
+  if (
+    opts.vlan !== undefined && !(Number.isInteger(opts.vlan) && opts.vlan >= 1 && opts.vlan <= 4094)
+  ) {
+    throw new Error(`bad lab vlan ${opts.vlan}: must be 1..4094`);
+  }
+  if (opts.vlan !== undefined && opts.offload === true) {
+    throw new Error("a lab with a vlan runs without offload (trunks carry plain frames)");
+  }
+  const offload = opts.vlan === undefined && opts.offload !== false;
   const units = opts.units ?? ["a", "b"];
   const timeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   await labDown(prefix);
@@ -457,7 +526,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
         stateDir: `${dir}/${u}-state`,
         extra: opts.unitConfig?.[u],
         persistence: opts.persistence,
-        offload: opts.offload !== false,
+        offload,
+        vlan: opts.vlan,
         // The lab shares its cores with the clients and servers it measures: real-time units
         // starve them (stalls of seconds under load), so the lab runs its units at nice.
         scheduling: opts.scheduling ?? "nice",
@@ -473,7 +543,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   };
   await Deno.writeTextFile(`${dir}/lab.json`, JSON.stringify(st) + "\n");
 
-  await buildTopology(prefix, opts.offload !== false);
+  await buildTopology(prefix, offload, opts.vlan);
   const info: LabInfo = {
     prefix,
     mode,
@@ -483,6 +553,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     pids: {},
     addresses: LAB_ADDRESSES,
   };
+  if (opts.vlan !== undefined) {
+    info.pids.tagger = await startVlanTagger(prefix, opts.vlan, timeoutMs);
+  }
   if (!opts.noServers) info.pids.servers = await startLabServers(prefix, timeoutMs);
   // a first, so it is up as the active unit before b joins as standby.
   for (const u of (["a", "b"] as const).filter((x) => units.includes(x))) {
@@ -499,7 +572,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
 export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
   mustPrefix(prefix);
   const dir = labStateDir(prefix);
-  const names = ["a", "b", "servers"] as const;
+  const names = ["a", "b", "servers", "tagger"] as const;
   await Promise.all(names.map(async (n) => {
     const pid = await readPid(prefix, n);
     if (pid !== undefined) await stopPid(pid);

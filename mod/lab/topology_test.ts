@@ -85,6 +85,17 @@ Deno.test("tandemCommand / labToolCommand run main.ts and the lab modules under 
   assert.match(t[3] ?? "", /^\/.*\/main\.ts$/);
   assert.match(labToolCommand("serve").at(-1) ?? "", /\/mod\/lab\/servers\.ts$/);
   assert.match(labToolCommand("traffic").at(-1) ?? "", /\/mod\/lab\/traffic\.ts$/);
+  assert.match(labToolCommand("vlan-tag").at(-1) ?? "", /\/mod\/lab\/vlan_tag\.ts$/);
+});
+
+Deno.test("labUp refuses a VLAN out of range, or with offload, before touching anything", async () => {
+  await assert.rejects(labUp({ prefix: "tv7", vlan: 4095, units: [] }), /bad lab vlan 4095/);
+  await assert.rejects(labUp({ prefix: "tv7", vlan: 0, units: [] }), /bad lab vlan 0/);
+  await assert.rejects(
+    labUp({ prefix: "tv7", vlan: 113, offload: true, units: [] }),
+    /without offload/,
+  );
+  if (skip === null) assert.ok(!(await listNamespaces()).some((n) => n.startsWith("tv7-")));
 });
 
 Deno.test({

@@ -66,6 +66,7 @@ import { projectFlows, projectStatus } from "./status.ts";
 import { Balancer, packAdmin } from "./balancer.ts";
 import { type LoadedConfig, reloadEngine } from "./reload.ts";
 import { HistorySampler } from "./history.ts";
+import { Trunks } from "./trunk.ts";
 
 export interface PeerSetup {
   ip: number;
@@ -144,7 +145,9 @@ export class Unit implements UnitControl {
   readonly engine: Engine;
   readonly pair: Pair;
   readonly #s: UnitSetup;
+  /** Interface i's port; interfaces on one TAP (VLANs of a trunk) share the port object. */
   readonly #ports: FramePort[];
+  readonly #trunks: Trunks;
   readonly #link: PeerLink | null;
   readonly #clock: () => number;
   readonly #started: number;
@@ -270,6 +273,13 @@ export class Unit implements UnitControl {
       );
     }
     this.#link = link;
+    this.#trunks = new Trunks(
+      ports,
+      setup.engine.interfaces.map((i) => i.vlan ?? 0),
+      this.engine.counters,
+      this.#tx,
+      (dst, at, src, off, end) => this.#arena.copy(dst, at, src, off, end),
+    );
     this.engine.ctx.arpWatch = this.#failsafe.monitor;
     this.#balancer = new Balancer(this.engine);
     this.#onRecord = (rec) => this.#record(rec);
@@ -298,7 +308,8 @@ export class Unit implements UnitControl {
 
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const fds = this.#ports.map((p) => p.fd).filter((fd) => fd >= 0);
+    const trunks = this.#trunks, devices = trunks.devices;
+    const fds = devices.map((p) => p.fd).filter((fd) => fd >= 0);
     if (this.#link) fds.push(...this.#link.fds);
     const poller = fds.length > 0 ? new Poller(fds) : null;
     const rx = this.#arena.region("tapRx");
@@ -309,8 +320,8 @@ export class Unit implements UnitControl {
     while (!this.#stopped) {
       this.#lastTurn = this.#now = this.#clock();
       let work = this.#drainPeer();
-      for (let i = 0; i < this.#ports.length; i++) {
-        const port = this.#ports[i]!;
+      for (let d = 0; d < devices.length; d++) {
+        const port = devices[d]!;
         // Offload ports put the virtio_net_hdr before each frame; plain ports read at 0.
         const at = port.vnet ? VNET_HDR_LEN : 0;
         this.engine.vnet = port.vnet ? rxVnet : plain;
@@ -320,7 +331,10 @@ export class Unit implements UnitControl {
             if (n <= 0) break;
             continue;
           }
-          this.engine.handle(rx, at, n, i, this.#now);
+          // One interface per TAP, or a trunk's VLAN with its tag stripped (trunk.ts).
+          const iface = trunks.rx(d, rx, at, n);
+          if (iface < 0) continue;
+          this.engine.handle(rx, trunks.off, n, iface, this.#now);
           work++;
         }
         // Heartbeats are read again between ports so a flood on one cannot delay them, and
@@ -354,7 +368,9 @@ export class Unit implements UnitControl {
   /**
    * Writes a frame to a port. An offload port takes a virtio_net_hdr first: a frame handled in
    * place still has its header just before it in the receive buffer and goes out without a
-   * copy; anything else is copied behind the given header (zeros: no offload).
+   * copy; anything else is copied behind the given header (zeros: no offload). A VLAN
+   * interface's frames get its 802.1Q tag (`trunk.ts`): every frame out of the unit, forwarded,
+   * built by the engine or carried by a peer record, passes here.
    */
   #send(
     iface: number,
@@ -365,7 +381,8 @@ export class Unit implements UnitControl {
   ): boolean {
     const port = this.#ports[iface]!;
     let ok: boolean;
-    if (!port.vnet && off === 0) ok = port.send(buf, end);
+    if (this.#trunks.vids[iface] !== 0) ok = this.#trunks.send(iface, buf, off, end);
+    else if (!port.vnet && off === 0) ok = port.send(buf, end);
     else if (
       port.vnet && off === VNET_HDR_LEN && vnet !== null && vnet.buffer === buf.buffer &&
       vnet.byteOffset === buf.byteOffset

@@ -1,9 +1,11 @@
 /**
  * Ethernet II frames (IEEE 802.3 with an EtherType, as carried by a Linux TAP with IFF_NO_PI).
  *
- * Decision: 802.1Q-tagged frames (EtherType 0x8100) are not parsed past the tag nor passed
- * through; the engine counts and drops them as `vlan_tagged`. The lab and the product topology
- * are untagged, and forwarding a tag we do not understand would leak frames between VLANs.
+ * Decision: the engine never parses past an 802.1Q tag (EtherType 0x8100) nor passes one
+ * through. A trunk's tags are stripped and inserted at the unit's edge (`wire/vlan.ts`,
+ * `unit/trunk.ts`); a tagged frame that still reaches the engine is for a VLAN not configured on
+ * its TAP and is counted and dropped as `vlan_unknown`, since forwarding it would leak frames
+ * between VLANs.
  * The frame check sequence is never present on a TAP, so it is not modelled.
  * @module
  */

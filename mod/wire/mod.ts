@@ -9,7 +9,8 @@
  * numbers, MACs 6-byte `Uint8Array`s.
  *
  * Decisions the engine builds on (each counted and dropped under the named reason):
- * - 802.1Q-tagged frames are not passed through: `vlan_tagged`.
+ * - 802.1Q tags are stripped and inserted at the unit's edge (`vlan.ts`, `unit/trunk.ts`); a
+ *   tagged frame reaching the engine is for a VLAN not configured there: `vlan_unknown`.
  * - IPv4 fragments are not reassembled or forwarded: `ipv4_fragment`.
  * - IPv4 options are accepted and passed through unchanged.
  * - IPv6 is not forwarded yet: `ipv6`.
@@ -21,6 +22,7 @@ export * from "./addr.ts";
 export * from "./bytes.ts";
 export * from "./checksum.ts";
 export * from "./ethernet.ts";
+export * from "./vlan.ts";
 export * from "./arp.ts";
 export * from "./ipv4.ts";
 export * from "./tcp.ts";
