@@ -10,7 +10,8 @@
  *
  * Decisions the engine builds on (each counted and dropped under the named reason):
  * - 802.1Q-tagged frames are not passed through: `vlan_tagged`.
- * - IPv4 fragments are not reassembled or forwarded: `ipv4_fragment`.
+ * - IPv4 fragments are not reassembled: fragments of a tracked TCP or UDP flow are forwarded with
+ *   its NAT (`engine/fragments.ts`); other fragments are dropped as `ipv4_fragment`.
  * - IPv4 options are accepted and passed through unchanged.
  * - IPv6 is not forwarded yet: `ipv6`.
  * - Header checksums are not verified by `checked`; the engine counts bad ones separately.
