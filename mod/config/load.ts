@@ -64,6 +64,8 @@ export interface InterfaceConfig {
   macDerived: boolean;
   /** Open the TAP with checksum/segmentation offload (GSO frames up to 64 KiB). */
   offload: boolean;
+  /** Largest IP packet sent out of it (RFC 1191 next-hop MTU); default 1500. */
+  mtu: number;
 }
 
 /** A floating address; only the receiver announces it (DESIGN.md "Losing a unit"). */
@@ -579,6 +581,7 @@ function resolveInterfaces(p: ParsedConfig): InterfaceConfig[] {
       mac: i.mac ?? deriveMac(p.node.name, name),
       macDerived: i.mac === undefined,
       offload: i.offload,
+      mtu: i.mtu,
     });
   }
   return out;

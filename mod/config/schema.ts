@@ -199,6 +199,12 @@ const interfaceSchema = z.strictObject({
   mac: mac.optional(),
   /** Checksum and segmentation offload on the TAP (virtio_net_hdr, GSO frames). */
   offload: z.boolean().default(true),
+  /**
+   * Largest IP packet sent out of the interface (RFC 791 §3.2: every link carries 68).
+   * Bigger tracked packets with DF get ICMP fragmentation needed (RFC 1191); without DF they
+   * are dropped, not fragmented.
+   */
+  mtu: int(68, 65535).default(1500),
 });
 
 const floatingSchema = z.strictObject({

@@ -28,6 +28,7 @@ export function engineConfig(cfg: Config): EngineConfig {
       mac: i.mac,
       ip: i.address,
       prefix: i.prefix,
+      mtu: i.mtu,
     })),
     floating: cfg.floating.map((f) => ({
       ip: f.address,
