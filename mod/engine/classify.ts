@@ -135,8 +135,12 @@ function classifyFragment(p: Packet, ctx: EngineCtx): number {
   if (p.toSelf || (proto !== PROTO_TCP && proto !== PROTO_UDP)) {
     return ctx.drop(DROP.ipv4_fragment);
   }
-  // The kernel fragments after completing checksums; an offload header on a fragment is a lie.
-  if (p.vnet[0] !== 0 || p.vnet[1] !== 0) return ctx.drop(DROP.bad_fragment);
+  // The kernel fragments after completing checksums: a fragment that asks for a checksum to be
+  // completed, or to be segmented, on output is a lie. (DATA_VALID is harmless: a fragment's
+  // L4 checksum is not verified here anyway.)
+  if ((p.vnet[0]! & VNET_NEEDS_CSUM) !== 0 || p.vnet[1] !== 0) {
+    return ctx.drop(DROP.bad_fragment);
+  }
   const offset = ip.fragmentOffset;
   if (offset === 0) {
     // The first fragment must hold the whole L4 header (classify checks it below) and cannot

@@ -260,4 +260,6 @@ Deno.test("classify: UDP fragments are a first one with ports and later ones of 
   assert.deepEqual(run(bad).moved, ["bad_udp_checksum"]);
   // The kernel fragments after completing checksums: an offload header on a fragment is a lie.
   assert.deepEqual(run(first!, { vnet: VNET_NEEDS_CSUM }).moved, ["bad_fragment"]);
+  const valid = run(middle!, { vnet: VNET_DATA_VALID });
+  assert.deepEqual([valid.v, valid.p.kind], [NEXT, K_FRAGMENT], "DATA_VALID changes nothing");
 });
