@@ -29,7 +29,7 @@ import { DROP, EV } from "./counters.ts";
 import { NEXT } from "./output.ts";
 import type { Packet } from "./packet.ts";
 
-/** Slots in the table (a power of two): 8192 datagrams in flight, about 270 KiB. */
+/** Slots in the table (a power of two): 8192 datagrams in flight, about 290 KiB. */
 export const FRAG_SLOTS = 8192;
 /** Slots a key may live in, from its hash on. */
 export const FRAG_PROBES = 8;
