@@ -16,6 +16,8 @@ import dgram from "node:dgram";
 
 export interface UdpBigReport {
   size: number;
+  /** Wall-clock time (unix ms) of the first send: `*AtMs` fields count from here. */
+  startedAt: number;
   sent: number;
   /** Echoes equal, byte for byte, to a datagram we sent, from the address we sent to. */
   echoed: number;
@@ -50,6 +52,7 @@ export async function udpBig(
   const sentAt = new Map<number, number>();
   const report: UdpBigReport = {
     size,
+    startedAt: Date.now(),
     sent: 0,
     echoed: 0,
     mismatched: 0,
