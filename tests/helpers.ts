@@ -263,12 +263,13 @@ export function malformedFrames(a: MalformedAddresses): MalformedCase[] {
   tagged.set(plain.subarray(12), 16);
   add("802.1Q VLAN-tagged frame", "vlan_unknown", tagged);
 
-  // Fragments are never reassembled (the NAT needs the L4 header of every packet).
-  const first = dgram();
-  setU16(first, IP + IP_FLAGS_FRAG, 0x2000); // MF, offset 0
-  add("IPv4 first fragment (MF set)", "ipv4_fragment", fixIpChecksum(first));
+  // Fragments are followed, not reassembled: a later one needs its datagram's first fragment
+  // to have passed, and a TCP fragment at offset 8 would overwrite the header (RFC 1858 §3.2).
   const later = dgram();
   setU16(later, IP + IP_FLAGS_FRAG, 185); // offset 185 × 8 bytes, last fragment
-  add("IPv4 later fragment (offset 1480)", "ipv4_fragment", fixIpChecksum(later));
+  add("IPv4 later fragment without its first", "fragment_no_first", fixIpChecksum(later));
+  const overlap = syn();
+  setU16(overlap, IP + IP_FLAGS_FRAG, 1); // offset 8 bytes
+  add("TCP fragment at offset 8 (RFC 1858)", "bad_fragment", fixIpChecksum(overlap));
   return cases;
 }

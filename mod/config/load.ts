@@ -66,6 +66,8 @@ export interface InterfaceConfig {
   offload: boolean;
   /** 802.1Q VLAN id on a trunk TAP; 0 when untagged. */
   vlan: number;
+  /** Largest IP packet sent out of it (RFC 1191 next-hop MTU); default 1500. */
+  mtu: number;
 }
 
 /** A floating address; only the receiver announces it (DESIGN.md "Losing a unit"). */
@@ -591,6 +593,7 @@ function resolveInterfaces(p: ParsedConfig): InterfaceConfig[] {
       macDerived: i.mac === undefined,
       offload: i.offload,
       vlan,
+      mtu: i.mtu,
     });
   }
   // A trunk carries plain frames: a tag in front of a GSO or partial-checksum frame would move

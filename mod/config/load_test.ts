@@ -95,7 +95,15 @@ const BAD: BadCase[] = [
     says: "multicast",
   },
   { field: "interfaces.front.mac", mutate: (d) => (d.interfaces.front.mac = "02:00:00") },
-  { field: "interfaces.front.mtu", mutate: (d) => (d.interfaces.front.mtu = 1500) },
+  {
+    field: "interfaces.front.mtu",
+    mutate: (d) => (d.interfaces.front.mtu = 67),
+    says: "68..65535",
+  },
+  { field: "interfaces.front.mtu", mutate: (d) => (d.interfaces.front.mtu = 65536) },
+  { field: "interfaces.front.mtu", mutate: (d) => (d.interfaces.front.mtu = 1500.5) },
+  { field: "interfaces.front.mtu", mutate: (d) => (d.interfaces.front.mtu = "1500") },
+  { field: "interfaces.front.jumbo", mutate: (d) => (d.interfaces.front.jumbo = true) },
   { field: "interfaces", mutate: (d) => (d.interfaces = {}), says: "at least 1" },
   {
     field: "interfaces",
@@ -719,4 +727,13 @@ Deno.test("lab config: with a VLAN the back interface is that VLAN, offload off 
     ["front", "tnd-front", 0, false],
     ["back", "tnd-back", 113, false],
   ]);
+});
+
+Deno.test("config: an interface's mtu defaults to Ethernet's 1500 ", () => {
+  const plain = parseA();
+  assert.deepEqual(plain.interfaces.map((i) => i.mtu), [1500, 1500]);
+  const jumbo = parseA((d) => (d.interfaces.back.mtu = 9000));
+  assert.deepEqual(jumbo.interfaces.map((i) => [i.name, i.mtu]), [["front", 1500], ["back", 9000]]);
+  // RFC 791's floor: every link carries 68 bytes.
+  assert.equal(parseA((d) => (d.interfaces.front.mtu = 68)).interfaces[0]!.mtu, 68);
 });

@@ -204,6 +204,12 @@ const interfaceSchema = z.strictObject({
    * name the same `tap`, at most one of them untagged). 0 and 4095 are reserved (802.1Q §9.6).
    */
   vlan: int(1, 4094).optional(),
+  /**
+   * Largest IP packet sent out of the interface (RFC 791 §3.2: every link carries 68).
+   * Bigger tracked packets with DF get ICMP fragmentation needed (RFC 1191); without DF they
+   * are dropped, not fragmented.
+   */
+  mtu: int(68, 65535).default(1500),
 });
 
 const floatingSchema = z.strictObject({

@@ -19,7 +19,7 @@ import { VNET_DATA_VALID, VNET_NEEDS_CSUM } from "./config.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import { NEXT, V_RELAY } from "./output.ts";
-import { K_ARP, K_ICMP, K_IP_OTHER, K_TCP, K_UDP, type Packet } from "./packet.ts";
+import { K_ARP, K_FRAGMENT, K_ICMP, K_IP_OTHER, K_TCP, K_UDP, type Packet } from "./packet.ts";
 
 /** Classifies `p`; returns NEXT, or a drop verdict (counted). */
 export function classify(p: Packet, ctx: EngineCtx): number {
@@ -59,8 +59,6 @@ function classifyIpv4(p: Packet, ctx: EngineCtx): number {
   const ip = p.ip;
   if (!ip.check(p.buf, p.eth.payloadOff, p.end)) return ctx.drop(DROP.bad_ipv4_header);
   if (!ip.verifyChecksum()) return ctx.drop(DROP.bad_ipv4_checksum);
-  // Fragments are counted and dropped: the NAT needs the L4 header of every packet.
-  if (ip.isFragment) return ctx.drop(DROP.ipv4_fragment);
   // The address scans are inline on purpose: a 32-bit address handed to a call V8 does not
   // inline is boxed, which would make garbage on every packet.
   const dst = ip.dst, selfs = ctx.selfAddrs, floats = ctx.floatingAddrs;
@@ -69,9 +67,16 @@ function classifyIpv4(p: Packet, ctx: EngineCtx): number {
   for (let i = 0; i < floats.length; i++) if (floats[i] === dst) toFloating = !toSelf;
   p.toSelf = toSelf;
   p.toFloating = toFloating;
+  if (ip.isFragment) {
+    const v = classifyFragment(p, ctx);
+    if (v !== NEXT || p.kind === K_FRAGMENT) return v;
+  }
   // A partial checksum (to be completed on output) or one the kernel already checked
   // (DATA_VALID) is not verified again.
-  const csumKnown = (p.vnet[0]! & (VNET_NEEDS_CSUM | VNET_DATA_VALID)) !== 0;
+  // A first fragment's L4 checksum covers the whole datagram, most of which is not here: it
+  // cannot be verified, only updated (the endpoint verifies it after reassembly).
+  const csumKnown = p.firstFragment ||
+    (p.vnet[0]! & (VNET_NEEDS_CSUM | VNET_DATA_VALID)) !== 0;
   switch (ip.protocol) {
     case PROTO_TCP: {
       const tcp = p.tcp;
@@ -89,7 +94,13 @@ function classifyIpv4(p: Packet, ctx: EngineCtx): number {
     }
     case PROTO_UDP: {
       const udp = p.udp;
-      if (!udp.check(p.buf, ip.payloadOff, ip.packetEnd)) return ctx.drop(DROP.bad_udp_header);
+      if (
+        !(p.firstFragment
+          ? udp.checkHeader(p.buf, ip.payloadOff, ip.packetEnd)
+          : udp.check(p.buf, ip.payloadOff, ip.packetEnd))
+      ) {
+        return ctx.drop(DROP.bad_udp_header);
+      }
       if (
         !csumKnown && !udp.verifyWithPseudo(pseudoHeaderSum(ip.src, dst, PROTO_UDP, udp.length))
       ) {
@@ -112,4 +123,35 @@ function classifyIpv4(p: Packet, ctx: EngineCtx): number {
       p.kind = K_IP_OTHER;
       return NEXT;
   }
+}
+
+/**
+ * IPv4 fragments (RFC 791): those of TCP and UDP through the unit are followed
+ * (`fragments.ts`); fragments to a self address or of another protocol are dropped as
+ * `ipv4_fragment` (the unit reassembles nothing). A later fragment becomes K_FRAGMENT; a first
+ * one goes on as TCP or UDP with `firstFragment` set. NEXT, or a drop.
+ */
+function classifyFragment(p: Packet, ctx: EngineCtx): number {
+  const ip = p.ip, proto = ip.protocol;
+  if (p.toSelf || (proto !== PROTO_TCP && proto !== PROTO_UDP)) {
+    return ctx.drop(DROP.ipv4_fragment);
+  }
+  // The kernel fragments after completing checksums: a fragment that asks for a checksum to be
+  // completed, or to be segmented, on output is a lie. (DATA_VALID is harmless: a fragment's
+  // L4 checksum is not verified here anyway.)
+  if ((p.vnet[0]! & VNET_NEEDS_CSUM) !== 0 || p.vnet[1] !== 0) {
+    return ctx.drop(DROP.bad_fragment);
+  }
+  const offset = ip.fragmentOffset;
+  if (offset === 0) {
+    // The first fragment must hold the whole L4 header (classify checks it below) and cannot
+    // be the last one: MF clear at offset 0 is no fragment.
+    p.firstFragment = true;
+    return NEXT;
+  }
+  // RFC 1858 §3.2: a TCP fragment at offset 8 overlaps the header's flags and could rewrite
+  // them after the first fragment passed (the RFC 1858 "overlapping fragment" attack).
+  if (proto === PROTO_TCP && offset === 8) return ctx.drop(DROP.bad_fragment);
+  p.kind = K_FRAGMENT;
+  return NEXT;
 }

@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { classify } from "./classify.ts";
 import { DROP, DROP_REASONS, EV } from "./counters.ts";
 import { NEXT, V_DROP, V_FORWARD, V_RELAY } from "./output.ts";
-import { K_ARP, K_ICMP, K_IP_OTHER, K_TCP, K_UDP, Packet } from "./packet.ts";
+import { K_ARP, K_FRAGMENT, K_ICMP, K_IP_OTHER, K_TCP, K_UDP, Packet } from "./packet.ts";
 import { VNET_DATA_VALID, VNET_NEEDS_CSUM } from "./config.ts";
 import { ARP_REQUEST, BROADCAST_MAC, buildArpFrame, Ipv4Packet } from "../wire/mod.ts";
 import {
   CLIENT,
   CLIENT_MAC,
   engineUnderTest,
+  fragmentFrame,
   learnNeighbors,
   mirrorIn,
   pingFrame,
@@ -119,8 +120,20 @@ Deno.test("classify: every malformed frame is dropped under exactly its reason",
     ["ihl 4", fixIp(((f) => (f[14] = 0x44, f))(syn())), "bad_ipv4_header"],
     ["total length past frame", fixIp(((f) => (f[17] = f[17]! + 1, f))(syn())), "bad_ipv4_header"],
     ["ip checksum", ((f) => (f[25]! ^= 1, f))(syn()), "bad_ipv4_checksum"],
-    ["fragment MF", fixIp(((f) => (f[20] = 0x20, f))(syn())), "ipv4_fragment"],
-    ["fragment offset", fixIp(((f) => (f[21] = 1, f))(syn())), "ipv4_fragment"],
+    // RFC 1858 §3.2: a TCP fragment at offset 8 would overwrite the first one's flags.
+    ["tcp fragment at offset 8", fixIp(((f) => (f[21] = 1, f))(syn())), "bad_fragment"],
+    // RFC 1858 tiny fragment: a first fragment cut inside the TCP header.
+    [
+      "first tcp fragment cut in its header",
+      fixIp(((f) => (f[20] = 0x20, f[17] = 20 + 12, f))(syn())),
+      "bad_tcp_header",
+    ],
+    // The unit reassembles nothing: fragments to its own addresses, or of ICMP, are dropped.
+    [
+      "fragment to a self address",
+      fixIp(((f) => (f[20] = 0x20, f.set([198, 51, 100, 3], 30), f))(syn())),
+      "ipv4_fragment",
+    ],
     ["tcp data offset 4", ((f) => (f[46] = 0x40, f))(syn()), "bad_tcp_header"],
     ["tcp data offset past end", ((f) => (f[46] = 0xf0, f))(syn()), "bad_tcp_header"],
     ["tcp checksum", ((f) => (f[51]! ^= 1, f))(syn()), "bad_tcp_checksum"],
@@ -135,6 +148,12 @@ Deno.test("classify: every malformed frame is dropped under exactly its reason",
   cases.push(["udp checksum", ((f) => (f[41]! ^= 1, f))(u()), "bad_udp_checksum"]);
   const ping = pingFrame(cfg.virtualMacs[0]!, VIP);
   cases.push(["icmp checksum", ((f) => (f[36]! ^= 1, f))(ping.slice()), "bad_icmp"]);
+  cases.push(["fragmented ping", fixIp(((f) => (f[20] = 0x20, f))(ping.slice())), "ipv4_fragment"]);
+  cases.push([
+    "first udp fragment shorter than the udp header",
+    fixIp(((f) => (f[20] = 0x20, f[17] = 20 + 6, f))(u())),
+    "bad_udp_header",
+  ]);
   const shortIcmp = fixIp(((f) => (f[17] = 20 + 4, f))(pingFrame(cfg.virtualMacs[0]!, VIP)));
   cases.push(["icmp shorter than its header", shortIcmp, "bad_icmp"]);
   const badArp = new Uint8Array(42);
@@ -205,4 +224,42 @@ Deno.test("classify: an ex-receiver relays frames for the virtual MAC; the new r
   assert.equal(b.engine.applyRelay(mirrorIn(out.relayed[0]!), 3), V_FORWARD);
   assert.equal(b.engine.flows.count, 1);
   assert.equal(b.out.emitted[0]!.iface, 1);
+});
+
+Deno.test("classify: UDP fragments are a first one with ports and later ones of no L4", () => {
+  const payload = new Uint8Array(3000).map((_, i) => i * 7);
+  const whole = udpFrame({
+    dstMac: cfg.virtualMacs[0]!,
+    src: CLIENT,
+    dst: VIP,
+    sport: 5555,
+    dport: 7001,
+    payload,
+  });
+  const [first, middle, last] = fragmentFrame(whole, 1480);
+  // The first fragment's UDP length and checksum cover 3008 bytes that are not all here: the
+  // header is taken, the checksum left to the endpoint.
+  const a = run(first!);
+  assert.equal(a.v, NEXT);
+  assert.deepEqual(a.moved, []);
+  assert.equal(a.p.kind, K_UDP);
+  assert.equal(a.p.firstFragment, true);
+  assert.deepEqual([a.p.sport, a.p.dport], [5555, 7001]);
+  for (const f of [middle!, last!]) {
+    const b = run(f);
+    assert.equal(b.v, NEXT);
+    assert.deepEqual(b.moved, []);
+    assert.equal(b.p.kind, K_FRAGMENT);
+    assert.equal(b.p.firstFragment, false);
+    assert.deepEqual([b.p.sport, b.p.dport], [0, 0], "a later fragment has no ports");
+  }
+  // An unfragmented datagram is no fragment, and still has its checksum verified.
+  assert.equal(run(whole).p.firstFragment, false);
+  const bad = whole.slice();
+  bad[41]! ^= 1;
+  assert.deepEqual(run(bad).moved, ["bad_udp_checksum"]);
+  // The kernel fragments after completing checksums: an offload header on a fragment is a lie.
+  assert.deepEqual(run(first!, { vnet: VNET_NEEDS_CSUM }).moved, ["bad_fragment"]);
+  const valid = run(middle!, { vnet: VNET_DATA_VALID });
+  assert.deepEqual([valid.v, valid.p.kind], [NEXT, K_FRAGMENT], "DATA_VALID changes nothing");
 });

@@ -17,7 +17,12 @@ export interface EngineInterface {
    * (`unit/trunk.ts`).
    */
   vlan?: number;
+  /** Largest IP packet sent out of it, header included (default {@link DEFAULT_MTU}). */
+  mtu?: number;
 }
+
+/** Ethernet's MTU (RFC 894): the default of every interface. */
+export const DEFAULT_MTU = 1500;
 
 export interface EngineFloating {
   ip: number;

@@ -9,8 +9,9 @@ import { FlowTable } from "../flow/table.ts";
 import { BackendPool } from "./backends.ts";
 import { HealthChecks } from "./health.ts";
 import { sameSubnet } from "../wire/addr.ts";
-import type { EngineConfig } from "./config.ts";
+import { DEFAULT_MTU, type EngineConfig } from "./config.ts";
 import { Counters, EV } from "./counters.ts";
+import { FragmentTable } from "./fragments.ts";
 import { Neighbors } from "./neighbors.ts";
 import type { ArpWatch } from "./monitor.ts";
 import type { EngineOutput, MirrorOut } from "./output.ts";
@@ -39,6 +40,8 @@ export interface EngineRoles {
 export class EngineCtx {
   cfg: EngineConfig;
   readonly flows: FlowTable;
+  /** IPv4 datagrams in fragments being followed (`fragments.ts`). */
+  readonly frags: FragmentTable = new FragmentTable();
   readonly neighbors: Neighbors[];
   readonly counters: Counters = new Counters();
   readonly out: EngineOutput;
@@ -62,6 +65,9 @@ export class EngineCtx {
   /** Self and floating addresses as arrays the stages can scan inline (see `classify.ts`). */
   readonly selfAddrs: Uint32Array;
   readonly floatingAddrs: Uint32Array;
+  /** Per interface: the largest IP packet it sends (`mtu.ts`); and the smallest of them. */
+  readonly mtus: Uint16Array;
+  readonly minMtu: number;
   /** Told of every ARP sender (fail-safe gateway checks, `monitor.ts`); null when none. */
   arpWatch: ArpWatch | null = null;
 
@@ -72,6 +78,8 @@ export class EngineCtx {
     this.flows = new FlowTable(cfg.capacity);
     this.selfAddrs = Uint32Array.from(cfg.interfaces.map((i) => i.ip));
     this.floatingAddrs = Uint32Array.from(cfg.floating.map((f) => f.ip));
+    this.mtus = Uint16Array.from(cfg.interfaces.map((i) => i.mtu ?? DEFAULT_MTU));
+    this.minMtu = Math.min(...this.mtus);
     this.neighbors = cfg.interfaces.map(() => new Neighbors(cfg.arpQueueLimit));
     this.pools = cfg.services.map((s) => new BackendPool(s));
     this.health = new HealthChecks(this);

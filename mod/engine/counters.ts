@@ -39,6 +39,10 @@ export const DROP_REASONS = [
   "mirror_bad_record",
   "no_backend_up",
   "flow_reset_backend_gone",
+  "bad_fragment",
+  "fragment_no_first",
+  "fragment_table_full",
+  "too_big",
 ] as const;
 export type DropReason = typeof DROP_REASONS[number];
 
@@ -70,6 +74,8 @@ export const EVENT_COUNTERS = [
   "backends_up",
   "backends_down",
   "persistence_hits",
+  "fragments_forwarded",
+  "frag_needed_sent",
 ] as const;
 export type EventCounter = typeof EVENT_COUNTERS[number];
 

@@ -2,11 +2,12 @@
  * The data-plane engine: a pure, deterministic function of frames, peer records and injected
  * time and randomness (smoltcp `Interface::poll`, Katran). `handle` reads as the data path:
  *
- *   classify → neighbours (ARP) / local → conntrack → evict → NAT → track → deliver
+ *   classify → neighbours (ARP) / local → conntrack → evict → MTU → NAT → track → deliver
  *
  * (deliver emits or mirrors)
  *
- * with ICMP errors of tracked flows translated on their own path. Each stage is a file of its
+ * with ICMP errors of tracked flows translated on their own path, and a later IPv4 fragment
+ * finding its flow by its datagram instead of conntrack (`fragments.ts`). Each stage is a file of its
  * own. The peer side (`replica.ts`) applies another unit's decisions verbatim; the reaper and
  * the takeover actions (GARP, probes) run from `tick` and the unit's role changes.
  *
@@ -24,12 +25,14 @@ import { conntrack } from "./conntrack.ts";
 import { type Counters, DROP, EV } from "./counters.ts";
 import { deliver } from "./deliver.ts";
 import { evict } from "./evict.ts";
+import { firstFragment, laterFragment } from "./fragments.ts";
 import { icmpError } from "./icmp_error.ts";
 import { local } from "./local.ts";
+import { mtu } from "./mtu.ts";
 import { nat } from "./nat.ts";
 import type { Neighbors } from "./neighbors.ts";
 import { type EngineOutput, NEXT } from "./output.ts";
-import { K_ARP, K_ICMP, K_IP_OTHER, K_TCP, Packet } from "./packet.ts";
+import { K_ARP, K_FRAGMENT, K_ICMP, K_IP_OTHER, K_TCP, Packet } from "./packet.ts";
 import { Reaper } from "./reaper.ts";
 import { reconfigure, type ReloadSummary } from "./reconfigure.ts";
 import { applyExpire, applyMirror, type MirrorIn } from "./replica.ts";
@@ -95,12 +98,26 @@ export class Engine {
     if (v !== NEXT) return v;
     if (p.kind === K_ICMP) return icmpError(p, ctx);
     if (p.kind === K_IP_OTHER) return ctx.drop(p.toFloating ? DROP.no_service : DROP.no_flow);
-    v = conntrack(p, ctx);
-    if (v !== NEXT) return v;
-    v = evict(p, ctx);
-    if (v !== NEXT) return v;
+    if (p.kind === K_FRAGMENT) {
+      v = laterFragment(p, ctx);
+      if (v !== NEXT) return v;
+      v = mtu(p, ctx);
+      if (v !== NEXT) return v;
+    } else {
+      v = conntrack(p, ctx);
+      if (v !== NEXT) return v;
+      v = evict(p, ctx);
+      if (v !== NEXT) return v;
+      v = mtu(p, ctx);
+      if (v !== NEXT) return v;
+      if (p.firstFragment) {
+        v = firstFragment(p, ctx);
+        if (v !== NEXT) return v;
+      }
+    }
     nat(p, ctx);
-    if (p.kind === K_TCP) trackSeq(ctx.flows, p.flow, p.reply, p.tcp);
+    // A fragment's segment is not whole here: its sequence state is left to whole segments.
+    if (p.kind === K_TCP && !p.firstFragment) trackSeq(ctx.flows, p.flow, p.reply, p.tcp);
     return deliver(p, ctx);
   }
 

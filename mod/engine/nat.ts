@@ -24,7 +24,7 @@ import {
 } from "../wire/mod.ts";
 import { VNET_NEEDS_CSUM } from "./config.ts";
 import type { EngineCtx } from "./context.ts";
-import { K_TCP, type Packet } from "./packet.ts";
+import { K_FRAGMENT, K_TCP, type Packet } from "./packet.ts";
 
 /** Translates `p` (of flow `p.flow`, direction `p.reply`) in place. */
 export function nat(p: Packet, ctx: EngineCtx): void {
@@ -46,6 +46,9 @@ export function nat(p: Packet, ctx: EngineCtx): void {
   ip.ttl = ttl - 1;
   ip.src = newSrc;
   ip.dst = newDst;
+  // A later fragment carries no L4 header: its datagram's checksum was updated, addresses
+  // and ports included, in the first fragment.
+  if (p.kind === K_FRAGMENT) return;
   const tcp = p.kind === K_TCP;
   if ((p.vnet[0]! & VNET_NEEDS_CSUM) !== 0) {
     partial(p, tcp, addrDelta, newSport, newDport, off, reply);

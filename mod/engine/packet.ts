@@ -21,6 +21,11 @@ export const K_UDP = 3;
 export const K_ICMP = 4;
 /** IPv4 with another protocol. */
 export const K_IP_OTHER = 5;
+/**
+ * A later IPv4 fragment (offset > 0) of TCP or UDP: no L4 header, its flow is found by its
+ * datagram's key (`fragments.ts`).
+ */
+export const K_FRAGMENT = 6;
 
 export class Packet {
   /** The frame is `buf[off, end)`; stages rewrite it in place. */
@@ -47,6 +52,11 @@ export class Packet {
   toSelf = false;
   /** The destination is a floating address. */
   toFloating = false;
+  /**
+   * The first fragment (offset 0, MF set) of a TCP or UDP datagram: its L4 header is whole but
+   * its L4 checksum covers bytes that are not here.
+   */
+  firstFragment = false;
   /** The flow the packet belongs to, or -1; `reply` is its direction. */
   flow = -1;
   reply = false;
@@ -68,6 +78,7 @@ export class Packet {
     this.tcpFlags = 0;
     this.toSelf = false;
     this.toFloating = false;
+    this.firstFragment = false;
     this.flow = -1;
     this.reply = false;
     this.created = false;

@@ -21,6 +21,7 @@ import {
 import { copyMac } from "../wire/ethernet.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
+import { learnFragment } from "./fragments.ts";
 import { MF_NO_FLOW, MF_PEER_EMITS, V_FORWARD, V_MIRROR } from "./output.ts";
 import { trackSeq } from "./track.ts";
 
@@ -113,6 +114,12 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
     c.tcpBits[f] = c.tcpBits[row]!;
   }
   ft.touch(f, ip.totalLength, rec.time);
+  // A fragment's payload is no whole segment (a later one holds no L4 header at all): it
+  // updates the datagrams this unit follows, never the sequence state.
+  if (ip.isFragment) {
+    learnFragment(ctx, ip, f, rec.time);
+    return V_FORWARD;
+  }
   if (
     proto === PROTO_TCP && seg.check(rec.buf, ip.payloadOff, Math.min(ip.packetEnd, rec.frameEnd))
   ) {

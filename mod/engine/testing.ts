@@ -398,3 +398,33 @@ export function tsOpt(val: number, ecr: number): Uint8Array {
   new DataView(o.buffer).setUint32(8, ecr);
   return o;
 }
+
+/**
+ * Cuts the Ethernet + IPv4 frame `frame` into IPv4 fragments (RFC 791 §3.2) of at most
+ * `chunk` payload bytes each (a multiple of 8), with identification `ident`: each gets a copy
+ * of the header with its offset, MF and length, and a fresh header checksum.
+ */
+export function fragmentFrame(frame: Uint8Array, chunk: number, ident = 0x4242): Uint8Array[] {
+  const ip = Ipv4Packet.checked(frame.subarray(14));
+  if (!ip || chunk % 8 !== 0 || chunk <= 0) throw new Error("bad frame or chunk");
+  const hl = ip.headerLen, payload = ip.payload;
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < payload.length; at += chunk) {
+    const n = Math.min(chunk, payload.length - at);
+    const f = new Uint8Array(14 + hl + n);
+    f.set(frame.subarray(0, 14 + hl));
+    f.set(payload.subarray(at, at + n), 14 + hl);
+    const v = new Ipv4Packet(f, 14);
+    v.totalLength = hl + n;
+    const more = at + n < payload.length;
+    f[14 + 4] = ident >> 8;
+    f[14 + 5] = ident & 0xff;
+    // Flags and offset: DF clear, MF unless last, offset in 8-byte units.
+    const fo = (more ? 0x2000 : 0) | (at / 8);
+    f[14 + 6] = fo >> 8;
+    f[14 + 7] = fo & 0xff;
+    v.fillChecksum();
+    out.push(f);
+  }
+  return out;
+}

@@ -29,6 +29,7 @@ export function engineConfig(cfg: Config): EngineConfig {
       ip: i.address,
       prefix: i.prefix,
       vlan: i.vlan,
+      mtu: i.mtu,
     })),
     floating: cfg.floating.map((f) => ({
       ip: f.address,

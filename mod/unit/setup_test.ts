@@ -210,3 +210,9 @@ Deno.test("unitSetup: no peer configured, no peer setup", () => {
   // Alone, the pair id comes from the node name: the MACs are still pair-wide constants.
   assert.equal(s.engine.virtualMacs.length, 2);
 });
+
+Deno.test("engineConfig: each interface's mtu reaches the engine", () => {
+  assert.deepEqual(engineConfig(lab("a")).interfaces.map((i) => i.mtu), [1500, 1500]);
+  const e = engineConfig(lab("a", (d) => (d.interfaces.back.mtu = 1400)));
+  assert.deepEqual(e.interfaces.map((i) => [i.name, i.mtu]), [["front", 1500], ["back", 1400]]);
+});

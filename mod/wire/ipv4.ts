@@ -4,8 +4,9 @@
  * Decisions:
  * - `checked` validates the lengths a forwarder relies on but does not verify the header
  *   checksum: the engine counts a bad checksum as its own drop reason.
- * - Fragments (MF set or a non-zero offset) are counted and dropped by the engine as
- *   `ipv4_fragment`: an L4 NAT cannot translate a fragment that carries no ports.
+ * - Fragments (MF set or a non-zero offset) are not reassembled: the engine tracks them by
+ *   (src, dst, id, protocol) and gives a later fragment, which carries no ports, its flow's
+ *   address translation (`engine/fragments.ts`).
  * - Options are accepted and passed through unchanged; `payload` starts after them.
  * - `payload` ends at `totalLength`, so Ethernet padding of short frames is excluded.
  * @module

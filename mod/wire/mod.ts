@@ -11,7 +11,8 @@
  * Decisions the engine builds on (each counted and dropped under the named reason):
  * - 802.1Q tags are stripped and inserted at the unit's edge (`vlan.ts`, `unit/trunk.ts`); a
  *   tagged frame reaching the engine is for a VLAN not configured there: `vlan_unknown`.
- * - IPv4 fragments are not reassembled or forwarded: `ipv4_fragment`.
+ * - IPv4 fragments are not reassembled: fragments of a tracked TCP or UDP flow are forwarded with
+ *   its NAT (`engine/fragments.ts`); other fragments are dropped as `ipv4_fragment`.
  * - IPv4 options are accepted and passed through unchanged.
  * - IPv6 is not forwarded yet: `ipv6`.
  * - Header checksums are not verified by `checked`; the engine counts bad ones separately.

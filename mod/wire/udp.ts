@@ -54,6 +54,19 @@ export class UdpDatagram {
     return true;
   }
 
+  /**
+   * Points the view at the 8-byte header at `buf[off, end)` without holding the `length` field
+   * to the bytes: for the first fragment of a datagram (RFC 791), which carries the header of a
+   * datagram longer than itself. The length must still be a possible one (≥ 8).
+   */
+  checkHeader(buf: Uint8Array, off: number, end: number): boolean {
+    if (end - off < UDP_HEADER_LEN || readU16(buf, off + LENGTH) < UDP_HEADER_LEN) return false;
+    this.buf = buf;
+    this.off = off;
+    this.end = end;
+    return true;
+  }
+
   /** The bytes as given, as a subarray (allocates: not for the per-packet path). */
   get bytes(): Uint8Array {
     return this.buf.subarray(this.off, this.end);

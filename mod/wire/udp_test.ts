@@ -93,3 +93,17 @@ Deno.test("UdpDatagram.checked never throws on 20k random inputs", () => {
   });
   assert.ok(accepted > 0);
 });
+
+Deno.test("UdpDatagram.checkHeader takes a first fragment's header, whose length runs past it", () => {
+  // Ports 5555 → 7001, length 4008 (the whole datagram), checksum, 4 bytes of payload here.
+  const frag = fromHex("15b3 1b59 0fa8 1234 deadbeef");
+  const v = new UdpDatagram();
+  assert.equal(v.check(frag, 0, frag.length), false, "check holds the length to the bytes");
+  assert.equal(v.checkHeader(frag, 0, frag.length), true);
+  assert.deepEqual([v.srcPort, v.dstPort, v.length, v.checksum], [5555, 7001, 4008, 0x1234]);
+  assert.equal(v.checkHeader(frag, 0, 7), false, "the 8 header bytes must be there");
+  const bad = frag.slice();
+  bad[4] = 0;
+  bad[5] = 7;
+  assert.equal(v.checkHeader(bad, 0, bad.length), false, "a length under 8 is never possible");
+});
