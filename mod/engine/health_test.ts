@@ -373,3 +373,18 @@ Deno.test("health: a reload keeps each check's state and count (same service, sa
   assert.equal(t.engine.ctx.pools[0]!.upCount, 1);
   assert.equal(t.engine.ctx.health.status(0, 1)!.failed, 3, "counts carried over");
 });
+
+Deno.test("backends: a backend without a weight weighs 1 beside one of weight 2", () => {
+  const base = labEngineConfig("a").services;
+  const t = engineUnderTest("a", {
+    services: [{
+      ...base[0]!,
+      backends: [{ ip: BACKENDS[0]!, port: 7000 }, { ip: BACKENDS[1]!, port: 7000, weight: 2 }],
+    }, base[1]!],
+  });
+  learnNeighbors(t.engine);
+  for (let i = 0; i < 6; i++) feed(t.engine, clientSyn(t.cfg, 40000 + i), 0, 1);
+  const c = t.engine.flows.c;
+  const to0 = [...t.engine.flows.ids()].filter((f) => c.backend[f] === 0).length;
+  assert.equal(to0, 2, "1 in 3");
+});

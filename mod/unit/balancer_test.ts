@@ -106,3 +106,16 @@ Deno.test("balancer: services show states, health views and each backend's flows
   ]);
   assert.equal(BACKENDS.length, 2);
 });
+
+Deno.test("balancer: the health view goes out at once on a change, else once a second", () => {
+  const { b } = balancer();
+  assert.equal(b.shareDue(0, false), true, "the first one");
+  assert.equal(b.nextShare, 1000);
+  assert.equal(b.shareDue(500, false), false);
+  assert.equal(b.shareDue(600, true), true, "a flip goes out at once");
+  assert.equal(b.nextShare, 1600);
+  assert.equal(b.shareDue(1599, false), false);
+  assert.equal(b.shareDue(1600, false), true);
+  assert.deepEqual(b.checkedServices(), [0], "only the service with checks");
+  assert.deepEqual([...b.healthBytes(0)], [H_UP, H_UP]);
+});
