@@ -67,6 +67,17 @@ export async function withLab(
         `--- lab ${opts.prefix}: ${u}'s drops and peer link\n${await counters(opts.prefix, u)}`,
       );
     }
+    // Connections that never connected: were the servers' listen queues full (a starved server)?
+    const listen = await nsRun(labNamespaces(opts.prefix).server, [
+      "nstat",
+      "-az",
+      "TcpExtListenOverflows",
+      "TcpExtListenDrops",
+      "TcpExtTCPReqQFullDrop",
+    ]).catch(() => null);
+    if (listen?.code === 0) {
+      console.error(`--- lab ${opts.prefix}: server listen queues\n${listen.stdout.trim()}`);
+    }
     throw e;
   } finally {
     await labDown(opts.prefix);
