@@ -6,18 +6,21 @@
  *
  * Layout of the 32-bit cookie (the SYN-ACK's ISN):
  *
- *   31..27  time counter mod 32 (64 s slots; a cookie lives at most 2 slots)
- *   26..24  index of the client's MSS in {@link MSS_TABLE}
- *   23..0   keyed hash of (saddr, daddr, sport, dport, client ISN, full counter, MSS index)
+ *   31..30  time counter mod 4 (64 s slots; a cookie lives at most 2 slots)
+ *   29..27  index of the client's MSS in {@link MSS_TABLE}
+ *   26..23  the client's window scale (0..14; 15 = none)
+ *   22      the client offered SACK
+ *   21..0   keyed hash of (saddr, daddr, sport, dport, client ISN, full counter, bits 31..22)
+ *
+ * The options ride in the ISN itself, not in the TSval as Linux's do: a proxy cannot keep the
+ * timestamps it gave the client once the backend picks its own, without a per-flow timestamp
+ * offset the flow row does not have, so proxied connections go without timestamps (the SYN-ACK
+ * offers none and the SYN to the backend carries none). The price is 22 hash bits instead of
+ * ~24: a blind forger needs about 2^21 tries per accepted ACK (two secrets are checked).
  *
  * The key is the pair's shared secret (`CTRL_SECRET`, claims 23, 24): either unit validates a
  * cookie the other made. A rotation keeps the previous secret, so a cookie made just before it
  * still validates.
- *
- * Options without a place in the ISN: when the client's SYN has timestamps (RFC 7323), its
- * window scale and SACK-permitted ride in the low 5 bits of the SYN-ACK's TSval, which the client
- * echoes in the TSecr of its ACK. Without timestamps they are lost and the connection goes on
- * without window scaling and SACK, as Linux's cookies do.
  *
  * The hash is HalfSipHash-2-4 (Aumasson and Bernstein's 32-bit SipHash variant), written here on
  * 32-bit words so validating a cookie allocates nothing; a flood is tens of thousands of SYNs a
@@ -25,7 +28,7 @@
  * @module
  */
 
-/** Seconds per counter slot (as Linux). */
+/** Milliseconds per counter slot (64 s, as Linux). */
 export const COOKIE_SLOT_MS = 64_000;
 /** Slots a cookie stays valid after the one it was made in. */
 export const COOKIE_MAX_AGE = 1;
@@ -35,10 +38,8 @@ export const SECRET_ROTATE_MS = 4 * COOKIE_SLOT_MS;
 /** MSS values a cookie can carry (3 bits): a client's MSS is rounded down to one of them. */
 export const MSS_TABLE: readonly number[] = [536, 1200, 1300, 1360, 1400, 1440, 1452, 1460];
 
-/** TSval low bits: window scale (0..14, 15 = none) in bits 0..3, SACK-permitted in bit 4. */
-export const TS_OPT_BITS = 5;
-const TS_OPT_MASK = (1 << TS_OPT_BITS) - 1;
 const WSCALE_NONE = 15;
+const HASH_MASK = 0x3fffff;
 
 const rotl = (x: number, b: number): number => (x << b) | (x >>> (32 - b));
 
@@ -165,7 +166,10 @@ export function mssIndex(mss: number): number {
   return i;
 }
 
-/** The cookie for a SYN `saddr:sport → daddr:dport` with ISN `isn`, at `now`, with secret `k`. */
+/**
+ * The cookie for a SYN `saddr:sport → daddr:dport` with ISN `isn` at `now`: its options are
+ * the MSS index, window scale (-1: none) and SACK-permitted the SYN offered.
+ */
 export function makeCookie(
   secret: SynSecret,
   saddr: number,
@@ -174,9 +178,13 @@ export function makeCookie(
   dport: number,
   isn: number,
   mssIdx: number,
+  wscale: number,
+  sack: boolean,
   now: number,
 ): number {
-  return cookieWith(secret.words, 0, saddr, daddr, sport, dport, isn, cookieCounter(now), mssIdx);
+  const ws = wscale < 0 ? WSCALE_NONE : Math.min(wscale, 14);
+  const opts = ((mssIdx & 7) << 5) | (ws << 1) | (sack ? 1 : 0);
+  return cookieWith(secret.words, 0, saddr, daddr, sport, dport, isn, cookieCounter(now), opts);
 }
 
 function cookieWith(
@@ -188,7 +196,7 @@ function cookieWith(
   dport: number,
   isn: number,
   counter: number,
-  mssIdx: number,
+  opts: number,
 ): number {
   const h = cookieHash(
     w,
@@ -197,15 +205,15 @@ function cookieWith(
     daddr,
     ((sport << 16) | dport) >>> 0,
     isn,
-    counter * 8 + mssIdx,
+    counter * 256 + opts,
   );
-  return (((counter & 31) << 27) | ((mssIdx & 7) << 24) | (h & 0xffffff)) >>> 0;
+  return (((counter & 3) << 30) | (opts << 22) | (h & HASH_MASK)) >>> 0;
 }
 
 /**
  * Checks the cookie `cookie` (the client ACK's ack − 1) of the connection whose client ISN was
- * `isn` (its ACK's seq − 1). Returns the MSS index (0..7), or -1 when it is not one of ours, is
- * older than {@link COOKIE_MAX_AGE} slots, or from the future.
+ * `isn` (its ACK's seq − 1). True when it is one of ours, made in this counter slot or the one
+ * before, with the current or the previous secret.
  */
 export function checkCookie(
   secret: SynSecret,
@@ -216,38 +224,30 @@ export function checkCookie(
   isn: number,
   cookie: number,
   now: number,
-): number {
-  if (!secret.ready) return -1;
+): boolean {
+  if (!secret.ready) return false;
   const cur = cookieCounter(now);
-  const age = (cur - (cookie >>> 27)) & 31;
-  if (age > COOKIE_MAX_AGE) return -1;
+  const age = (cur - (cookie >>> 30)) & 3;
+  if (age > COOKIE_MAX_AGE) return false;
   const counter = cur - age;
-  const mssIdx = (cookie >>> 24) & 7;
+  const opts = (cookie >>> 22) & 0xff;
   const w = secret.words;
-  if (cookieWith(w, 0, saddr, daddr, sport, dport, isn, counter, mssIdx) === cookie) return mssIdx;
-  if (cookieWith(w, 4, saddr, daddr, sport, dport, isn, counter, mssIdx) === cookie) return mssIdx;
-  return -1;
+  return cookieWith(w, 0, saddr, daddr, sport, dport, isn, counter, opts) === cookie ||
+    cookieWith(w, 4, saddr, daddr, sport, dport, isn, counter, opts) === cookie;
 }
 
-/**
- * The SYN-ACK's TSval: our clock `clock` with the client's window scale (`-1`: none) and
- * SACK-permitted in the low bits, never ahead of `clock`.
- */
-export function encodeTsOptions(clock: number, wscale: number, sack: boolean): number {
-  const ws = wscale < 0 ? WSCALE_NONE : Math.min(wscale, 14);
-  let ts = ((clock & ~TS_OPT_MASK) | ws | (sack ? 16 : 0)) >>> 0;
-  // Ahead of the clock: one step back, so the next TSval (the clock) is not older (PAWS).
-  if (((ts - clock) | 0) > 0) ts = (ts - (TS_OPT_MASK + 1)) >>> 0;
-  return ts;
+/** The client's MSS a (valid) cookie carries. */
+export function cookieMss(cookie: number): number {
+  return MSS_TABLE[(cookie >>> 27) & 7]!;
 }
 
-/** The client's window scale (-1: none) from its ACK's TSecr. */
-export function tsWscale(tsEcr: number): number {
-  const ws = tsEcr & 15;
+/** The client's window scale a cookie carries; -1: it offered none. */
+export function cookieWscale(cookie: number): number {
+  const ws = (cookie >>> 23) & 15;
   return ws === WSCALE_NONE ? -1 : ws;
 }
 
-/** Whether the client offered SACK, from its ACK's TSecr. */
-export function tsSack(tsEcr: number): boolean {
-  return (tsEcr & 16) !== 0;
+/** Whether the client offered SACK (RFC 2018), from its cookie. */
+export function cookieSack(cookie: number): boolean {
+  return ((cookie >>> 22) & 1) === 1;
 }

@@ -3,13 +3,13 @@ import {
   checkCookie,
   COOKIE_SLOT_MS,
   cookieHash,
-  encodeTsOptions,
+  cookieMss,
+  cookieSack,
+  cookieWscale,
   makeCookie,
   MSS_TABLE,
   mssIndex,
   SynSecret,
-  tsSack,
-  tsWscale,
 } from "./syncookie.ts";
 import { seeded } from "./testing.ts";
 
@@ -24,65 +24,74 @@ function secret(seed = 7, now = 0): SynSecret {
 Deno.test("syncookie: the cookie validates for its own tuple and ISN only", () => {
   const s = secret();
   const now = 1_000_000;
-  const c = makeCookie(s, S, D, 40000, 7000, 12345, 7, now);
-  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c, now), 7);
-  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c, now + COOKIE_SLOT_MS), 7, "next slot");
-  assert.equal(checkCookie(s, S + 1, D, 40000, 7000, 12345, c, now), -1, "other source");
-  assert.equal(checkCookie(s, S, D + 1, 40000, 7000, 12345, c, now), -1, "other destination");
-  assert.equal(checkCookie(s, S, D, 40001, 7000, 12345, c, now), -1, "other source port");
-  assert.equal(checkCookie(s, S, D, 40000, 7001, 12345, c, now), -1, "other destination port");
-  assert.equal(checkCookie(s, S, D, 40000, 7000, 12346, c, now), -1, "other client ISN");
-  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c ^ 1, now), -1, "one bit off");
-  // The MSS index is covered by the hash: a client cannot raise it.
-  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c ^ (1 << 24), now), -1, "MSS bits");
-  assert.equal(checkCookie(secret(8), S, D, 40000, 7000, 12345, c, now), -1, "other secret");
-  assert.equal(checkCookie(new SynSecret(), S, D, 40000, 7000, 12345, c, now), -1, "no secret");
+  const c = makeCookie(s, S, D, 40000, 7000, 12345, 7, 7, true, now);
+  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c, now), true);
+  assert.equal(
+    checkCookie(s, S, D, 40000, 7000, 12345, c, now + COOKIE_SLOT_MS),
+    true,
+    "next slot",
+  );
+  assert.equal(checkCookie(s, S + 1, D, 40000, 7000, 12345, c, now), false, "other source");
+  assert.equal(checkCookie(s, S, D + 1, 40000, 7000, 12345, c, now), false, "other destination");
+  assert.equal(checkCookie(s, S, D, 40001, 7000, 12345, c, now), false, "other source port");
+  assert.equal(checkCookie(s, S, D, 40000, 7001, 12345, c, now), false, "other destination port");
+  assert.equal(checkCookie(s, S, D, 40000, 7000, 12346, c, now), false, "other client ISN");
+  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c ^ 1, now), false, "one bit off");
+  // The options are covered by the hash: a client cannot raise its MSS or change its options.
+  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c ^ (1 << 27), now), false, "MSS bits");
+  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c ^ (1 << 23), now), false, "wscale");
+  assert.equal(checkCookie(s, S, D, 40000, 7000, 12345, c ^ (1 << 22), now), false, "SACK bit");
+  assert.equal(checkCookie(secret(8), S, D, 40000, 7000, 12345, c, now), false, "other secret");
+  assert.equal(checkCookie(new SynSecret(), S, D, 40000, 7000, 12345, c, now), false, "no secret");
 });
 
 Deno.test("syncookie: a cookie expires after two slots and is never from the future", () => {
   const s = secret();
   const now = 50 * COOKIE_SLOT_MS + 10;
-  const c = makeCookie(s, S, D, 1, 2, 3, 0, now);
-  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, now + 2 * COOKIE_SLOT_MS), -1, "expired");
-  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, now - COOKIE_SLOT_MS), -1, "from the future");
-  // 32 slots later the counter's 5 bits wrap, but the full counter is in the hash.
-  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, now + 32 * COOKIE_SLOT_MS), -1, "wrapped");
+  const c = makeCookie(s, S, D, 1, 2, 3, 0, -1, false, now);
+  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, now + 2 * COOKIE_SLOT_MS), false, "expired");
+  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, now - COOKIE_SLOT_MS), false, "from the future");
+  // 32 slots later the counter's 2 bits wrap, but the full counter is in the hash.
+  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, now + 32 * COOKIE_SLOT_MS), false, "wrapped");
 });
 
 Deno.test("syncookie: after one rotation the previous secret validates, after two it does not", () => {
   const s = secret();
   const rng = seeded(99);
-  const c = makeCookie(s, S, D, 1, 2, 3, 4, 0);
+  const c = makeCookie(s, S, D, 1, 2, 3, 4, 2, false, 0);
   s.rotate(rng, 10);
-  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, 10), 4);
+  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, 10), true);
   s.rotate(rng, 20);
-  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, 20), -1);
+  assert.equal(checkCookie(s, S, D, 1, 2, 3, c, 20), false);
 });
 
 Deno.test("syncookie: the secret crosses to the peer as 32 bytes and validates there", () => {
   const s = secret();
-  const c = makeCookie(s, S, D, 1, 2, 3, 5, 0);
+  const c = makeCookie(s, S, D, 1, 2, 3, 5, 0, true, 0);
   const peer = new SynSecret();
   assert.equal(peer.install(s.export(), s.version, 0), true);
   assert.deepEqual([...peer.words], [...s.words]);
-  assert.equal(checkCookie(peer, S, D, 1, 2, 3, c, 0), 5);
+  assert.equal(checkCookie(peer, S, D, 1, 2, 3, c, 0), true);
   assert.equal(peer.install(new Uint8Array(31), 1, 0), false, "short data refused");
 });
 
-Deno.test("syncookie: MSS rounds down to the table, options round-trip through the TSval", () => {
+Deno.test("syncookie: MSS rounds down to the table; MSS, window scale and SACK round-trip", () => {
   assert.equal(MSS_TABLE[mssIndex(1460)], 1460);
   assert.equal(MSS_TABLE[mssIndex(1459)], 1452);
   assert.equal(MSS_TABLE[mssIndex(9000)], 1460);
   assert.equal(mssIndex(100), 0);
-  for (const ws of [-1, 0, 7, 14]) {
+  const s = secret();
+  for (const ws of [-1, 0, 7, 14, 20]) {
     for (const sack of [false, true]) {
-      const ts = encodeTsOptions(0x12345678, ws, sack);
-      assert.equal(tsWscale(ts), ws);
-      assert.equal(tsSack(ts), sack);
-      assert.ok(ts <= 0x12345678 && 0x12345678 - ts < 32, "never ahead of the clock");
+      for (let m = 0; m < 8; m++) {
+        const c = makeCookie(s, S, D, 1, 2, 3, m, ws, sack, 0);
+        assert.equal(checkCookie(s, S, D, 1, 2, 3, c, 0), true);
+        assert.equal(cookieMss(c), MSS_TABLE[m]);
+        assert.equal(cookieWscale(c), ws > 14 ? 14 : ws, "clamped to RFC 7323's 14");
+        assert.equal(cookieSack(c), sack);
+      }
     }
   }
-  assert.equal(tsWscale(encodeTsOptions(0, 20, false)), 14, "clamped to RFC 7323's 14");
 });
 
 Deno.test("syncookie: the hash spreads (no two of 10000 tuples share a 24-bit cookie hash)", () => {
@@ -104,8 +113,8 @@ Deno.test("syncookie: validating is affordable (well over 100k cookies/s)", () =
   const t0 = performance.now();
   let ok = 0;
   for (let i = 0; i < n; i++) {
-    const c = makeCookie(s, S + i, D, 1, 2, i, 7, 0);
-    if (checkCookie(s, S + i, D, 1, 2, i, c, 0) >= 0) ok++;
+    const c = makeCookie(s, S + i, D, 1, 2, i, 7, 7, true, 0);
+    if (checkCookie(s, S + i, D, 1, 2, i, c, 0)) ok++;
   }
   const ms = performance.now() - t0;
   assert.equal(ok, n);
