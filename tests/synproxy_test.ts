@@ -8,9 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { requireLabTools, startTraffic, withLab } from "../mod/lab/harness.ts";
-import { labNamespaces } from "../mod/lab/topology.ts";
+import { crash, labNamespaces } from "../mod/lab/topology.ts";
 import { SYN_RATE_ON } from "../mod/engine/synproxy.ts";
-import { assertSurvived, pairLab, settled, status } from "./pair_lab.ts";
+import { assertSurvived, other, pairLab, settled, status } from "./pair_lab.ts";
 
 const SKIP = requireLabTools("hping3");
 if (SKIP) console.log(`skipping SYN proxy lab test: ${SKIP}`);
@@ -23,6 +23,29 @@ const CONNS = 50;
  * rather than the flow table; the default, 10k SYN/s, is ten times `auto`'s threshold.
  */
 const PACE = Deno.env.get("TANDEM_SYN_FLOOD") === "flood" ? ["--flood"] : ["-i", "u100"];
+
+/** hping3 at the VIP's TCP echo from the client namespace (the pid is hping3's own). */
+function flood(prefix: string, vip: string): Deno.ChildProcess {
+  const ns = labNamespaces(prefix).client;
+  return new Deno.Command("ip", {
+    args: ["netns", "exec", ns, "hping3", ...PACE, "-S", "-p", "7000", vip],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Stops hping3 (SIGINT: it prints its statistics) and returns how many SYNs it sent. */
+async function stopFlood(hping: Deno.ChildProcess): Promise<number> {
+  try {
+    hping.kill("SIGINT");
+  } catch {
+    // already gone
+  }
+  const out = await hping.output();
+  const stats = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  return Number(/(\d+) packets transmitted/.exec(stats)?.[1] ?? NaN);
+}
 
 Deno.test({
   name:
@@ -45,22 +68,8 @@ Deno.test({
       });
       await traffic.ready();
       const before = await status(prefix, active);
-      const hping = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          labNamespaces(prefix).client,
-          "hping3",
-          ...PACE,
-          "-S",
-          "-p",
-          "7000",
-          lab.addresses.vip,
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const hping = flood(prefix, lab.addresses.vip);
+      let sent = NaN;
       let maxFlows = 0;
       let flowsEarly = 0;
       let flowsLate = 0;
@@ -75,16 +84,8 @@ Deno.test({
           else flowsEarly = Math.max(flowsEarly, s.flows.count);
         }
       } finally {
-        // `ip netns exec` execs hping3: this pid is hping3's own. SIGINT prints its statistics.
-        try {
-          hping.kill("SIGINT");
-        } catch {
-          // already gone
-        }
+        sent = await stopFlood(hping);
       }
-      const out = await hping.output();
-      const stats = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-      const sent = Number(/(\d+) packets transmitted/.exec(stats)?.[1] ?? NaN);
       const after = await status(prefix, active);
       const report = await traffic.done;
       const d = (k: string) => (after.counters[k] ?? 0) - (before.counters[k] ?? 0);
@@ -121,6 +122,63 @@ Deno.test({
         created <= SYN_RATE_ON + 1 + report.churn.opened,
         `${created} flows created, ${report.churn.opened} of them sessions`,
       );
+    });
+  },
+});
+
+Deno.test({
+  name: "synproxy: sessions opened through the proxy survive a crash of the receiver",
+  ignore: SKIP !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const prefix = "ts1";
+    await withLab({ prefix, mode: "standby-forward" }, async (lab) => {
+      const pair = pairLab(prefix, "standby-forward");
+      const { active } = await settled(pair);
+      const survivor = other(active);
+      // The flood first, so `auto` is engaged when the persistent connections open: each of
+      // them is a proxied handshake with a server-side offset the peer must hold.
+      const hping = flood(prefix, lab.addresses.vip);
+      let sent = NaN;
+      try {
+        await new Promise((r) => setTimeout(r, 1500));
+        const t0 = await status(prefix, active);
+        const traffic = await startTraffic(prefix, {
+          conns: CONNS,
+          intervalMs: 20,
+          churnMs: 20,
+          udp: 0,
+          durationMs: 5000,
+          timeoutMs: 8000,
+        });
+        await traffic.ready();
+        await new Promise((r) => setTimeout(r, 1000));
+        const t1 = await status(prefix, active);
+        const proxied = (t1.counters.syn_proxy_established ?? 0) -
+          (t0.counters.syn_proxy_established ?? 0);
+        const s0 = await status(prefix, survivor);
+        await traffic.mark();
+        await crash(prefix, active);
+        const report = await traffic.done;
+        sent = await stopFlood(hping);
+        const s1 = await status(prefix, survivor);
+        const d = (k: string) => (s1.counters[k] ?? 0) - (s0.counters[k] ?? 0);
+        console.log(
+          `  ${proxied} handshakes proxied by ${active} before its crash; hping3 sent ${sent}; ` +
+            `survivor ${survivor}: syncookies_sent +${d("syncookies_sent")}, ` +
+            `syncookies_valid +${d("syncookies_valid")}, syn_proxy_established ` +
+            `+${d("syn_proxy_established")}, probes_sent +${d("probes_sent")}; legitimate: ` +
+            `${report.tcp.completed}/${report.tcp.opened} persistent (longest stall ` +
+            `${report.tcp.maxStallMs} ms), churn ${report.churn.completed}/${report.churn.opened}`,
+        );
+        assert.ok(proxied >= CONNS, `only ${proxied} handshakes proxied: auto did not engage`);
+        assertSurvived(report, JSON.stringify(report.tcp));
+        assert.equal(report.tcp.opened, CONNS);
+        assert.ok(d("syncookies_sent") > 0, "the survivor answers the flood with cookies");
+      } finally {
+        if (Number.isNaN(sent)) await stopFlood(hping);
+      }
     });
   },
 });
