@@ -350,3 +350,30 @@ Deno.test("synproxy: off (the engine's default) leaves SYNs alone", () => {
   assert.equal(engine.flows.count, 1);
   assert.equal(engine.counters.get(EV.syncookies_sent), 0);
 });
+
+Deno.test("synproxy: takeover probes of a proxied flow speak to each endpoint in its own terms", () => {
+  const t = proxied();
+  const { cfg, out, engine } = t;
+  const { cookie, backend, synAck } = handshake(t);
+  const b = 5_000_000;
+  feed(engine, synAck, 1, 30);
+  const data = serverSegment(cfg, backend, 40000, {
+    flags: TCP_ACK,
+    seq: b + 1,
+    ack: 1001,
+    payload: new Uint8Array([9, 9]),
+  });
+  feed(engine, data, 1, 40);
+  feed(engine, clientSegment(cfg, 40000, { flags: TCP_ACK, seq: 1001, ack: cookie + 3 }), 0, 50);
+  out.clear();
+  assert.equal(engine.probe(60), 2);
+  const [toClient, toServer] = out.emitted.map((e) => ({ iface: e.iface, t: tcpOf(e.frame) }));
+  assert.equal(toClient!.iface, 0);
+  // The client's RCV.NXT − 1, counted from the cookie; its own next byte as ack.
+  assert.equal(toClient!.t.seqNumber, (cookie + 2) >>> 0);
+  assert.equal(toClient!.t.ackNumber, 1001);
+  assert.equal(toServer!.iface, 1);
+  // The backend's RCV.NXT − 1 in the client's (untranslated) space; its own next byte as ack.
+  assert.equal(toServer!.t.seqNumber, 1000);
+  assert.equal(toServer!.t.ackNumber, b + 3);
+});
