@@ -140,7 +140,8 @@ const noMac = new Uint8Array(6);
 export function synProxy(p: Packet, ctx: EngineCtx): number {
   if (p.firstFragment) return NEXT;
   const ft = ctx.flows, ip = p.ip;
-  const ref = ft.lookup(ip.protocol, ip.src, p.sport, ip.dst, p.dport);
+  // Kept for conntrack: one lookup per packet, not two.
+  const ref = p.ref = ft.lookup(ip.protocol, ip.src, p.sport, ip.dst, p.dport);
   if (ref >= 0) {
     const f = ref >> 1;
     return (ft.c.tcpBits[f]! & TB_PROXY) === 0 ? NEXT : pending(p, ctx, f, (ref & 1) === 1);
