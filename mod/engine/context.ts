@@ -17,7 +17,7 @@ import type { ArpWatch } from "./monitor.ts";
 import type { EngineOutput, MirrorOut } from "./output.ts";
 import { V_DROP } from "./output.ts";
 import { SynSecret } from "./syncookie.ts";
-import { SynProxyState } from "./synproxy.ts";
+import { HeldSegments, SynProxyState } from "./synproxy.ts";
 
 /**
  * What this unit is in the pair right now; the pair state machine decides (`ha/pair.ts`,
@@ -74,6 +74,8 @@ export class EngineCtx {
   readonly synSecret: SynSecret = new SynSecret();
   /** Per service: SYN rate and whether `auto` sends cookies (`synproxy.ts`). */
   syn: SynProxyState;
+  /** Client segments waiting for their proxied flow's backend handshake. */
+  readonly synHeld: HeldSegments = new HeldSegments();
   /** Frames the SYN proxy originates toward backends (mirrored, so not `scratch`). */
   readonly synBuf: Uint8Array = new Uint8Array(128);
   /** Told of every ARP sender (fail-safe gateway checks, `monitor.ts`); null when none. */

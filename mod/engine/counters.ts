@@ -86,6 +86,8 @@ export const EVENT_COUNTERS = [
   "syncookies_valid",
   /** Proxied flows whose backend handshake completed (offset set). */
   "syn_proxy_established",
+  /** Client segments held while their flow's backend handshake was pending. */
+  "syn_proxy_held",
   /** Proxied flows the backend refused (RST), reset toward the client. */
   "syn_proxy_backend_refused",
   /** A service in `auto` started or stopped answering SYNs with cookies. */

@@ -38,7 +38,7 @@ import { Reaper } from "./reaper.ts";
 import { reconfigure, type ReloadSummary } from "./reconfigure.ts";
 import { applyExpire, applyMirror, type MirrorIn } from "./replica.ts";
 import { announce, probe, replay } from "./takeover.ts";
-import { synProxy } from "./synproxy.ts";
+import { HELD_SIZE, synProxy } from "./synproxy.ts";
 import type { SynSecret } from "./syncookie.ts";
 import { trackSeq } from "./track.ts";
 
@@ -109,7 +109,10 @@ export class Engine {
     } else {
       if (p.kind === K_TCP) {
         v = synProxy(p, ctx);
-        if (v !== NEXT) return v;
+        if (v !== NEXT) {
+          if (ctx.synHeld.release >= 0) this.#releaseHeld(now);
+          return v;
+        }
       }
       v = conntrack(p, ctx);
       if (v !== NEXT) return v;
@@ -126,6 +129,25 @@ export class Engine {
     // A fragment's segment is not whole here: its sequence state is left to whole segments.
     if (p.kind === K_TCP && !p.firstFragment) trackSeq(ctx.flows, p.flow, p.reply, p.tcp);
     return deliver(p, ctx);
+  }
+
+  /**
+   * Handles the client segment the SYN proxy held while its flow's backend handshake was
+   * pending, now that it is open (`synproxy.ts`). The current packet is finished: `#p` is free.
+   */
+  #releaseHeld(now: number): void {
+    const h = this.ctx.synHeld, s = h.release;
+    h.release = -1;
+    h.flow[s] = -1;
+    const vnet = this.vnet, v = this.#relayVnet;
+    for (let i = 0; i < 10; i++) v[i] = h.vnet[s * 10 + i]!;
+    this.vnet = v;
+    try {
+      const off = s * HELD_SIZE;
+      this.handle(h.buf, off, off + h.len[s]!, h.ingress[s]!, now);
+    } finally {
+      this.vnet = vnet;
+    }
   }
 
   /** Applies a peer's mirror record (see `replica.ts`). */

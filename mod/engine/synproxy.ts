@@ -16,10 +16,13 @@
  *    server's sequence numbers and the client's acknowledgments and SACK edges for the life of
  *    the connection. The ACK's record carries the offset to the peer.
  *
- * Segments the client sends while step 3 is pending are dropped (counted): the client
- * retransmits them once the flow is open (one RTO at worst), and each one re-sends the SYN to
- * the backend in case it was lost. Holding them would take memory per half-open flow, which is
- * what a flood exhausts. The data a client puts on its handshake ACK is lost the same way.
+ * The first data segment the client sends while step 3 is pending (a client writes as soon as
+ * its connect returns) is held in one of {@link HELD_SLOTS} fixed slots and handled once the flow
+ * is open; others, and any when the slots are taken, are dropped (counted) and the client
+ * retransmits them (one RTO). Memory per half-open flow is what a flood exhausts, so the slots
+ * are few and preallocated; only a completed handshake, not a SYN, can take one. A segment that
+ * waits {@link SYN_RESEND_MS} re-sends the SYN to the backend in case it was lost. Data on the
+ * handshake ACK itself is dropped.
  *
  * Both units hold the cookie secret (`CTRL_SECRET`), so a survivor completes handshakes the
  * dead unit began: it validates the cookies, and it finishes a pending flow when the backend's
@@ -70,6 +73,11 @@ export const SYN_RATE_OFF = 200;
 export const CALM_WINDOWS = 10;
 /** The window scale the cookie SYN-ACK offers (Linux's default for its default buffers). */
 export const PROXY_WSCALE = 7;
+/** Client segments held while backend handshakes are pending (one per flow, 1600 bytes each). */
+export const HELD_SLOTS = 64;
+export const HELD_SIZE = 1600;
+/** A pending flow older than this re-sends its SYN to the backend at the client's next segment. */
+export const SYN_RESEND_MS = 250;
 /** RFC 9293 §3.7.1: the MSS assumed when a SYN carries none. */
 const DEFAULT_MSS = 536;
 const WINDOW_MS = 1000;
@@ -78,12 +86,15 @@ const WINDOW_MS = 1000;
 export class SynProxyState {
   windowStart: Float64Array;
   count: Uint32Array;
+  /** The previous window's count, weighed into the rate (a sliding window, not fixed ones). */
+  prev: Uint32Array;
   engaged: Uint8Array;
   calm: Uint8Array;
 
   constructor(services: number) {
     this.windowStart = new Float64Array(services);
     this.count = new Uint32Array(services);
+    this.prev = new Uint32Array(services);
     this.engaged = new Uint8Array(services);
     this.calm = new Uint8Array(services);
   }
@@ -92,7 +103,10 @@ export class SynProxyState {
   syn(svc: number, now: number, ctx: EngineCtx): boolean {
     this.roll(svc, now, ctx);
     const n = ++this.count[svc]!;
-    if (this.engaged[svc] === 0 && n > SYN_RATE_ON) {
+    // The last second's SYNs: this window's, plus the part of the previous one still inside it
+    // (a flood that starts late in a window engages within SYN_RATE_ON SYNs, not twice that).
+    const rate = n + this.prev[svc]! * (1 - (now - this.windowStart[svc]!) / WINDOW_MS);
+    if (this.engaged[svc] === 0 && rate > SYN_RATE_ON) {
       this.engaged[svc] = 1;
       this.calm[svc] = 0;
       ctx.counters.add(EV.syn_proxy_engaged);
@@ -108,6 +122,7 @@ export class SynProxyState {
     this.windowStart[svc] = start + windows * WINDOW_MS;
     const last = this.count[svc]!;
     this.count[svc] = 0;
+    this.prev[svc] = windows === 1 ? last : 0;
     if (this.engaged[svc] === 0) return;
     // The window just closed, then any empty ones after it.
     let calm = last < SYN_RATE_OFF ? this.calm[svc]! + windows : windows - 1;
@@ -124,6 +139,61 @@ export class SynProxyState {
     let n = 0;
     for (let i = 0; i < this.engaged.length; i++) n += this.engaged[i]!;
     return n;
+  }
+}
+
+/**
+ * The held segments: frame bytes, their offload header, and whose they are (flow id, created time
+ * and client port, so a slot whose flow ended and whose id was reused is never released).
+ */
+export class HeldSegments {
+  readonly buf: Uint8Array = new Uint8Array(HELD_SLOTS * HELD_SIZE);
+  readonly vnet: Uint8Array = new Uint8Array(HELD_SLOTS * 10);
+  readonly len: Uint16Array = new Uint16Array(HELD_SLOTS);
+  readonly ingress: Uint8Array = new Uint8Array(HELD_SLOTS);
+  readonly flow: Int32Array = new Int32Array(HELD_SLOTS).fill(-1);
+  readonly created: Float64Array = new Float64Array(HELD_SLOTS);
+  readonly sport: Uint16Array = new Uint16Array(HELD_SLOTS);
+  /** A slot to hand back to the engine after the current packet, or -1. */
+  release = -1;
+
+  #owns(ctx: EngineCtx, s: number, f: number): boolean {
+    const c = ctx.flows.c;
+    return this.flow[s] === f && ctx.flows.live(f) && c.created[f] === this.created[s] &&
+      c.oSport[f] === this.sport[s];
+  }
+
+  /** The slot holding flow `f`'s segment, or -1. */
+  find(ctx: EngineCtx, f: number): number {
+    for (let s = 0; s < HELD_SLOTS; s++) if (this.#owns(ctx, s, f)) return s;
+    return -1;
+  }
+
+  /** Holds `p` for flow `f`; false when the flow holds one already or no slot is free. */
+  hold(ctx: EngineCtx, p: Packet, f: number): boolean {
+    const n = p.end - p.off;
+    if (n > HELD_SIZE) return false;
+    let free = -1;
+    for (let s = 0; s < HELD_SLOTS; s++) {
+      const g = this.flow[s]!;
+      if (g < 0) {
+        if (free < 0) free = s;
+      } else if (g === f && this.#owns(ctx, s, f)) return false;
+      else if (!this.#owns(ctx, s, g) || (ctx.flows.c.tcpBits[g]! & TB_PROXY) === 0) {
+        // Its flow ended or opened without releasing it: stale.
+        this.flow[s] = -1;
+        if (free < 0) free = s;
+      }
+    }
+    if (free < 0) return false;
+    this.buf.set(p.buf.subarray(p.off, p.end), free * HELD_SIZE);
+    this.vnet.set(p.vnet, free * 10);
+    this.len[free] = n;
+    this.ingress[free] = p.ingress;
+    this.flow[free] = f;
+    this.created[free] = ctx.flows.c.created[f]!;
+    this.sport[free] = ctx.flows.c.oSport[f]!;
+    return true;
   }
 }
 
@@ -319,9 +389,12 @@ function pending(p: Packet, ctx: EngineCtx, f: number, reply: boolean): number {
   if (!reply) {
     if (p.tcpFlags & TCP_RST) return close(ctx, f, DROP.syn_proxy_pending);
     // The SYN to the backend may have been lost (or died with the peer): send it again.
-    ctx.counters.drop(DROP.syn_proxy_pending);
-    backendSyn(p, ctx, f, isn, t.window, 0);
-    return V_DROP;
+    if (p.now - c.created[f]! >= SYN_RESEND_MS) backendSyn(p, ctx, f, isn, t.window, 0);
+    if (t.payloadLength > 0 && t.seqNumber === c.oSeqNext[f] && ctx.synHeld.hold(ctx, p, f)) {
+      ctx.counters.add(EV.syn_proxy_held);
+      return V_QUEUED;
+    }
+    return ctx.drop(DROP.syn_proxy_pending);
   }
   const flags = p.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST);
   if ((flags & TCP_RST) !== 0 && t.ackNumber === c.oSeqNext[f]) {
@@ -361,7 +434,10 @@ function pending(p: Packet, ctx: EngineCtx, f: number, reply: boolean): number {
   c.rSeqNext[f] = (cookie + 1) >>> 0;
   c.rAck[f] = c.oSeqNext[f]!;
   c.rWin[f] = t.window;
-  return originate(p, ctx, f, egress, n, 0);
+  const v = originate(p, ctx, f, egress, n, 0);
+  // The client's held segment goes on after the ACK (the engine handles it next).
+  ctx.synHeld.release = ctx.synHeld.find(ctx, f);
+  return v;
 }
 
 /** An RST to the client from the VIP at `seq` (RFC 9293 §3.10.7.3: in its window). */

@@ -13,9 +13,9 @@ import {
 } from "../wire/mod.ts";
 import type { EngineConfig } from "./config.ts";
 import { DROP, EV } from "./counters.ts";
-import { V_DROP, V_FORWARD, V_MIRROR, V_REPLY } from "./output.ts";
+import { V_DROP, V_FORWARD, V_MIRROR, V_QUEUED, V_REPLY } from "./output.ts";
 import { checkCookie, cookieMss, cookieSack, cookieWscale } from "./syncookie.ts";
-import { CALM_WINDOWS, PROXY_WSCALE, SYN_RATE_ON } from "./synproxy.ts";
+import { CALM_WINDOWS, HELD_SLOTS, PROXY_WSCALE, SYN_RATE_ON, SYN_RESEND_MS } from "./synproxy.ts";
 import {
   BACKENDS,
   CLIENT,
@@ -131,30 +131,44 @@ Deno.test("synproxy: a valid ACK opens a pending flow and replays the handshake 
   assert.equal(s.buf[optAt(s, OPT_WSCALE) + 2], 8, "the client's own window scale");
   assert.ok(optAt(s, OPT_SACK_PERMITTED) >= 0);
   assert.ok(s.verifyChecksum(sip.src, sip.dst));
-  // Client data while pending: dropped and counted, the SYN sent again.
+  // The client's first data while pending: held; a second one dropped and counted.
   const early = clientSegment(cfg, 40000, {
     flags: TCP_ACK,
     seq: 1001,
     ack: cookie + 1,
     payload: new Uint8Array([1, 2, 3]),
   });
-  assert.equal(feed(engine, early, 0, 25), V_DROP);
+  assert.equal(feed(engine, early, 0, 25), V_QUEUED);
+  assert.equal(engine.counters.get(EV.syn_proxy_held), 1);
+  const second = clientSegment(cfg, 40000, {
+    flags: TCP_ACK,
+    seq: 1004,
+    ack: cookie + 1,
+    payload: new Uint8Array([4]),
+  });
+  assert.equal(feed(engine, second, 0, 26), V_DROP);
   assert.equal(engine.counters.get(DROP.syn_proxy_pending), 1);
-  assert.equal(tcpOf(out.emitted.at(-1)!.frame).flags, TCP_SYN, "SYN re-sent");
-  out.clear();
-  // The backend answers: the offset is set and the backend gets the handshake's ACK.
+  assert.equal(out.emitted.length, 0, "no SYN again before SYN_RESEND_MS");
+  // The backend answers: the offset is set, the backend gets the handshake's ACK, then the
+  // held segment, translated.
   const b = 5_000_000;
   assert.equal(feed(engine, synAck, 1, 30), V_FORWARD);
   assert.equal(c.state[f], ST_TCP_ESTABLISHED);
   assert.equal(c.tcpBits[f]! & TB_PROXY, 0);
   assert.equal(c.seqOffset[f], (cookie - b) >>> 0);
   assert.equal(engine.counters.get(EV.syn_proxy_established), 1);
-  assert.equal(out.emitted.length, 1, "only the ACK: the client already had its SYN-ACK");
+  assert.equal(out.emitted.length, 2, "the ACK and the held data: the client had its SYN-ACK");
   const a = tcpOf(out.emitted[0]!.frame);
   assert.equal(out.emitted[0]!.iface, 1);
   assert.equal(a.flags, TCP_ACK);
   assert.equal(a.seqNumber, 1001);
   assert.equal(a.ackNumber, b + 1);
+  const held = tcpOf(out.emitted[1]!.frame), hip = parseOut(out.emitted[1]!.frame).ip;
+  assert.equal(out.emitted[1]!.iface, 1);
+  assert.equal(held.seqNumber, 1001);
+  assert.equal(held.ackNumber, b + 1, "its ack moved into the backend's space");
+  assert.deepEqual([...held.payload], [1, 2, 3]);
+  assert.ok(held.verifyChecksum(hip.src, hip.dst));
   out.clear();
   // Server → client: its sequence numbers move into the cookie's space.
   const data = serverSegment(cfg, backend, 40000, {
@@ -248,6 +262,17 @@ Deno.test("synproxy: auto engages above the SYN rate and lets go after calm seco
   assert.equal(engine.counters.get(EV.syn_proxy_disengaged), 1);
   feed(engine, syn(cfg, 50001, 1), 0, 2000 + CALM_WINDOWS * 1000 + 1);
   assert.equal(engine.flows.count, flows + 1, "released: flows as today");
+});
+
+Deno.test("synproxy: a flood that straddles two rate windows engages near SYN_RATE_ON SYNs, not twice", () => {
+  const { cfg, engine } = proxied("auto");
+  // 0.6 s of flood at 2000 SYN/s, starting 0.7 s into a window.
+  const n = 1200;
+  for (let i = 0; i < n; i++) feed(engine, syn(cfg, 1024 + i, i), 0, 700 + i / 2);
+  assert.equal(engine.ctx.syn.engaged[0], 1);
+  const flows = engine.flows.count;
+  // Fixed windows would let 600 + 1001 through; the sliding estimate about SYN_RATE_ON.
+  assert.ok(flows < 1.1 * SYN_RATE_ON, `${flows} flows before engaging`);
 });
 
 Deno.test("synproxy: auto without a flood changes nothing (a SYN creates its flow)", () => {
@@ -376,4 +401,38 @@ Deno.test("synproxy: takeover probes of a proxied flow speak to each endpoint in
   // The backend's RCV.NXT − 1 in the client's (untranslated) space; its own next byte as ack.
   assert.equal(toServer!.t.seqNumber, 1000);
   assert.equal(toServer!.t.ackNumber, b + 3);
+});
+
+Deno.test("synproxy: held segments are bounded; a late segment re-sends the SYN; stale slots are never released", () => {
+  const t = proxied();
+  const { cfg, out, engine } = t;
+  const opened: { sport: number; cookie: number }[] = [];
+  for (let i = 0; i <= HELD_SLOTS; i++) {
+    const sport = 41000 + i;
+    feed(engine, syn(cfg, sport, 7), 0, 10);
+    const cookie = tcpOf(out.emitted.at(-1)!.frame).seqNumber;
+    feed(engine, clientSegment(cfg, sport, { flags: TCP_ACK, seq: 8, ack: cookie + 1 }), 0, 10);
+    opened.push({ sport, cookie });
+  }
+  out.clear();
+  const data = (sport: number, cookie: number) =>
+    clientSegment(cfg, sport, {
+      flags: TCP_ACK,
+      seq: 8,
+      ack: cookie + 1,
+      payload: new Uint8Array([5]),
+    });
+  const verdicts = opened.map((o) => feed(engine, data(o.sport, o.cookie), 0, 11));
+  assert.equal(verdicts.filter((v) => v === V_QUEUED).length, HELD_SLOTS);
+  assert.equal(verdicts.at(-1), V_DROP, "no slot left: dropped");
+  assert.equal(out.emitted.length, 0);
+  // After SYN_RESEND_MS, a client segment re-sends the SYN.
+  const last = opened.at(-1)!;
+  feed(engine, data(last.sport, last.cookie), 0, 10 + SYN_RESEND_MS);
+  assert.equal(tcpOf(out.emitted.at(-1)!.frame).flags, TCP_SYN);
+  // The first flow ends (client RST): its slot is stale and goes to the next one that asks.
+  const first = opened[0]!;
+  feed(engine, clientSegment(cfg, first.sport, { flags: TCP_RST, seq: 8 }), 0, 12);
+  assert.equal(engine.flows.lookup(6, CLIENT, first.sport, VIP, 7000), -1);
+  assert.equal(feed(engine, data(last.sport, last.cookie), 0, 13), V_QUEUED);
 });
