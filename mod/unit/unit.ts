@@ -766,12 +766,14 @@ export class Unit implements UnitControl {
   }
 
   /**
-   * Sends the SYN-cookie secret (current and previous) when the receiver made a new one, on the
-   * reliable lane (claims 23, 24): either unit then validates any cookie.
+   * Sends the SYN-cookie secret (current and previous) when this unit has one the peer has not
+   * (the receiver made it, or a bulk sync starts), on the reliable lane (claims 23, 24): either
+   * unit then validates any cookie. Not by role: in standby-first the unit serving a bulk sync is
+   * not the receiver. One received is not sent back (`#secretShared`).
    */
   #shareSecret(link: PeerLink): void {
     const sec = this.engine.synSecret;
-    if (!sec.ready || sec.version === this.#secretShared || !this.engine.roles.receiver) return;
+    if (!sec.ready || sec.version === this.#secretShared) return;
     link.control(CTRL_SECRET, sec.version, sec.export(), true);
     this.#secretShared = sec.version;
   }

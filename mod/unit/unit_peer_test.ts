@@ -331,13 +331,16 @@ Deno.test("CTRL_SECRET: the peer's cookie secret is installed; a receiver sends 
     const sec = h.u.engine.synSecret;
     assert.equal(sec.version, 9);
     assert.deepEqual([...sec.export()], [...data]);
-    // This unit becomes receiver and makes a new secret: it goes to the peer, once.
+    // Not sent back; a new one (this unit became receiver) goes to the peer, once.
+    await h.turnAt(h.t0 + 2);
+    await new Promise((r) => setTimeout(r, 20));
     h.sent();
+    assert.deepEqual(h.ops.filter((o) => o === CTRL_SECRET), [], "the peer's own not echoed");
     h.ops = [];
     h.u.engine.roles.receiver = true;
     sec.rotate(seeded(5), h.now);
-    await h.turnAt(h.t0 + 2);
     await h.turnAt(h.t0 + 3);
+    await h.turnAt(h.t0 + 4);
     await new Promise((r) => setTimeout(r, 20));
     h.sent();
     assert.deepEqual(h.ops.filter((o) => o === CTRL_SECRET), [CTRL_SECRET]);
