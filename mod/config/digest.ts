@@ -34,6 +34,11 @@ export function canonicalConfig(config: Config): string {
       s.health,
       s.onBackendDown,
       s.persistenceMs,
+      // Both units must agree on cookies; only a non-default choice enters, so the digests of
+      // configs from before syn_proxy stay as they were.
+      ...(s.synProxy === (s.protocol === "tcp" && !s.pickup ? "auto" : "off")
+        ? []
+        : [["syn_proxy", s.synProxy]]),
     ]),
     config.onServiceRemoved,
     ...(config.interfaces.some((i) => i.vlan !== 0)

@@ -112,6 +112,8 @@ export interface ServiceConfig {
   randomizeIsn: boolean;
   /** Mid-stream pickup of unknown TCP flows (see the schema). */
   pickup: boolean;
+  /** SYN proxy with cookies: `off` for udp and for pickup services unless set. */
+  synProxy: "off" | "on" | "auto";
   /** The interface where the VIP (`listen`) lives. */
   interface: string;
   health: HealthConfig;
@@ -689,6 +691,15 @@ function resolveServices(
         : undefined;
       if (why) throw new ConfigError(`${at}.pickup`, why);
     }
+    if (s.syn_proxy !== undefined && s.syn_proxy !== "off") {
+      // A cookie's ACK looks like a mid-stream segment: pickup would take it as one.
+      const why = s.protocol !== "tcp"
+        ? "only applies to protocol tcp"
+        : s.pickup
+        ? "cannot be used with pickup (a cookie's ACK would be taken for a mid-stream segment)"
+        : undefined;
+      if (why) throw new ConfigError(`${at}.syn_proxy`, why);
+    }
     const backends: BackendConfig[] = [];
     s.backends.forEach((b, j) => {
       const field = `${at}.backends[${j}]`;
@@ -739,6 +750,7 @@ function resolveServices(
       sourceNat: s.source_nat,
       randomizeIsn: s.randomize_isn,
       pickup: s.pickup,
+      synProxy: s.syn_proxy ?? (s.protocol === "tcp" && !s.pickup ? "auto" : "off"),
       interface: vip.interface,
       health: resolveHealth(s.health, s.protocol, at),
       onBackendDown: s.on_backend_down,

@@ -224,6 +224,21 @@ const BAD: BadCase[] = [
     mutate: (d) => (d.services[2].pickup = true, d.services[2].source_nat = "203.0.113.1"),
     says: "cannot be used with source_nat",
   },
+  {
+    field: "services[1].syn_proxy",
+    mutate: (d) => (d.services[1].syn_proxy = "on"),
+    says: "only applies to protocol tcp",
+  },
+  {
+    field: "services[2].syn_proxy",
+    mutate: (d) => (d.services[2].pickup = true, d.services[2].syn_proxy = "auto"),
+    says: "cannot be used with pickup",
+  },
+  {
+    field: "services[0].syn_proxy",
+    mutate: (d) => (d.services[0].syn_proxy = "sometimes"),
+    says: "must be one of off, on, auto",
+  },
   { field: "services[0].port", mutate: (d) => (d.services[0].port = 7000), says: "unknown key" },
   {
     // A typo'd key is reported rather than the "missing listen" it causes.
@@ -736,4 +751,22 @@ Deno.test("config: an interface's mtu defaults to Ethernet's 1500 ", () => {
   assert.deepEqual(jumbo.interfaces.map((i) => [i.name, i.mtu]), [["front", 1500], ["back", 9000]]);
   // RFC 791's floor: every link carries 68 bytes.
   assert.equal(parseA((d) => (d.interfaces.front.mtu = 68)).interfaces[0]!.mtu, 68);
+});
+
+Deno.test("syn_proxy: auto for tcp by default, off for udp and pickup, on and off as set", () => {
+  const c = parseA();
+  assert.deepEqual(c.services.map((s) => s.synProxy), ["auto", "off", "auto"]);
+  const p = parseA((d) => (d.services[2].pickup = true));
+  assert.equal(p.services[2]!.synProxy, "off");
+  const set = parseA((d) => (d.services[0].syn_proxy = "on", d.services[2].syn_proxy = "off"));
+  assert.deepEqual(set.services.map((s) => s.synProxy), ["on", "off", "off"]);
+  const off = parseA((d) => (d.services[1].syn_proxy = "off"));
+  assert.equal(off.services[1]!.synProxy, "off");
+});
+
+Deno.test("syn_proxy: a non-default choice changes the config digest, the default does not", () => {
+  const base = configDigest(parseA());
+  assert.equal(configDigest(parseA((d) => (d.services[0].syn_proxy = "auto"))), base);
+  assert.notEqual(configDigest(parseA((d) => (d.services[0].syn_proxy = "on"))), base);
+  assert.notEqual(configDigest(parseA((d) => (d.services[0].syn_proxy = "off"))), base);
 });

@@ -304,6 +304,11 @@ const serviceSchema = z.strictObject({
    * it instead of being dropped. Only with maglev, no source NAT and no sequence offset.
    */
   pickup: bool.default(false),
+  /**
+   * SYN proxy with cookies (RFC 4987 §3.6; claims 23, 24): `auto` (the default for tcp) sends
+   * cookies only under a SYN flood, `on` always, `off` never.
+   */
+  syn_proxy: oneOf(["off", "on", "auto"] as const).optional(),
 });
 
 const peerSchema = z.strictObject({

@@ -76,6 +76,11 @@ export interface EngineService {
   resetOnDown?: boolean;
   /** Source-IP affinity in ms (persistence templates in the flow table); 0 or absent = none. */
   persistenceMs?: number;
+  /**
+   * SYN proxy with cookies (RFC 4987 §3.6; claims 23, 24): `auto` engages under a SYN flood.
+   * Absent = off.
+   */
+  synProxy?: "off" | "on" | "auto";
   /** Removed by a reload and kept for its flows: matches no new packet. */
   retired?: boolean;
 }

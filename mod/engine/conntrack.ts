@@ -38,7 +38,8 @@ export function conntrack(p: Packet, ctx: EngineCtx): number {
   const ip = p.ip;
   const proto = ip.protocol;
   const tcp = p.kind === K_TCP;
-  let ref = ft.lookup(proto, ip.src, p.sport, ip.dst, p.dport);
+  // The SYN proxy stage looked the tuple up already (nothing changed the table since).
+  let ref = p.ref !== -2 ? p.ref : ft.lookup(proto, ip.src, p.sport, ip.dst, p.dport);
   if (ref < 0) {
     const svc = ctx.serviceFor(proto, ip.dst, p.dport);
     if (svc < 0) {

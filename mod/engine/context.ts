@@ -16,6 +16,8 @@ import { Neighbors } from "./neighbors.ts";
 import type { ArpWatch } from "./monitor.ts";
 import type { EngineOutput, MirrorOut } from "./output.ts";
 import { V_DROP } from "./output.ts";
+import { SynSecret } from "./syncookie.ts";
+import { HeldSegments, SynProxyState } from "./synproxy.ts";
 
 /**
  * What this unit is in the pair right now; the pair state machine decides (`ha/pair.ts`,
@@ -68,6 +70,14 @@ export class EngineCtx {
   /** Per interface: the largest IP packet it sends (`mtu.ts`); and the smallest of them. */
   readonly mtus: Uint16Array;
   readonly minMtu: number;
+  /** The SYN-cookie secret both units hold (`CTRL_SECRET`; claims 23, 24). */
+  readonly synSecret: SynSecret = new SynSecret();
+  /** Per service: SYN rate and whether `auto` sends cookies (`synproxy.ts`). */
+  syn: SynProxyState;
+  /** Client segments waiting for their proxied flow's backend handshake. */
+  readonly synHeld: HeldSegments = new HeldSegments();
+  /** Frames the SYN proxy originates toward backends (mirrored, so not `scratch`). */
+  readonly synBuf: Uint8Array = new Uint8Array(128);
   /** Told of every ARP sender (fail-safe gateway checks, `monitor.ts`); null when none. */
   arpWatch: ArpWatch | null = null;
 
@@ -83,6 +93,7 @@ export class EngineCtx {
     this.neighbors = cfg.interfaces.map(() => new Neighbors(cfg.arpQueueLimit));
     this.pools = cfg.services.map((s) => new BackendPool(s));
     this.health = new HealthChecks(this);
+    this.syn = new SynProxyState(cfg.services.length);
     this.rec = {
       flags: 0,
       time: 0,

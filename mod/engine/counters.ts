@@ -43,6 +43,10 @@ export const DROP_REASONS = [
   "fragment_no_first",
   "fragment_table_full",
   "too_big",
+  /** A bare ACK to a SYN-proxied service whose ack − 1 is no valid cookie (RFC 4987 §3.6). */
+  "syncookie_invalid",
+  /** A segment of a proxied flow while the handshake with the backend is pending. */
+  "syn_proxy_pending",
 ] as const;
 export type DropReason = typeof DROP_REASONS[number];
 
@@ -76,6 +80,22 @@ export const EVENT_COUNTERS = [
   "persistence_hits",
   "fragments_forwarded",
   "frag_needed_sent",
+  /** SYN proxy (claims 23, 24): SYN-ACKs with a cookie sent instead of creating a flow. */
+  "syncookies_sent",
+  /** Client ACKs whose cookie validated: a proxied flow was created. */
+  "syncookies_valid",
+  /** Proxied flows whose backend handshake completed (offset set). */
+  "syn_proxy_established",
+  /** Client segments held while their flow's backend handshake was pending. */
+  "syn_proxy_held",
+  /** Proxied flows the backend refused (RST), reset toward the client. */
+  "syn_proxy_backend_refused",
+  /** A service in `auto` started or stopped answering SYNs with cookies. */
+  "syn_proxy_engaged",
+  "syn_proxy_disengaged",
+  /** The cookie secret was replaced (receiver) or installed from the peer. */
+  "syn_secret_rotations",
+  "syn_secret_installed",
 ] as const;
 export type EventCounter = typeof EVENT_COUNTERS[number];
 

@@ -2,7 +2,8 @@
  * The data-plane engine: a pure, deterministic function of frames, peer records and injected
  * time and randomness (smoltcp `Interface::poll`, Katran). `handle` reads as the data path:
  *
- *   classify → neighbours (ARP) / local → conntrack → evict → MTU → NAT → track → deliver
+ *   classify → neighbours (ARP) / local → SYN proxy → conntrack → evict → MTU → NAT → track →
+ *   deliver
  *
  * (deliver emits or mirrors)
  *
@@ -37,6 +38,8 @@ import { Reaper } from "./reaper.ts";
 import { reconfigure, type ReloadSummary } from "./reconfigure.ts";
 import { applyExpire, applyMirror, type MirrorIn } from "./replica.ts";
 import { announce, probe, replay } from "./takeover.ts";
+import { HELD_SIZE, synProxy } from "./synproxy.ts";
+import type { SynSecret } from "./syncookie.ts";
 import { trackSeq } from "./track.ts";
 
 export class Engine {
@@ -104,6 +107,13 @@ export class Engine {
       v = mtu(p, ctx);
       if (v !== NEXT) return v;
     } else {
+      if (p.kind === K_TCP) {
+        v = synProxy(p, ctx);
+        if (v !== NEXT) {
+          if (ctx.synHeld.release >= 0) this.#releaseHeld(now);
+          return v;
+        }
+      }
       v = conntrack(p, ctx);
       if (v !== NEXT) return v;
       v = evict(p, ctx);
@@ -119,6 +129,25 @@ export class Engine {
     // A fragment's segment is not whole here: its sequence state is left to whole segments.
     if (p.kind === K_TCP && !p.firstFragment) trackSeq(ctx.flows, p.flow, p.reply, p.tcp);
     return deliver(p, ctx);
+  }
+
+  /**
+   * Handles the client segment the SYN proxy held while its flow's backend handshake was
+   * pending, now that it is open (`synproxy.ts`). The current packet is finished: `#p` is free.
+   */
+  #releaseHeld(now: number): void {
+    const h = this.ctx.synHeld, s = h.release;
+    h.release = -1;
+    h.flow[s] = -1;
+    const vnet = this.vnet, v = this.#relayVnet;
+    for (let i = 0; i < 10; i++) v[i] = h.vnet[s * 10 + i]!;
+    this.vnet = v;
+    try {
+      const off = s * HELD_SIZE;
+      this.handle(h.buf, off, off + h.len[s]!, h.ingress[s]!, now);
+    } finally {
+      this.vnet = vnet;
+    }
   }
 
   /** Applies a peer's mirror record (see `replica.ts`). */
@@ -172,8 +201,16 @@ export class Engine {
     }
     // Both units check their backends: a standby that takes over knows which are up.
     next = Math.min(next, ctx.health.tick(ctx, now));
+    for (let s = 0; s < ctx.cfg.services.length; s++) ctx.syn.roll(s, now, ctx);
     // Only the receiver reaps: expiry is a decision (determinism rule); the peer follows.
     if (ctx.roles.receiver) {
+      // The receiver replaces the cookie secret (once there is one); the unit sends it on.
+      const sec = ctx.synSecret;
+      if (sec.ready && now >= sec.nextRotate) {
+        sec.rotate(ctx.rng, now);
+        ctx.counters.add(EV.syn_secret_rotations);
+      }
+      if (sec.ready) next = Math.min(next, sec.nextRotate);
       const reap = this.#reaper.sweep(
         ctx.flows,
         ctx.cfg.timeouts,
@@ -184,6 +221,18 @@ export class Engine {
       next = Math.min(next, Math.max(reap, now + 1));
     }
     return next;
+  }
+
+  /** The SYN-cookie secret (current, previous) and its version: the unit sends it to the peer. */
+  get synSecret(): SynSecret {
+    return this.ctx.synSecret;
+  }
+
+  /** Installs the peer's cookie secret (`CTRL_SECRET`); false when malformed. */
+  installSynSecret(data: Uint8Array, version: number, now: number): boolean {
+    if (!this.ctx.synSecret.install(data, version, now)) return false;
+    this.ctx.counters.add(EV.syn_secret_installed);
+    return true;
   }
 
   /** Applies a reloaded config: new services and backends, every flow kept (`reconfigure.ts`). */

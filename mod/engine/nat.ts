@@ -7,7 +7,9 @@
  * With a sequence offset (claims 23, 24) the client's sequence numbers are shifted by the
  * offset on the way in; the server's acknowledgment number and SACK edges, which count in the
  * client's space, are shifted back on the way out (Linux `nf_ct_seq_adjust`,
- * `nf_ct_sack_adjust`).
+ * `nf_ct_sack_adjust`). A SYN-proxied flow (`TB_OFF_REPLY`) is the mirror image: the backend
+ * chose its own ISN while the client was given the cookie, so the server's sequence numbers are
+ * shifted toward the client and the client's acknowledgments and SACK edges back.
  *
  * The checksum arithmetic is done here on small integers (the addresses' 16-bit words), and
  * the views only read and write fields: a 32-bit address passed into a call that V8 does not
@@ -22,6 +24,7 @@ import {
   TCP_ACK,
   wordDelta32,
 } from "../wire/mod.ts";
+import { TB_OFF_REPLY } from "../flow/states.ts";
 import { VNET_NEEDS_CSUM } from "./config.ts";
 import type { EngineCtx } from "./context.ts";
 import { K_FRAGMENT, K_TCP, type Packet } from "./packet.ts";
@@ -34,6 +37,9 @@ export function nat(p: Packet, ctx: EngineCtx): void {
   const newSport = reply ? c.oDport[f]! : c.rDport[f]!;
   const newDport = reply ? c.oSport[f]! : c.rSport[f]!;
   const off = c.seqOffset[f]!;
+  // Which direction's sequence numbers the offset moves: the client's (ISN randomisation) or,
+  // for a SYN-proxied flow, the server's. `shiftSeq` says whether this packet's seq moves.
+  const shiftSeq = ((c.tcpBits[f]! & TB_OFF_REPLY) !== 0) === reply;
   const ip = p.ip;
   // One's-complement sum of the address words' change: the IP header and the L4
   // pseudo-header both cover the addresses.
@@ -51,7 +57,7 @@ export function nat(p: Packet, ctx: EngineCtx): void {
   if (p.kind === K_FRAGMENT) return;
   const tcp = p.kind === K_TCP;
   if ((p.vnet[0]! & VNET_NEEDS_CSUM) !== 0) {
-    partial(p, tcp, addrDelta, newSport, newDport, off, reply);
+    partial(p, tcp, addrDelta, newSport, newDport, off, shiftSeq);
     return;
   }
   if (tcp) {
@@ -61,7 +67,7 @@ export function nat(p: Packet, ctx: EngineCtx): void {
     seg.srcPort = newSport;
     seg.dstPort = newDport;
     if (off !== 0) {
-      if (!reply) {
+      if (shiftSeq) {
         const s = seg.seqNumber, ns = (s + off) >>> 0;
         sum = adjust32(sum, s, ns);
         seg.seqNumber = ns;
@@ -103,7 +109,7 @@ function partial(
   newSport: number,
   newDport: number,
   off: number,
-  reply: boolean,
+  shiftSeq: boolean,
 ): void {
   const view = tcp ? p.tcp : p.udp;
   const s = applyDelta(view.checksum ^ 0xffff, addrDelta) ^ 0xffff;
@@ -111,7 +117,7 @@ function partial(
   view.dstPort = newDport;
   if (tcp && off !== 0) {
     const seg = p.tcp;
-    if (!reply) seg.seqNumber = (seg.seqNumber + off) >>> 0;
+    if (shiftSeq) seg.seqNumber = (seg.seqNumber + off) >>> 0;
     else if (seg.flags & TCP_ACK) {
       seg.ackNumber = (seg.ackNumber - off) >>> 0;
       shiftSackBlocks(seg, off, false);

@@ -57,6 +57,11 @@ export class Packet {
    * its L4 checksum covers bytes that are not here.
    */
   firstFragment = false;
+  /**
+   * The flow-table lookup of this packet's tuple (`FlowTable.lookup`: flow × 2 + direction, or
+   * -1), when a stage before conntrack already made it; -2 when none did.
+   */
+  ref = -2;
   /** The flow the packet belongs to, or -1; `reply` is its direction. */
   flow = -1;
   reply = false;
@@ -79,6 +84,7 @@ export class Packet {
     this.toSelf = false;
     this.toFloating = false;
     this.firstFragment = false;
+    this.ref = -2;
     this.flow = -1;
     this.reply = false;
     this.created = false;

@@ -15,6 +15,7 @@ import { BackendPool, NO_BACKEND } from "./backends.ts";
 import type { EngineConfig, EngineService } from "./config.ts";
 import type { EngineCtx } from "./context.ts";
 import { HealthChecks } from "./health.ts";
+import { SynProxyState } from "./synproxy.ts";
 
 /** What a reload did, for its log line. */
 export interface ReloadSummary {
@@ -73,6 +74,8 @@ export function reconfigure(ctx: EngineCtx, next: EngineConfig): ReloadSummary {
   };
   ctx.cfg = { ...next, services };
   ctx.pools = services.map((s) => new BackendPool(s));
+  // SYN rates start over (indexes moved); the cookie secret stays.
+  ctx.syn = new SynProxyState(services.length);
   // Operator states carry over by address.
   old.services.forEach((s, i) => {
     const j = newIndex[i]!;

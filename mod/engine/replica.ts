@@ -112,6 +112,8 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
   } else {
     ft.setState(f, state);
     c.tcpBits[f] = c.tcpBits[row]!;
+    // The SYN proxy decides the offset when the backend answers, after the flow exists.
+    ft.setSeqOffset(f, c.seqOffset[row]!);
   }
   ft.touch(f, ip.totalLength, rec.time);
   // A fragment's payload is no whole segment (a later one holds no L4 header at all): it

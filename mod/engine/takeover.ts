@@ -4,7 +4,7 @@
  * segments lost with the other unit are sent again.
  * @module
  */
-import { ST_TCP_ESTABLISHED, TB_TS_ORIG, TB_TS_REPLY } from "../flow/states.ts";
+import { ST_TCP_ESTABLISHED, TB_OFF_REPLY, TB_TS_ORIG, TB_TS_REPLY } from "../flow/states.ts";
 import { buildGratuitousArp, buildTcpSegment, PROTO_TCP, TCP_ACK } from "../wire/mod.ts";
 import type { EngineCtx } from "./context.ts";
 import { EV } from "./counters.ts";
@@ -42,7 +42,11 @@ export function probe(ctx: EngineCtx, now: number, recentMs = 2000, maxFlows = 2
     if (c.proto[f] !== PROTO_TCP || c.state[f] !== ST_TCP_ESTABLISHED) continue;
     // Only flows that moved just now can have segments in flight; the cap bounds the burst.
     if (now - c.lastSeen[f]! > recentMs || ++flows > maxFlows) continue;
-    const bits = c.tcpBits[f]!, off = c.seqOffset[f]!;
+    const bits = c.tcpBits[f]!;
+    // The offset moved the client's sequence numbers (ISN randomisation), or the server's (SYN
+    // proxy, `TB_OFF_REPLY`): the probes speak to each endpoint in its own terms.
+    const offR = (bits & TB_OFF_REPLY) !== 0 ? c.seqOffset[f]! : 0;
+    const off = offR === 0 ? c.seqOffset[f]! : 0;
     const tsO = (bits & TB_TS_ORIG) !== 0, tsR = (bits & TB_TS_REPLY) !== 0;
     // To the client, as from the VIP. Tracked values leave the pair, so they are already in
     // the client's terms: its last ack is its RCV.NXT.
@@ -52,7 +56,7 @@ export function probe(ctx: EngineCtx, now: number, recentMs = 2000, maxFlows = 2
       c.oDport[f]!,
       c.oSrc[f]!,
       c.oSport[f]!,
-      (c.oAck[f]! - 1) >>> 0,
+      (c.oAck[f]! + offR - 1) >>> 0,
       c.rAck[f]!,
       c.rWin[f]!,
       tsR,

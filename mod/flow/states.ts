@@ -50,3 +50,14 @@ export const TB_FIN_REPLY = 2;
 export const TB_TS_ORIG = 4;
 /** `tcpBits`: the reply direction carries timestamps. */
 export const TB_TS_REPLY = 8;
+/**
+ * `tcpBits`: SYN proxy, handshake with the backend pending (the client is established with
+ * the cookie; `seqOffset` holds the cookie until the backend's SYN-ACK gives the offset).
+ */
+export const TB_PROXY = 16;
+/**
+ * `tcpBits`: the offsets apply to the server's sequence space (SYN proxy: the backend chose its
+ * own ISN, the client was given the cookie): the server's seq is shifted toward the client, the
+ * client's ack and SACK edges back toward the server.
+ */
+export const TB_OFF_REPLY = 32;

@@ -204,6 +204,18 @@ export class FlowTable {
     this.#mix(flow);
   }
 
+  /**
+   * Sets a flow's sequence offset, keeping the digest current: a SYN proxy decides it when the
+   * backend answers, after the flow exists (claims 23, 24).
+   */
+  setSeqOffset(flow: number, offset: number): void {
+    const so = this.c.seqOffset;
+    if (so[flow] === offset >>> 0) return;
+    this.#mix(flow);
+    so[flow] = offset;
+    this.#mix(flow);
+  }
+
   /** Counts a packet against a flow. Not in the digest: the peer may see a different mix. */
   touch(flow: number, bytes: number, now: number): void {
     const c = this.c;

@@ -568,3 +568,28 @@ Deno.test("FlowTable.relabel: the digest is the one of a table built with the ne
   assert.equal(a.digest, b.digest);
   assert.deepEqual([a.c.service[fa], a.c.backend[fa]], [0, 4]);
 });
+
+Deno.test("table: setSeqOffset keeps the digest the XOR of every flow's fields", () => {
+  const a = new FlowTable(16), b = new FlowTable(16);
+  for (const t of [a, b]) {
+    const c = t.c, row = t.stage;
+    t.clearRow(row);
+    c.proto[row] = 6;
+    c.state[row] = 3;
+    c.oSrc[row] = 1;
+    c.oSport[row] = 2;
+    c.oDst[row] = 3;
+    c.oDport[row] = 4;
+    c.rSrc[row] = 5;
+    c.rSport[row] = 6;
+    c.rDst[row] = 1;
+    c.rDport[row] = 2;
+    c.seqOffset[row] = t === a ? 0 : 77;
+    t.add(row);
+  }
+  assert.notEqual(a.digest, b.digest);
+  const f = a.lookup(6, 1, 2, 3, 4) >> 1;
+  a.setSeqOffset(f, 77);
+  assert.equal(a.c.seqOffset[f], 77);
+  assert.equal(a.digest, b.digest);
+});

@@ -52,6 +52,7 @@ export function engineConfig(cfg: Config): EngineConfig {
       snatIp: s.sourceNat ?? 0,
       randomizeIsn: s.randomizeIsn,
       pickup: s.pickup,
+      synProxy: s.synProxy,
       health: { ...s.health },
       resetOnDown: s.onBackendDown === "reset",
       persistenceMs: s.persistenceMs,

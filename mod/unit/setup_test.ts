@@ -174,6 +174,14 @@ Deno.test("engineConfig: a source NAT address and ISN randomisation pass through
   assert.equal(s.randomizeIsn, true);
 });
 
+Deno.test("engineConfig: syn_proxy passes through (auto by default for tcp, off for udp)", () => {
+  const def = engineConfig(lab("a", () => {})).services;
+  assert.deepEqual(def.map((s) => [s.proto, s.synProxy]).filter(([p]) => p === 17)[0], [17, "off"]);
+  assert.equal(def.find((s) => s.proto === 6)!.synProxy, "auto");
+  const on = engineConfig(lab("a", (d) => (d.services[0].syn_proxy = "on"))).services[0]!;
+  assert.equal(on.synProxy, "on");
+});
+
 Deno.test("unitSetup: node, mode, role, version, digest and the peer's settings", () => {
   const cfg = lab("b", (d) => {
     d.peer.heartbeat_interval = "20ms";

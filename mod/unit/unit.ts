@@ -39,6 +39,7 @@ import {
   CTRL_HEALTH,
   CTRL_MERGE_BEGIN,
   CTRL_MERGE_END,
+  CTRL_SECRET,
   CTRL_SYNC_BEGIN,
   CTRL_SYNC_END,
   CTRL_SYNC_PROGRESS,
@@ -149,6 +150,8 @@ export class Unit implements UnitControl {
   readonly #ports: FramePort[];
   readonly #trunks: Trunks;
   readonly #link: PeerLink | null;
+  /** Version of the SYN-cookie secret the peer last got from us or gave us. */
+  #secretShared = 0;
   readonly #clock: () => number;
   readonly #started: number;
   readonly #events: TimelineEvent[] = [];
@@ -522,10 +525,17 @@ export class Unit implements UnitControl {
           for (const a of this.#balancer.adminArgs()) {
             this.#link!.control(CTRL_BACKEND_ADMIN, a, undefined, true);
           }
+          // And the cookie secret, so the joiner validates cookies sent before it came.
+          this.#secretShared = 0;
+          this.#shareSecret(this.#link!);
           const total = this.#syncOut.start(this.engine.flows.syncOrder());
           this.#link!.control(CTRL_SYNC_BEGIN, total);
           this.#event(now, "sync", `bulk sync to peer started: ${total} flows`);
         }
+        break;
+      case CTRL_SECRET:
+        // Claims 23, 24: the receiver's cookie secret, so this unit validates its cookies.
+        if (this.engine.installSynSecret(data, arg, now)) this.#secretShared = arg >>> 0 || 1;
         break;
       case CTRL_SYNC_PROGRESS:
         this.#syncOut.onProgress(arg);
@@ -727,6 +737,7 @@ export class Unit implements UnitControl {
       }
       deadline = Math.min(deadline, this.#nextHeartbeat);
     }
+    this.#shareSecret(link);
     link.release(0, now);
     deadline = Math.min(deadline, link.holdDeadline(), link.tick(now));
     // Our checks' view, for the peer's status (both views show) and its takeover.
@@ -752,6 +763,19 @@ export class Unit implements UnitControl {
       deadline = Math.min(deadline, this.#syncIn.nextDeadline(now));
     }
     return deadline;
+  }
+
+  /**
+   * Sends the SYN-cookie secret (current and previous) when this unit has one the peer has not
+   * (the receiver made it, or a bulk sync starts), on the reliable lane (claims 23, 24): either
+   * unit then validates any cookie. Not by role: in standby-first the unit serving a bulk sync is
+   * not the receiver. One received is not sent back (`#secretShared`).
+   */
+  #shareSecret(link: PeerLink): void {
+    const sec = this.engine.synSecret;
+    if (!sec.ready || sec.version === this.#secretShared) return;
+    link.control(CTRL_SECRET, sec.version, sec.export(), true);
+    this.#secretShared = sec.version;
   }
 
   /** Tells the heartbeat thread what to say, and that the loop is turning. */

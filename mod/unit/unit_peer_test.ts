@@ -9,6 +9,7 @@ import { labEngineConfig, learnNeighbors, seeded } from "../engine/testing.ts";
 import {
   BatchReader,
   BatchWriter,
+  CTRL_SECRET,
   CTRL_SYNC_REQUEST,
   HB_SYNC_COMPLETE,
   type HeartbeatRecord,
@@ -310,6 +311,39 @@ Deno.test("a joiner asks for the table again every 200 ms while the peer is up a
     h.sent();
     assert.deepEqual(h.ops, [CTRL_SYNC_REQUEST, CTRL_SYNC_REQUEST]);
     assert.equal(h.u.pair.state, "joining");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("CTRL_SECRET: the peer's cookie secret is installed; a receiver sends a new one once", async () => {
+  const h = new Harness();
+  try {
+    await h.turnAt(h.t0);
+    h.heartbeat();
+    await h.turnAt(h.t0);
+    // The peer (receiver) sends its secret: this unit now validates its cookies.
+    const data = new Uint8Array(32).map((_, i) => i + 1);
+    assert.equal(h.writer.add({ type: "control", op: CTRL_SECRET, arg: 9, data }), true);
+    const dg = h.writer.seal()!;
+    assert.equal(h.out.sendTo(dg, dg.length, LOCAL, h.mine.base + 1), true);
+    await h.turnAt(h.t0 + 1);
+    const sec = h.u.engine.synSecret;
+    assert.equal(sec.version, 9);
+    assert.deepEqual([...sec.export()], [...data]);
+    // Not sent back; a new one (this unit became receiver) goes to the peer, once.
+    await h.turnAt(h.t0 + 2);
+    await new Promise((r) => setTimeout(r, 20));
+    h.sent();
+    assert.deepEqual(h.ops.filter((o) => o === CTRL_SECRET), [], "the peer's own not echoed");
+    h.ops = [];
+    h.u.engine.roles.receiver = true;
+    sec.rotate(seeded(5), h.now);
+    await h.turnAt(h.t0 + 3);
+    await h.turnAt(h.t0 + 4);
+    await new Promise((r) => setTimeout(r, 20));
+    h.sent();
+    assert.deepEqual(h.ops.filter((o) => o === CTRL_SECRET), [CTRL_SECRET]);
   } finally {
     await h.close();
   }

@@ -17,7 +17,14 @@ import {
   isIcmpError,
 } from "./icmp.ts";
 import { TCP_ACK, TCP_HEADER_LEN, TCP_RST, TcpSegment, writeTcpHeader } from "./tcp.ts";
-import { OPT_NOP, OPT_TIMESTAMPS, OPT_TIMESTAMPS_LEN } from "./tcp_options.ts";
+import {
+  OPT_MSS,
+  OPT_NOP,
+  OPT_SACK_PERMITTED,
+  OPT_TIMESTAMPS,
+  OPT_TIMESTAMPS_LEN,
+  OPT_WSCALE,
+} from "./tcp_options.ts";
 import { readU16, writeU32 } from "./bytes.ts";
 
 /** TTL of originated packets (the Linux default, RFC 1700 recommends 64). */
@@ -196,6 +203,56 @@ export function buildTcpSegment(
     buf[o + 3] = OPT_TIMESTAMPS_LEN;
     writeU32(buf, o + 4, tsVal);
     writeU32(buf, o + 8, tsEcr);
+  }
+  outTcp.check(buf, TCP_AT, len);
+  outTcp.fillChecksum(src, dst);
+  return len;
+}
+
+/**
+ * Builds Ethernet + IPv4 (DF, TTL 64) + a SYN or SYN-ACK without payload, allocating nothing:
+ * the handshake segments a SYN proxy originates (RFC 4987 §3.6). Options, each padded to a
+ * word: MSS; NOP + window scale when `wscale` ≥ 0 (RFC 7323 §2); NOP, NOP, SACK-permitted when
+ * `sack` (RFC 2018). Returns the frame length, or 0 when `buf` is too short.
+ */
+export function buildTcpSyn(
+  buf: Uint8Array,
+  dstMac: Uint8Array,
+  srcMac: Uint8Array,
+  src: number,
+  dst: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  mss: number,
+  wscale: number,
+  sack: boolean,
+): number {
+  const tcpLen = TCP_HEADER_LEN + 4 + (wscale >= 0 ? 4 : 0) + (sack ? 4 : 0);
+  const len = TCP_AT + tcpLen;
+  if (buf.length < len) return 0;
+  writeEthernet(buf, 0, dstMac, srcMac, ETHERTYPE_IPV4);
+  writeIpv4Header(buf, L3, src, dst, PROTO_TCP, tcpLen, DEFAULT_TTL, 0, 0, true);
+  writeTcpHeader(buf, TCP_AT, srcPort, dstPort, seq, ack, flags, window, tcpLen);
+  let o = TCP_AT + TCP_HEADER_LEN;
+  buf[o++] = OPT_MSS;
+  buf[o++] = 4;
+  buf[o++] = (mss >>> 8) & 0xff;
+  buf[o++] = mss & 0xff;
+  if (wscale >= 0) {
+    buf[o++] = OPT_NOP;
+    buf[o++] = OPT_WSCALE;
+    buf[o++] = 3;
+    buf[o++] = wscale;
+  }
+  if (sack) {
+    buf[o++] = OPT_NOP;
+    buf[o++] = OPT_NOP;
+    buf[o++] = OPT_SACK_PERMITTED;
+    buf[o++] = 2;
   }
   outTcp.check(buf, TCP_AT, len);
   outTcp.fillChecksum(src, dst);

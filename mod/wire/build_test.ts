@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   buildIcmpError,
   buildTcpRst,
+  buildTcpSyn,
   ICMP_ERROR_MAX_IP_LEN,
   mayReplyWithIcmpError,
   TCP_RST_FRAME_LEN,
@@ -334,4 +335,55 @@ Deno.test("turnEchoReply leaves anything but an IPv4 echo request untouched", ()
     assert.equal(turnEchoReply(frame), false, name);
     assert.deepEqual(frame, before, name);
   }
+});
+
+Deno.test("buildTcpSyn: MSS, window scale and SACK-permitted, word-padded, checksums valid", () => {
+  const buf = poisoned(128);
+  const src = parseIpv4("198.51.100.10")!, dst = parseIpv4("198.51.100.2")!;
+  const m1 = parseMac("02:00:00:00:00:02")!, m2 = parseMac("02:74:6e:00:00:01")!;
+  const n = buildTcpSyn(
+    buf,
+    m1,
+    m2,
+    src,
+    dst,
+    7000,
+    40000,
+    0xfedcba98,
+    1001,
+    TCP_SYN | TCP_ACK,
+    65535,
+    1460,
+    7,
+    true,
+  );
+  assert.equal(n, 14 + 20 + 20 + 12);
+  const ip = Ipv4Packet.checked(buf.subarray(14, n))!;
+  assert.ok(ip.verifyChecksum());
+  const t = TcpSegment.checked(ip.payload)!;
+  assert.ok(t.verifyChecksum(src, dst));
+  assert.equal(t.seqNumber, 0xfedcba98);
+  assert.equal(t.ackNumber, 1001);
+  assert.equal(t.flags, TCP_SYN | TCP_ACK);
+  assert.equal(t.window, 65535);
+  assert.deepEqual([...t.buf.subarray(t.optionsOff, t.payloadOff)], [
+    2,
+    4,
+    0x05,
+    0xb4,
+    1,
+    3,
+    3,
+    7,
+    1,
+    1,
+    4,
+    2,
+  ]);
+  const m = buildTcpSyn(buf, m1, m2, src, dst, 1, 2, 3, 0, TCP_SYN, 100, 536, -1, false);
+  assert.equal(m, 14 + 20 + 24, "MSS only");
+  assert.equal(
+    buildTcpSyn(new Uint8Array(50), m1, m2, src, dst, 1, 2, 3, 0, TCP_SYN, 1, 536, 7, true),
+    0,
+  );
 });
