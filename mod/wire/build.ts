@@ -168,6 +168,37 @@ export function buildTcpRst(
 }
 
 /**
+ * Writes Ethernet + IPv4 (DF, TTL 64) + the fixed TCP header of a segment whose TCP part is
+ * `tcpLen` bytes; the caller writes options or payload after it, then calls `finishTcp`.
+ */
+function startTcp(
+  buf: Uint8Array,
+  dstMac: Uint8Array,
+  srcMac: Uint8Array,
+  src: number,
+  dst: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  headerLen: number,
+  tcpLen: number,
+): void {
+  writeEthernet(buf, 0, dstMac, srcMac, ETHERTYPE_IPV4);
+  writeIpv4Header(buf, L3, src, dst, PROTO_TCP, tcpLen, DEFAULT_TTL, 0, 0, true);
+  writeTcpHeader(buf, TCP_AT, srcPort, dstPort, seq, ack, flags, window, headerLen);
+}
+
+/** Fills the TCP checksum of the segment `startTcp` began; returns the frame length. */
+function finishTcp(buf: Uint8Array, len: number, src: number, dst: number): number {
+  outTcp.check(buf, TCP_AT, len);
+  outTcp.fillChecksum(src, dst);
+  return len;
+}
+
+/**
  * Builds Ethernet + IPv4 (DF, TTL 64) + a TCP segment without payload, allocating nothing: the
  * segments the appliance originates (resets, and the probes a survivor sends after a takeover).
  * With `tsVal`/`tsEcr` given, the segment carries NOP, NOP, timestamps (RFC 7323 Appendix A's
@@ -192,9 +223,21 @@ export function buildTcpSegment(
   const tcpLen = TCP_HEADER_LEN + (ts ? 12 : 0);
   const len = TCP_AT + tcpLen;
   if (buf.length < len) return 0;
-  writeEthernet(buf, 0, dstMac, srcMac, ETHERTYPE_IPV4);
-  writeIpv4Header(buf, L3, src, dst, PROTO_TCP, tcpLen, DEFAULT_TTL, 0, 0, true);
-  writeTcpHeader(buf, TCP_AT, srcPort, dstPort, seq, ack, flags, window, tcpLen);
+  startTcp(
+    buf,
+    dstMac,
+    srcMac,
+    src,
+    dst,
+    srcPort,
+    dstPort,
+    seq,
+    ack,
+    flags,
+    window,
+    tcpLen,
+    tcpLen,
+  );
   if (ts) {
     const o = TCP_AT + TCP_HEADER_LEN;
     buf[o] = OPT_NOP;
@@ -204,9 +247,7 @@ export function buildTcpSegment(
     writeU32(buf, o + 4, tsVal);
     writeU32(buf, o + 8, tsEcr);
   }
-  outTcp.check(buf, TCP_AT, len);
-  outTcp.fillChecksum(src, dst);
-  return len;
+  return finishTcp(buf, len, src, dst);
 }
 
 /**
@@ -234,9 +275,21 @@ export function buildTcpSyn(
   const tcpLen = TCP_HEADER_LEN + 4 + (wscale >= 0 ? 4 : 0) + (sack ? 4 : 0);
   const len = TCP_AT + tcpLen;
   if (buf.length < len) return 0;
-  writeEthernet(buf, 0, dstMac, srcMac, ETHERTYPE_IPV4);
-  writeIpv4Header(buf, L3, src, dst, PROTO_TCP, tcpLen, DEFAULT_TTL, 0, 0, true);
-  writeTcpHeader(buf, TCP_AT, srcPort, dstPort, seq, ack, flags, window, tcpLen);
+  startTcp(
+    buf,
+    dstMac,
+    srcMac,
+    src,
+    dst,
+    srcPort,
+    dstPort,
+    seq,
+    ack,
+    flags,
+    window,
+    tcpLen,
+    tcpLen,
+  );
   let o = TCP_AT + TCP_HEADER_LEN;
   buf[o++] = OPT_MSS;
   buf[o++] = 4;
@@ -254,9 +307,7 @@ export function buildTcpSyn(
     buf[o++] = OPT_SACK_PERMITTED;
     buf[o++] = 2;
   }
-  outTcp.check(buf, TCP_AT, len);
-  outTcp.fillChecksum(src, dst);
-  return len;
+  return finishTcp(buf, len, src, dst);
 }
 
 /**
@@ -281,13 +332,23 @@ export function buildTcpData(
   const tcpLen = TCP_HEADER_LEN + payload.length;
   const len = TCP_AT + tcpLen;
   if (buf.length < len) return 0;
-  writeEthernet(buf, 0, dstMac, srcMac, ETHERTYPE_IPV4);
-  writeIpv4Header(buf, L3, src, dst, PROTO_TCP, tcpLen, DEFAULT_TTL, 0, 0, true);
-  writeTcpHeader(buf, TCP_AT, srcPort, dstPort, seq, ack, flags, window);
+  startTcp(
+    buf,
+    dstMac,
+    srcMac,
+    src,
+    dst,
+    srcPort,
+    dstPort,
+    seq,
+    ack,
+    flags,
+    window,
+    TCP_HEADER_LEN,
+    tcpLen,
+  );
   buf.set(payload, TCP_AT + TCP_HEADER_LEN);
-  outTcp.check(buf, TCP_AT, len);
-  outTcp.fillChecksum(src, dst);
-  return len;
+  return finishTcp(buf, len, src, dst);
 }
 
 const echoIp = new Ipv4Packet();
