@@ -30,6 +30,8 @@ import { ipv4ToString } from "../wire/addr.ts";
 
 /** How often the health view is re-sent even without a change. */
 export const HEALTH_SHARE_MS = 1000;
+/** How long a count of each backend's flows is reused. */
+export const FLOW_COUNT_MS = 1000;
 
 /** `arg` of a CTRL_BACKEND_ADMIN record: service (16 bits), backend (8), state (2). */
 export function packAdmin(svc: number, backend: number, admin: number): number {
@@ -50,6 +52,8 @@ export class Balancer {
   /** The peer's health bytes per service index, as it last said. */
   #peer: (Uint8Array | undefined)[] = [];
   #nextShare = 0;
+  #counts: Float64Array[] = [];
+  #countedAt = -Infinity;
 
   constructor(engine: Engine) {
     this.#engine = engine;
@@ -160,16 +164,37 @@ export class Balancer {
     return `${s.name} ${ipv4ToString(b.ip)}:${b.port} ${c.up ? "up" : `down (${c.why})`}`;
   }
 
-  /** The services as the status API shows them. O(flows): counts each backend's flows. */
-  services(peered: boolean): ServiceStatus[] {
+  /**
+   * Flows per backend of each service. Counting scans the whole table (a million slots is a
+   * few ms that the loop cannot serve packets in), so a count is reused for a second: the
+   * status and dashboard may poll many times a second.
+   */
+  #flowCounts(now: number): Float64Array[] {
+    if (
+      now - this.#countedAt < FLOW_COUNT_MS &&
+      this.#counts.length === this.#engine.config.services.length
+    ) {
+      return this.#counts;
+    }
     const e = this.#engine, ft = e.flows, c = ft.c;
     const counts = e.config.services.map((s) => new Float64Array(s.backends.length));
-    for (const f of ft.ids()) {
-      if (c.state[f] === ST_PERSIST) continue;
-      const b = c.backend[f]!;
-      const n = counts[c.service[f]!];
+    const state = c.state, service = c.service, backend = c.backend;
+    for (let f = 0; f < ft.capacity; f++) {
+      const st = state[f]!;
+      if (st === 0 || st === ST_PERSIST) continue;
+      const b = backend[f]!;
+      const n = counts[service[f]!];
       if (n !== undefined && b !== NO_BACKEND && b < n.length) n[b]!++;
     }
+    this.#counts = counts;
+    this.#countedAt = now;
+    return counts;
+  }
+
+  /** The services as the status API shows them (flow counts at most a second old). */
+  services(peered: boolean, now: number): ServiceStatus[] {
+    const e = this.#engine;
+    const counts = this.#flowCounts(now);
     return e.config.services.flatMap((s, svc): ServiceStatus[] => {
       if (s.retired) return [];
       const pool = e.ctx.pools[svc]!, peer = this.#peer[svc];
@@ -194,7 +219,7 @@ export class Balancer {
             : pool.health[i] === H_DOWN
             ? "down"
             : "draining",
-          flows: counts[svc]![i]!,
+          flows: counts[svc]?.[i] ?? 0,
         })),
       }];
     });

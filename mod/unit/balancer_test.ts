@@ -70,22 +70,22 @@ Deno.test("balancer: the peer's admin and health records apply only when configs
   assert.equal(b.onPeerAdmin(packAdmin(7, 0, 1), true), undefined, "no such service");
   assert.equal(b.onPeerAdmin(packAdmin(0, 9, 1), true), undefined, "no such backend");
   b.onPeerHealth(0, new Uint8Array([H_UP, H_DOWN]), false);
-  assert.equal(b.services(true)[0]!.backends[1]!.peerHealth, null, "ignored: configs differ");
+  assert.equal(b.services(true, 0)[0]!.backends[1]!.peerHealth, null, "ignored: configs differ");
   b.onPeerHealth(0, new Uint8Array([H_UP]), true);
-  assert.equal(b.services(true)[0]!.backends[1]!.peerHealth, null, "ignored: wrong length");
+  assert.equal(b.services(true, 0)[0]!.backends[1]!.peerHealth, null, "ignored: wrong length");
   b.onPeerHealth(0, new Uint8Array([H_UP, 7]), true);
-  assert.equal(b.services(true)[0]!.backends[1]!.peerHealth, null, "ignored: bad value");
+  assert.equal(b.services(true, 0)[0]!.backends[1]!.peerHealth, null, "ignored: bad value");
   b.onPeerHealth(0, new Uint8Array([H_UP, H_DOWN]), true);
-  assert.equal(b.services(true)[0]!.backends[1]!.peerHealth, "down");
+  assert.equal(b.services(true, 0)[0]!.backends[1]!.peerHealth, "down");
   b.forgetPeer();
-  assert.equal(b.services(true)[0]!.backends[1]!.peerHealth, null);
+  assert.equal(b.services(true, 0)[0]!.backends[1]!.peerHealth, null);
 });
 
 Deno.test("balancer: services show states, health views and each backend's flows", () => {
   const { engine, b } = balancer();
   for (let i = 0; i < 5; i++) feed(engine, clientSyn(engine.config, 40000 + i), 0, 1);
   engine.ctx.pools[0]!.setAdmin(1, A_DRAINING);
-  const [echo, udp] = b.services(false);
+  const [echo, udp] = b.services(false, 0);
   assert.equal(echo!.listen, "198.51.100.10:7000");
   assert.deepEqual(echo!.health, { kind: "tcp", intervalMs: 1000 });
   assert.equal(echo!.backendsUp, 1);
@@ -99,7 +99,7 @@ Deno.test("balancer: services show states, health views and each backend's flows
   assert.equal(udp!.backends[0]!.health, "unchecked");
   engine.ctx.pools[0]!.setAdmin(1, 0);
   engine.ctx.pools[0]!.setHealth(0, H_DOWN);
-  assert.equal(b.services(false)[0]!.backends[0]!.state, "down");
+  assert.equal(b.services(false, 0)[0]!.backends[0]!.state, "down");
   assert.deepEqual(b.adminArgs().map(unpackAdmin).filter((a) => a.svc === 0).map((a) => a.admin), [
     0,
     0,
@@ -118,4 +118,14 @@ Deno.test("balancer: the health view goes out at once on a change, else once a s
   assert.equal(b.shareDue(1600, false), true);
   assert.deepEqual(b.checkedServices(), [0], "only the service with checks");
   assert.deepEqual([...b.healthBytes(0)], [H_UP, H_UP]);
+});
+
+Deno.test("balancer: each backend's flow count is reused for a second, then counted again", () => {
+  const { engine, b } = balancer();
+  feed(engine, clientSyn(engine.config, 40000), 0, 1);
+  assert.equal(b.services(false, 0)[0]!.backends[0]!.flows, 1);
+  feed(engine, clientSyn(engine.config, 40001), 0, 1);
+  feed(engine, clientSyn(engine.config, 40002), 0, 1);
+  assert.equal(b.services(false, 999)[0]!.backends[0]!.flows, 1, "within the second: reused");
+  assert.equal(b.services(false, 1000)[0]!.backends[0]!.flows, 2, "then counted again");
 });

@@ -891,7 +891,7 @@ export class Unit implements UnitControl {
       },
       histograms: { heartbeatRttMs: this.#rtt.snapshot(), mirrorLagMs: this.#lag.snapshot() },
       events: this.#events,
-      services: this.#balancer.services(this.#link !== null),
+      services: this.#balancer.services(this.#link !== null, now),
       failsafe: this.#failsafeStatus(),
       config: {
         path: this.#s.configPath ?? null,
