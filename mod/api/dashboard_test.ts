@@ -221,7 +221,9 @@ Deno.test({
         },
         events: [
           ...unit.snap.events,
-          { at: Date.now(), kind: "takeover", detail: "peer missed 5 heartbeats; now solo" },
+          // Just after the last sample, as a live unit's next sample would follow it within a
+          // second (a wall-clock time would drift past the chart's end on a slow run).
+          { at: historyEnd + 3500, kind: "takeover", detail: "peer missed 5 heartbeats; now solo" },
         ],
       };
       await page.locator("#state", { hasText: "solo" }).waitFor({ timeout: UPDATE_MS });
