@@ -15,6 +15,7 @@ import {
   CLIENT,
   clientSegment,
   clientSyn,
+  enginePair,
   engineUnderTest,
   feed,
   fragmentFrame,
@@ -234,17 +235,8 @@ Deno.test("FragmentTable: bounded windows, refresh of a key, and completion in a
   assert.equal(u.find(1), -1, "a complete datagram's entry is freed");
 });
 
-/** a: receiver (and forwarder or not), b: the peer applying a's records. */
-function pair(aForwards: boolean) {
-  const a = engineUnderTest("a", {}, 1), b = engineUnderTest("b", {}, 2);
-  learnNeighbors(a.engine);
-  Object.assign(a.engine.roles, { receiver: true, forwarder: aForwards, mirror: true });
-  Object.assign(b.engine.roles, { receiver: false, forwarder: !aForwards, mirror: true });
-  return { a, b };
-}
-
 Deno.test("fragments: the forwarder applies each fragment's record and emits what a decided", () => {
-  const { a, b } = pair(false);
+  const { a, b } = enginePair(false);
   const frags = clientDatagram();
   for (const f of frags) assert.equal(feed(a.engine, f, 0, 10), V_MIRROR);
   assert.equal(a.out.emitted.length, 0);
@@ -268,7 +260,7 @@ Deno.test("fragments: the forwarder applies each fragment's record and emits wha
 });
 
 Deno.test("fragments: a survivor finishes a datagram whose first fragment its dead peer handled", () => {
-  const { a, b } = pair(true);
+  const { a, b } = enginePair(true);
   const [first, middle, last] = clientDatagram();
   feed(a.engine, first!, 0, 10);
   relay(a.out, b.engine);
@@ -284,7 +276,7 @@ Deno.test("fragments: a survivor finishes a datagram whose first fragment its de
 });
 
 Deno.test("fragments: a TCP segment in fragments leaves the sequence state alone on both units", () => {
-  const { a, b } = pair(false);
+  const { a, b } = enginePair(false);
   feed(a.engine, clientSyn(a.cfg, 40000, 100), 0, 1);
   const fa = a.engine.flows.lookup(6, CLIENT, 40000, VIP, 7000) >> 1;
   const backend = a.engine.flows.c.rSrc[fa]!;

@@ -10,9 +10,8 @@ import {
   CLIENT_MAC,
   clientSegment,
   clientSyn,
-  engineUnderTest,
+  enginePair,
   feed,
-  learnNeighbors,
   mirrorIn,
   relay,
   SERVER_MAC,
@@ -21,17 +20,8 @@ import {
   VIP,
 } from "./testing.ts";
 
-/** a: receiver (and forwarder or not), b: the peer applying a's records. */
-function pair(aForwards: boolean) {
-  const a = engineUnderTest("a", {}, 1), b = engineUnderTest("b", {}, 2);
-  learnNeighbors(a.engine);
-  Object.assign(a.engine.roles, { receiver: true, forwarder: aForwards, mirror: true });
-  Object.assign(b.engine.roles, { receiver: false, forwarder: !aForwards, mirror: true });
-  return { a, b };
-}
-
 Deno.test("replica: the forwarder applies the receiver's records verbatim and emits with its own MAC", () => {
-  const { a, b } = pair(false);
+  const { a, b } = enginePair(false);
   const frames = [
     clientSyn(a.cfg, 40000),
     udpFrame({ dstMac: a.cfg.virtualMacs[0]!, src: CLIENT, dst: VIP, sport: 5000, dport: 7001 }),
@@ -65,7 +55,7 @@ Deno.test("replica: the forwarder applies the receiver's records verbatim and em
 });
 
 Deno.test("replica: a record without MF_PEER_EMITS only keeps state (active-forward's standby)", () => {
-  const { a, b } = pair(true);
+  const { a, b } = enginePair(true);
   feed(a.engine, clientSyn(a.cfg, 40000), 0, 1);
   assert.equal(a.out.emitted.length, 1);
   assert.equal(a.out.mirrored[0]!.flags & MF_PEER_EMITS, 0);
@@ -76,7 +66,7 @@ Deno.test("replica: a record without MF_PEER_EMITS only keeps state (active-forw
 });
 
 Deno.test("replica: state updates follow the receiver, established and closed", () => {
-  const { a, b } = pair(true);
+  const { a, b } = enginePair(true);
   feed(a.engine, clientSyn(a.cfg, 40000, 100), 0, 1);
   feed(
     a.engine,
@@ -94,7 +84,7 @@ Deno.test("replica: state updates follow the receiver, established and closed", 
 });
 
 Deno.test("replica: a flow of the same tuple that decided differently is replaced by the receiver's", () => {
-  const { a, b } = pair(true);
+  const { a, b } = enginePair(true);
   // b holds a stale flow for the tuple, to the other backend (e.g. from before a split).
   b.engine.flows.addEntry({
     proto: 6,
@@ -118,7 +108,7 @@ Deno.test("replica: a flow of the same tuple that decided differently is replace
 });
 
 Deno.test("replica: bad records are dropped and counted, and change nothing", () => {
-  const { a, b } = pair(false);
+  const { a, b } = enginePair(false);
   feed(a.engine, clientSyn(a.cfg, 40000), 0, 1);
   const m = a.out.mirrored[0]!;
   const cases: [string, (r: ReturnType<typeof mirrorIn>) => void][] = [
@@ -141,7 +131,7 @@ Deno.test("replica: bad records are dropped and counted, and change nothing", ()
 });
 
 Deno.test("replica: a service or backend index this unit lacks is kept (the peer reloaded first)", () => {
-  const { a, b } = pair(false);
+  const { a, b } = enginePair(false);
   feed(a.engine, clientSyn(a.cfg, 40000), 0, 1);
   const r = mirrorIn(a.out.mirrored[0]!);
   r.view.setUint16(r.rowOff + MIRROR_ROW.offsets[2]!, 9);
@@ -153,7 +143,7 @@ Deno.test("replica: a service or backend index this unit lacks is kept (the peer
 });
 
 Deno.test("replica: applyExpire removes a flow by its original tuple only", () => {
-  const { a, b } = pair(true);
+  const { a, b } = enginePair(true);
   feed(a.engine, clientSyn(a.cfg, 40000), 0, 1);
   relay(a.out, b.engine);
   assert.equal(b.engine.applyExpire(6, BACKENDS[0]!, 7000, CLIENT, 40000), false, "reply tuple");

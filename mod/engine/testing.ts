@@ -296,6 +296,21 @@ export function engineUnderTest(
   return { cfg, out, engine: new Engine(cfg, out, seeded(seed)) };
 }
 
+/**
+ * Two engines of a pair: `a` the receiver (and forwarder, or not), `b` the peer applying a's
+ * records (the forwarder when `a` is not).
+ */
+export function enginePair(aForwards: boolean): {
+  a: ReturnType<typeof engineUnderTest>;
+  b: ReturnType<typeof engineUnderTest>;
+} {
+  const a = engineUnderTest("a", {}, 1), b = engineUnderTest("b", {}, 2);
+  learnNeighbors(a.engine);
+  Object.assign(a.engine.roles, { receiver: true, forwarder: aForwards, mirror: true });
+  Object.assign(b.engine.roles, { receiver: false, forwarder: !aForwards, mirror: true });
+  return { a, b };
+}
+
 /** Teaches the engine where the client and both servers are. */
 export function learnNeighbors(e: Engine): void {
   e.neighbors[0]!.learn(CLIENT, CLIENT_MAC, 0, 0);
