@@ -15,7 +15,6 @@
 import { RiseFall } from "../health/rise_fall.ts";
 import {
   buildTcpData,
-  buildTcpSegment,
   ipv4ToString,
   TCP_ACK,
   TCP_FIN,
@@ -248,31 +247,27 @@ export class HealthChecks {
 
   #syn(ctx: EngineCtx, c: Check): void {
     c.phase = PH_SYN;
-    const me = ctx.cfg.interfaces[c.iface]!;
-    const mac = ctx.neighbors[c.iface]!.lookup(c.ip)!;
-    const n = buildTcpSegment(
-      ctx.scratch,
-      mac,
-      me.mac,
-      me.ip,
-      c.ip,
-      c.sport,
-      c.port,
-      c.iss,
-      0,
-      TCP_SYN,
-      CHECK_WINDOW,
-    );
-    ctx.emitScratch(c.iface, n);
+    this.#emit(ctx, c, c.iss, 0, TCP_SYN, EMPTY);
   }
 
   /** Sends a segment of the check's connection with the next sequence number. */
   #send(ctx: EngineCtx, c: Check, flags: number, payload: Uint8Array): void {
+    const seq = (c.iss + 1 + (c.phase === PH_HTTP ? c.request.length : 0)) >>> 0;
+    this.#emit(ctx, c, seq, (c.rcvStart + c.answer.length) >>> 0, flags, payload);
+  }
+
+  /** One segment from the self address to the backend; none while its MAC is unknown. */
+  #emit(
+    ctx: EngineCtx,
+    c: Check,
+    seq: number,
+    ack: number,
+    flags: number,
+    payload: Uint8Array,
+  ): void {
     const me = ctx.cfg.interfaces[c.iface]!;
     const mac = ctx.neighbors[c.iface]!.lookup(c.ip);
     if (mac === undefined) return;
-    const seq = (c.iss + 1 + (c.phase === PH_HTTP ? c.request.length : 0)) >>> 0;
-    const ack = (c.rcvStart + c.answer.length) >>> 0;
     const n = buildTcpData(
       ctx.scratch,
       mac,
