@@ -5,12 +5,24 @@
  * @module
  */
 
+import type { Ip6 } from "../wire/addr.ts";
+
+/**
+ * IPv6 addresses are four 32-bit words in network order (`wire/addr.ts`). Wherever one appears
+ * beside an IPv4 `ip`, that `ip` holds its low word, so a flow's tuple columns hold the low
+ * words of either family and the high words sit in their own columns (`flow/fields.ts`).
+ */
+export type { Ip6 };
+
 export interface EngineInterface {
   name: string;
   mac: Uint8Array;
   /** Self address (ARP, ping, the source of ARP requests). */
   ip: number;
   prefix: number;
+  /** IPv6 self address (NDP, ping6, the source of neighbour solicitations), if any. */
+  ip6?: Ip6;
+  prefix6?: number;
   /**
    * 802.1Q VLAN id (1..4094) when the interface is a VLAN on a trunk TAP; absent or 0:
    * untagged. The engine never sees tags: the unit's edge strips and inserts them
@@ -25,13 +37,19 @@ export interface EngineInterface {
 export const DEFAULT_MTU = 1500;
 
 export interface EngineFloating {
+  /** The IPv4 address, or the low word of `ip6`. */
   ip: number;
   prefix: number;
   iface: number;
+  /** Set for an IPv6 floating address (announced by unsolicited neighbour advertisements). */
+  ip6?: Ip6;
 }
 
 export interface EngineBackend {
+  /** The IPv4 address, or the low word of `ip6`. */
   ip: number;
+  /** Set for an IPv6 backend (of an IPv6 service). */
+  ip6?: Ip6;
   port: number;
   /** Share of new flows (default 1); 0 takes none. */
   weight?: number;
@@ -55,7 +73,10 @@ export interface EngineHealth {
 export interface EngineService {
   name: string;
   proto: 6 | 17;
+  /** The IPv4 VIP, or the low word of `vip6`. */
   vip: number;
+  /** Set for an IPv6 service: its VIP; its backends and SNAT address are IPv6 too. */
+  vip6?: Ip6;
   port: number;
   /** Interface the VIP lives on (where clients are). */
   iface: number;
@@ -63,6 +84,8 @@ export interface EngineService {
   scheduler: "round-robin" | "maglev";
   /** SNAT address (a floating address on the backend side), or 0 for pure DNAT. */
   snatIp: number;
+  /** The IPv6 SNAT address of an IPv6 service (`snatIp` is then its low word). */
+  snatIp6?: Ip6;
   /** Per-flow TCP sequence offset (claims 23, 24). */
   randomizeIsn: boolean;
   /**

@@ -14,7 +14,8 @@
  * - IPv4 fragments are not reassembled: fragments of a tracked TCP or UDP flow are forwarded with
  *   its NAT (`engine/fragments.ts`); other fragments are dropped as `ipv4_fragment`.
  * - IPv4 options are accepted and passed through unchanged.
- * - IPv6 is not forwarded yet: `ipv6`.
+ * - IPv6 extension headers are walked to the upper layer (`ipv6.ts`); IPv6 fragments follow
+ *   their flow as IPv4 ones do.
  * - Header checksums are not verified by `checked`; the engine counts bad ones separately.
  * @module
  */
@@ -26,6 +27,7 @@ export * from "./ethernet.ts";
 export * from "./vlan.ts";
 export * from "./arp.ts";
 export * from "./ipv4.ts";
+export * from "./ipv6.ts";
 export * from "./tcp.ts";
 export * from "./tcp_options.ts";
 export * from "./udp.ts";
