@@ -36,7 +36,7 @@ import { type EngineOutput, NEXT } from "./output.ts";
 import { K_ARP, K_FRAGMENT, K_ICMP, K_IP_OTHER, K_TCP, Packet } from "./packet.ts";
 import { Reaper } from "./reaper.ts";
 import { reconfigure, type ReloadSummary } from "./reconfigure.ts";
-import { applyExpire, applyMirror, type MirrorIn } from "./replica.ts";
+import { applyExpire, applyMirror, type ExpireTuple, type MirrorIn } from "./replica.ts";
 import { announce, probe, replay } from "./takeover.ts";
 import { HELD_SIZE, synProxy } from "./synproxy.ts";
 import type { SynSecret } from "./syncookie.ts";
@@ -177,14 +177,8 @@ export class Engine {
   }
 
   /** The receiver expired or closed a flow; drop ours too. */
-  applyExpire(
-    proto: number,
-    srcIp: number,
-    srcPort: number,
-    dstIp: number,
-    dstPort: number,
-  ): boolean {
-    return applyExpire(this.ctx, proto, srcIp, srcPort, dstIp, dstPort);
+  applyExpire(t: ExpireTuple): boolean {
+    return applyExpire(this.ctx, t);
   }
 
   /**

@@ -132,16 +132,29 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
   return V_FORWARD;
 }
 
+/** A flow's original tuple as an EXPIRE record carries it (high words zero for IPv4). */
+export interface ExpireTuple {
+  proto: number;
+  srcIp: number;
+  srcPort: number;
+  dstIp: number;
+  dstPort: number;
+  srcHi0: number;
+  srcHi1: number;
+  srcHi2: number;
+  dstHi0: number;
+  dstHi1: number;
+  dstHi2: number;
+}
+
+const expireHi = new Uint32Array(6);
+
 /** The receiver expired or closed a flow: drop ours too (only by its original tuple). */
-export function applyExpire(
-  ctx: EngineCtx,
-  proto: number,
-  srcIp: number,
-  srcPort: number,
-  dstIp: number,
-  dstPort: number,
-): boolean {
-  const ref = ctx.flows.lookup(proto, srcIp, srcPort, dstIp, dstPort);
+export function applyExpire(ctx: EngineCtx, t: ExpireTuple): boolean {
+  const hi = expireHi;
+  hi[0] = t.srcHi0, hi[1] = t.srcHi1, hi[2] = t.srcHi2;
+  hi[3] = t.dstHi0, hi[4] = t.dstHi1, hi[5] = t.dstHi2;
+  const ref = ctx.flows.lookup(t.proto, t.srcIp, t.srcPort, t.dstIp, t.dstPort, hi);
   if (ref < 0 || (ref & 1) !== 0) return false;
   ctx.flows.remove(ref >> 1);
   ctx.counters.add(EV.flows_expired);

@@ -142,14 +142,42 @@ Deno.test("replica: a service or backend index this unit lacks is kept (the peer
   assert.deepEqual([b.engine.flows.c.service[f], b.engine.flows.c.backend[f]], [9, 7]);
 });
 
+/** An EXPIRE record's tuple for IPv4 addresses. */
+const tuple4 = (
+  proto: number,
+  srcIp: number,
+  srcPort: number,
+  dstIp: number,
+  dstPort: number,
+  hi = [0, 0, 0, 0, 0, 0],
+) => ({
+  proto,
+  srcIp,
+  srcPort,
+  dstIp,
+  dstPort,
+  srcHi0: hi[0]!,
+  srcHi1: hi[1]!,
+  srcHi2: hi[2]!,
+  dstHi0: hi[3]!,
+  dstHi1: hi[4]!,
+  dstHi2: hi[5]!,
+});
+
 Deno.test("replica: applyExpire removes a flow by its original tuple only", () => {
   const { a, b } = enginePair(true);
   feed(a.engine, clientSyn(a.cfg, 40000), 0, 1);
   relay(a.out, b.engine);
-  assert.equal(b.engine.applyExpire(6, BACKENDS[0]!, 7000, CLIENT, 40000), false, "reply tuple");
-  assert.equal(b.engine.applyExpire(17, CLIENT, 40000, VIP, 7000), false, "other protocol");
+  const e = b.engine;
+  assert.equal(e.applyExpire(tuple4(6, BACKENDS[0]!, 7000, CLIENT, 40000)), false, "reply tuple");
+  assert.equal(e.applyExpire(tuple4(17, CLIENT, 40000, VIP, 7000)), false, "other protocol");
+  assert.equal(
+    e.applyExpire(tuple4(6, CLIENT, 40000, VIP, 7000, [0, 0, 0, 0, 0, 1])),
+    false,
+    "an IPv6 tuple with the same low words",
+  );
   assert.equal(b.engine.flows.count, 1);
-  assert.equal(b.engine.applyExpire(6, CLIENT, 40000, VIP, 7000), true);
+  assert.equal(e.applyExpire(tuple4(6, CLIENT, 40000, VIP, 7000)), true);
   assert.equal(b.engine.flows.count, 0);
   assert.equal(b.engine.counters.get(EV.flows_expired), 1);
 });

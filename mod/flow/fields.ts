@@ -46,6 +46,21 @@ export const FLOW_FIELDS = [
   { name: "rSport", kind: "u16", travel: "mirror" },
   { name: "rDst", kind: "u32", travel: "mirror" },
   { name: "rDport", kind: "u16", travel: "mirror" },
+  // IPv6 (RFC 8200): the three high words of each address above, in network order; the field
+  // above holds the low word. All zero for IPv4: the ::/96 block is never forwarded (RFC 4291
+  // §2.5.5.1), so a zero high part marks an IPv4 address without a family field.
+  { name: "oSrcHi0", kind: "u32", travel: "mirror" },
+  { name: "oSrcHi1", kind: "u32", travel: "mirror" },
+  { name: "oSrcHi2", kind: "u32", travel: "mirror" },
+  { name: "oDstHi0", kind: "u32", travel: "mirror" },
+  { name: "oDstHi1", kind: "u32", travel: "mirror" },
+  { name: "oDstHi2", kind: "u32", travel: "mirror" },
+  { name: "rSrcHi0", kind: "u32", travel: "mirror" },
+  { name: "rSrcHi1", kind: "u32", travel: "mirror" },
+  { name: "rSrcHi2", kind: "u32", travel: "mirror" },
+  { name: "rDstHi0", kind: "u32", travel: "mirror" },
+  { name: "rDstHi1", kind: "u32", travel: "mirror" },
+  { name: "rDstHi2", kind: "u32", travel: "mirror" },
   /** TCP sequence offset: added client → server, subtracted server → client (claims 23, 24). */
   { name: "seqOffset", kind: "u32", travel: "mirror" },
   /** `TB_*` bits of `flow/states.ts`: FINs seen and timestamps seen, per direction. */

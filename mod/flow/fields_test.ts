@@ -33,6 +33,18 @@ const MIRRORED = [
   "rSport",
   "rDst",
   "rDport",
+  "oSrcHi0",
+  "oSrcHi1",
+  "oSrcHi2",
+  "oDstHi0",
+  "oDstHi1",
+  "oDstHi2",
+  "rSrcHi0",
+  "rSrcHi1",
+  "rSrcHi2",
+  "rDstHi0",
+  "rDstHi1",
+  "rDstHi2",
   "seqOffset",
   "tcpBits",
 ];
@@ -46,7 +58,7 @@ function sampleColumns(rows: number, row: number) {
 
 Deno.test("fields: names are unique and sizes are 1, 2, 4, 8 bytes", () => {
   assert.equal(new Set(NAMES).size, NAMES.length);
-  assert.equal(NAMES.length, 28);
+  assert.equal(NAMES.length, 40);
   assert.deepEqual({ ...KIND_SIZE }, { u8: 1, u16: 2, u32: 4, f64: 8 });
 });
 
@@ -79,7 +91,7 @@ Deno.test("fields: SYNC_ROW carries every field, in order, packed", () => {
     at += KIND_SIZE[f.kind];
   });
   assert.equal(SYNC_ROW.size, at);
-  assert.equal(SYNC_ROW.size, 103, "wire contract: bulk-sync row size");
+  assert.equal(SYNC_ROW.size, 151, "wire contract: bulk-sync row size");
 });
 
 Deno.test("fields: MIRROR_ROW carries exactly the mirrored fields, in order, packed", () => {
@@ -95,7 +107,7 @@ Deno.test("fields: MIRROR_ROW carries exactly the mirrored fields, in order, pac
     at += KIND_SIZE[FLOW_FIELDS[c]!.kind];
   });
   assert.equal(MIRROR_ROW.size, at);
-  assert.equal(MIRROR_ROW.size, 35, "wire contract: mirror row size");
+  assert.equal(MIRROR_ROW.size, 83, "wire contract: mirror row size");
   // The mirror row is the head of the sync row: same offsets for the same fields.
   assert.deepEqual(SYNC_ROW.offsets.slice(0, MIRROR_ROW.cols.length), MIRROR_ROW.offsets);
 });

@@ -27,6 +27,11 @@ import { ST_NONE } from "./states.ts";
 import { fmix32 } from "../util/hash.ts";
 
 const EMPTY = 0;
+/**
+ * The high words of an IPv4 tuple's addresses (all zero, `fields.ts`): the `hi` argument of a
+ * lookup that leaves it out.
+ */
+export const IPV4_HI: Uint32Array = new Uint32Array(6);
 /** Buckets of the busiest-first ordering: one per power of two of a flow's packet count. */
 const SYNC_BUCKETS = 64;
 
@@ -45,6 +50,8 @@ export class FlowTable {
   #freeTop: number;
   readonly #index: Int32Array;
   readonly #mask: number;
+  /** Scratch high words for lookups the table makes itself. */
+  readonly #hi = new Uint32Array(6);
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("capacity must be >= 1");
@@ -90,20 +97,47 @@ export class FlowTable {
   }
 
   /**
-   * Finds the flow a packet belongs to. Returns `flow * 2 + dir` or -1.
-   * Allocation-free: this is the per-packet path.
+   * Finds the flow a packet belongs to. Returns `flow * 2 + dir` or -1. `srcIp`/`dstIp` are
+   * IPv4 addresses or the low words of IPv6 ones; `hi` holds the high words (source 0-2,
+   * destination 3-5), zeros for IPv4. Allocation-free: this is the per-packet path.
    */
-  lookup(proto: number, srcIp: number, srcPort: number, dstIp: number, dstPort: number): number {
+  lookup(
+    proto: number,
+    srcIp: number,
+    srcPort: number,
+    dstIp: number,
+    dstPort: number,
+    hi: Uint32Array = IPV4_HI,
+  ): number {
     const index = this.#index;
     const mask = this.#mask;
-    let i = tupleHash(proto, srcIp, srcPort, dstIp, dstPort) & mask;
+    let i = tupleHash(proto, srcIp, srcPort, dstIp, dstPort, hi) & mask;
     for (;;) {
       const slot = index[i]!;
       if (slot === EMPTY) return -1;
       const ref = slot - 1;
-      if (this.#matches(ref, proto, srcIp, srcPort, dstIp, dstPort)) return ref;
+      if (this.#matches(ref, proto, srcIp, srcPort, dstIp, dstPort, hi)) return ref;
       i = (i + 1) & mask;
     }
+  }
+
+  /** Copies the high address words of row `f`'s original (dir 0) or reply tuple into `hi`. */
+  hiOf(f: number, reply: boolean, hi: Uint32Array): Uint32Array {
+    const c = this.c;
+    if (reply) {
+      hi[0] = c.rSrcHi0[f]!, hi[1] = c.rSrcHi1[f]!, hi[2] = c.rSrcHi2[f]!;
+      hi[3] = c.rDstHi0[f]!, hi[4] = c.rDstHi1[f]!, hi[5] = c.rDstHi2[f]!;
+    } else {
+      hi[0] = c.oSrcHi0[f]!, hi[1] = c.oSrcHi1[f]!, hi[2] = c.oSrcHi2[f]!;
+      hi[3] = c.oDstHi0[f]!, hi[4] = c.oDstHi1[f]!, hi[5] = c.oDstHi2[f]!;
+    }
+    return hi;
+  }
+
+  /** True when flow `f` is IPv6 (its client address has high words). */
+  isV6(f: number): boolean {
+    const c = this.c;
+    return (c.oSrcHi0[f]! | c.oSrcHi1[f]! | c.oSrcHi2[f]!) !== 0;
   }
 
   /** The flow whose original tuple is row `row`'s original tuple, or -1. */
@@ -115,6 +149,7 @@ export class FlowTable {
       c.oSport[row]!,
       c.oDst[row]!,
       c.oDport[row]!,
+      this.hiOf(row, false, this.#hi),
     );
     return ref >= 0 && (ref & 1) === 0 ? ref >> 1 : -1;
   }
@@ -126,16 +161,21 @@ export class FlowTable {
     srcPort: number,
     dstIp: number,
     dstPort: number,
+    hi: Uint32Array,
   ): boolean {
     const f = ref >> 1;
     const c = this.c;
     if (c.proto[f] !== proto) return false;
     if ((ref & 1) === 0) {
       return c.oSrc[f] === srcIp && c.oDst[f] === dstIp && c.oSport[f] === srcPort &&
-        c.oDport[f] === dstPort;
+        c.oDport[f] === dstPort && c.oSrcHi0[f] === hi[0] && c.oSrcHi1[f] === hi[1] &&
+        c.oSrcHi2[f] === hi[2] && c.oDstHi0[f] === hi[3] && c.oDstHi1[f] === hi[4] &&
+        c.oDstHi2[f] === hi[5];
     }
     return c.rSrc[f] === srcIp && c.rDst[f] === dstIp && c.rSport[f] === srcPort &&
-      c.rDport[f] === dstPort;
+      c.rDport[f] === dstPort && c.rSrcHi0[f] === hi[0] && c.rSrcHi1[f] === hi[1] &&
+      c.rSrcHi2[f] === hi[2] && c.rDstHi0[f] === hi[3] && c.rDstHi1[f] === hi[4] &&
+      c.rDstHi2[f] === hi[5];
   }
 
   /** Zeroes every field of `row` (the stage, before a flow is built in it). */
@@ -159,8 +199,22 @@ export class FlowTable {
     const c = this.c;
     const p = c.proto[row]!;
     if (
-      this.lookup(p, c.oSrc[row]!, c.oSport[row]!, c.oDst[row]!, c.oDport[row]!) >= 0 ||
-      this.lookup(p, c.rSrc[row]!, c.rSport[row]!, c.rDst[row]!, c.rDport[row]!) >= 0
+      this.lookup(
+          p,
+          c.oSrc[row]!,
+          c.oSport[row]!,
+          c.oDst[row]!,
+          c.oDport[row]!,
+          this.hiOf(row, false, this.#hi),
+        ) >= 0 ||
+      this.lookup(
+          p,
+          c.rSrc[row]!,
+          c.rSport[row]!,
+          c.rDst[row]!,
+          c.rDport[row]!,
+          this.hiOf(row, true, this.#hi),
+        ) >= 0
     ) return -1;
     const f = this.#free[--this.#freeTop]!;
     this.copyRow(row, f);
@@ -192,7 +246,10 @@ export class FlowTable {
   #sameReply(f: number, row: number): boolean {
     const c = this.c;
     return c.rSrc[f] === c.rSrc[row] && c.rDst[f] === c.rDst[row] &&
-      c.rSport[f] === c.rSport[row] && c.rDport[f] === c.rDport[row];
+      c.rSport[f] === c.rSport[row] && c.rDport[f] === c.rDport[row] &&
+      c.rSrcHi0[f] === c.rSrcHi0[row] && c.rSrcHi1[f] === c.rSrcHi1[row] &&
+      c.rSrcHi2[f] === c.rSrcHi2[row] && c.rDstHi0[f] === c.rDstHi0[row] &&
+      c.rDstHi1[f] === c.rDstHi1[row] && c.rDstHi2[f] === c.rDstHi2[row];
   }
 
   /** Changes a flow's state, keeping the digest current. */
@@ -317,9 +374,10 @@ export class FlowTable {
   #hashOf(ref: number): number {
     const f = ref >> 1;
     const c = this.c;
-    return (ref & 1) === 0
-      ? tupleHash(c.proto[f]!, c.oSrc[f]!, c.oSport[f]!, c.oDst[f]!, c.oDport[f]!)
-      : tupleHash(c.proto[f]!, c.rSrc[f]!, c.rSport[f]!, c.rDst[f]!, c.rDport[f]!);
+    const reply = (ref & 1) === 1, hi = this.hiOf(f, reply, this.#hi);
+    return reply
+      ? tupleHash(c.proto[f]!, c.rSrc[f]!, c.rSport[f]!, c.rDst[f]!, c.rDport[f]!, hi)
+      : tupleHash(c.proto[f]!, c.oSrc[f]!, c.oSport[f]!, c.oDst[f]!, c.oDport[f]!, hi);
   }
 
   #put(ref: number, hash: number): void {
@@ -383,14 +441,22 @@ export class FlowTable {
   }
 }
 
-/** Hash of a 5-tuple for the index. Integer-only: runs per packet. */
+/**
+ * Hash of a 5-tuple for the index; an IPv6 tuple's high words (`hi`, see
+ * {@link FlowTable.lookup}) are folded into its low ones. Integer-only: runs per packet.
+ */
 export function tupleHash(
   proto: number,
   srcIp: number,
   srcPort: number,
   dstIp: number,
   dstPort: number,
+  hi: Uint32Array = IPV4_HI,
 ): number {
+  if ((hi[0]! | hi[1]! | hi[2]! | hi[3]! | hi[4]! | hi[5]!) !== 0) {
+    srcIp ^= fmix32(hi[0]! ^ fmix32(hi[1]! ^ fmix32(hi[2]!)));
+    dstIp ^= fmix32(hi[3]! ^ fmix32(hi[4]! ^ fmix32(hi[5]! ^ 0x6a09e667)));
+  }
   let h = fmix32(srcIp ^ 0x2545f491);
   h = fmix32(h ^ dstIp);
   h = fmix32(h ^ ((srcPort << 16) | dstPort) ^ (proto << 8));

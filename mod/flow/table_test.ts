@@ -20,13 +20,26 @@ import {
 import { flowN, SAMPLE } from "./test_util.ts";
 import { xorshift32 } from "../util/prng.ts";
 
-type Tuple = [proto: number, src: number, sport: number, dst: number, dport: number];
+type Tuple = [
+  proto: number,
+  src: number,
+  sport: number,
+  dst: number,
+  dport: number,
+  hi?: Uint32Array,
+];
 
+const his = (e: Partial<FlowEntry>, a: "oSrc" | "rSrc", b: "oDst" | "rDst") =>
+  Uint32Array.from(
+    [`${a}Hi0`, `${a}Hi1`, `${a}Hi2`, `${b}Hi0`, `${b}Hi1`, `${b}Hi2`].map((k) =>
+      e[k as FlowField] ?? 0
+    ),
+  );
 function origOf(e: Partial<FlowEntry>): Tuple {
-  return [e.proto!, e.oSrc!, e.oSport!, e.oDst!, e.oDport!];
+  return [e.proto!, e.oSrc!, e.oSport!, e.oDst!, e.oDport!, his(e, "oSrc", "oDst")];
 }
 function replyOf(e: Partial<FlowEntry>): Tuple {
-  return [e.proto!, e.rSrc!, e.rSport!, e.rDst!, e.rDport!];
+  return [e.proto!, e.rSrc!, e.rSport!, e.rDst!, e.rDport!, his(e, "rSrc", "rDst")];
 }
 function find(ft: FlowTable, t: Tuple): number {
   return ft.lookup(...t);
@@ -96,12 +109,15 @@ Deno.test("table: lookup compares every tuple field, even when the index slot co
   for (const [dir, t] of [[0, origOf(e)], [1, replyOf(e)]] as const) {
     assert.equal(find(ft, t), dir);
     const home = tupleHash(...t) & mask;
-    for (let k = 0; k < 5; k++) {
+    // The five fields, then the six high address words of an IPv6 tuple.
+    for (let k = 0; k < 11; k++) {
       const limit = k === 0 ? 0x100 : k === 2 || k === 4 ? 0x10000 : 2 ** 32;
       let found = false;
       for (let d = 1; d < 5000 && !found; d++) {
         const v = [...t] as Tuple;
-        v[k] = (t[k]! + d) % limit;
+        v[5] = Uint32Array.from(t[5]!);
+        if (k < 5) v[k] = ((t[k] as number) + d) % limit;
+        else v[5][k - 5] = (t[5]![k - 5]! + d) % limit;
         if ((tupleHash(...v) & mask) !== home) continue;
         found = true;
         assert.equal(find(ft, v), -1, `dir ${dir}: field ${k} differs by ${d}`);
@@ -249,8 +265,8 @@ Deno.test("table: digest pins the hash of a known flow; empty is zero", () => {
   assert.deepEqual(ft.digestWords, [0, 0]);
   ft.addEntry(SAMPLE);
   // Two builds must agree on this value: units compare digests across a rolling upgrade.
-  assert.equal(ft.digest, "153460357fb89d9b");
-  assert.deepEqual(ft.digestWords, [0x15346035, 0x7fb89d9b]);
+  assert.equal(ft.digest, "394de460fc50c706");
+  assert.deepEqual(ft.digestWords, [0x394de460, 0xfc50c706]);
 });
 
 Deno.test("table: digest changes with every digest field and with no other field", () => {
@@ -345,7 +361,7 @@ Deno.test("table: upsert adds a new flow, overwrites the same one, replaces a ch
   assert.equal(find(ft, replyOf(a)), 1);
   // A reply differing in any one field replaces the flow: the old reply is gone.
   let cur = a2;
-  for (const k of ["rSrc", "rSport", "rDst", "rDport"] as const) {
+  for (const k of ["rSrc", "rSport", "rDst", "rDport", "rSrcHi1", "rDstHi2"] as const) {
     const next = { ...cur, [k]: bump(k, cur[k]!) };
     const f = ft.upsert(stageWith(ft, next));
     assert.ok(f >= 0, k);
@@ -525,18 +541,18 @@ Deno.test("table: backward-shift deletion keeps every flow findable under random
 
 Deno.test("table: storage is the columns, the free list and a 4x power-of-two index", () => {
   const perFlow = FLOW_FIELDS.reduce((n, f) => n + KIND_SIZE[f.kind], 0);
-  assert.equal(perFlow, 103);
+  assert.equal(perFlow, 151, "103 bytes, and 48 for the high words of IPv6 addresses");
   const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
   const expected = (cap: number) => (cap + 1) * perFlow + 4 * cap + 4 * pow2(4 * cap);
-  assert.equal(new FlowTable(1).storageBytes(), 226);
-  assert.equal(new FlowTable(5).storageBytes(), 766);
+  assert.equal(new FlowTable(1).storageBytes(), 322);
+  assert.equal(new FlowTable(5).storageBytes(), 1054);
   for (const cap of [1, 2, 3, 5, 1000, 4096]) {
     assert.equal(new FlowTable(cap).storageBytes(), expected(cap), `cap ${cap}`);
   }
   // DESIGN.md: 1M flows in at most 300 MB.
   const million = new FlowTable(1_000_000).storageBytes();
   assert.equal(million, expected(1_000_000));
-  assert.equal(million, 1_000_001 * 103 + 4_000_000 + 4 * 4_194_304);
+  assert.equal(million, 1_000_001 * 151 + 4_000_000 + 4 * 4_194_304);
   assert.ok(million <= 300e6, `${million} bytes`);
 });
 
@@ -547,8 +563,15 @@ Deno.test("tupleHash: every argument counts, direction counts, and the value is 
   assert.equal(tupleHash(17, 1, 2, 3, 4), 0x076fe59e);
   for (let k = 0; k < 5; k++) {
     const v = [...t] as Tuple;
-    v[k] = v[k]! + 1;
+    v[k] = (v[k] as number) + 1;
     assert.notEqual(tupleHash(...v), h, `argument ${k}`);
+  }
+  // IPv4's high words are zero: the same hash as without them (the v4 path pays nothing).
+  assert.equal(tupleHash(t[0], t[1], t[2], t[3], t[4], new Uint32Array(6)), h);
+  for (let k = 0; k < 6; k++) {
+    const hi = new Uint32Array(6);
+    hi[k] = 1;
+    assert.notEqual(tupleHash(t[0], t[1], t[2], t[3], t[4], hi), h, `high word ${k}`);
   }
   assert.notEqual(tupleHash(6, t[3], t[4], t[1], t[2]), h, "reversed");
   assert.notEqual(tupleHash(6, t[1], t[4], t[3], t[2]), h, "ports swapped");

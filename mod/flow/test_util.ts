@@ -21,6 +21,18 @@ export const SAMPLE: Readonly<FlowEntry> = {
   rSport: 7000,
   rDst: 0xc6336405,
   rDport: 61000,
+  oSrcHi0: 0x20010db8,
+  oSrcHi1: 0x01000001,
+  oSrcHi2: 0x00020003,
+  oDstHi0: 0x20010db9,
+  oDstHi1: 0x01000004,
+  oDstHi2: 0x00050006,
+  rSrcHi0: 0x20010dba,
+  rSrcHi1: 0x01130007,
+  rSrcHi2: 0x00080009,
+  rDstHi0: 0x20010dbb,
+  rDstHi1: 0x0100000a,
+  rDstHi2: 0x000b000c,
   seqOffset: 0xdeadbeef,
   tcpBits: 0x0d,
   oSeqNext: 0x10203040,
@@ -39,7 +51,7 @@ export const SAMPLE: Readonly<FlowEntry> = {
   lastSeen: 1_700_000_009_999.25,
 };
 
-/** {@link SAMPLE} as a MIRROR_ROW: the mirrored fields in field order, big-endian (35 bytes). */
+/** {@link SAMPLE} as a MIRROR_ROW: the mirrored fields in field order, big-endian (83 bytes). */
 // deno-fmt-ignore
 export const SAMPLE_MIRROR_BYTES: readonly number[] = [
   0x06, // proto
@@ -54,11 +66,23 @@ export const SAMPLE_MIRROR_BYTES: readonly number[] = [
   0x1b, 0x58, // rSport 7000
   0xc6, 0x33, 0x64, 0x05, // rDst
   0xee, 0x48, // rDport 61000
+  0x20, 0x01, 0x0d, 0xb8, // oSrcHi0
+  0x01, 0x00, 0x00, 0x01, // oSrcHi1
+  0x00, 0x02, 0x00, 0x03, // oSrcHi2
+  0x20, 0x01, 0x0d, 0xb9, // oDstHi0
+  0x01, 0x00, 0x00, 0x04, // oDstHi1
+  0x00, 0x05, 0x00, 0x06, // oDstHi2
+  0x20, 0x01, 0x0d, 0xba, // rSrcHi0
+  0x01, 0x13, 0x00, 0x07, // rSrcHi1
+  0x00, 0x08, 0x00, 0x09, // rSrcHi2
+  0x20, 0x01, 0x0d, 0xbb, // rDstHi0
+  0x01, 0x00, 0x00, 0x0a, // rDstHi1
+  0x00, 0x0b, 0x00, 0x0c, // rDstHi2
   0xde, 0xad, 0xbe, 0xef, // seqOffset
   0x0d, // tcpBits
 ];
 
-/** {@link SAMPLE} as a SYNC_ROW: every field in field order, big-endian (103 bytes). */
+/** {@link SAMPLE} as a SYNC_ROW: every field in field order, big-endian (151 bytes). */
 // deno-fmt-ignore
 export const SAMPLE_SYNC_BYTES: readonly number[] = [
   ...SAMPLE_MIRROR_BYTES,
@@ -77,6 +101,11 @@ export const SAMPLE_SYNC_BYTES: readonly number[] = [
   0x42, 0x78, 0xbc, 0xfe, 0x56, 0x80, 0x08, 0x00, // created
   0x42, 0x78, 0xbc, 0xfe, 0x58, 0xf0, 0xf4, 0x00, // lastSeen
 ];
+
+/** The high address words of an IPv4 flow: all zero (`fields.ts`). */
+export const IPV4_HI_FIELDS: Readonly<Partial<FlowEntry>> = Object.fromEntries(
+  ["oSrc", "oDst", "rSrc", "rDst"].flatMap((a) => [0, 1, 2].map((i) => [`${a}Hi${i}`, 0])),
+);
 
 /**
  * Flow `i` of a family of distinct connections: client 198.51.100.x:port → VIP
@@ -100,6 +129,7 @@ export function flowN(i: number, over: Partial<FlowEntry> = {}): Partial<FlowEnt
     rSport: 7000,
     rDst: client,
     rDport: port,
+    ...IPV4_HI_FIELDS,
     ...over,
   };
 }

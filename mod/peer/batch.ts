@@ -31,7 +31,7 @@ import {
 
 /** "TNDM" */
 export const BATCH_MAGIC = 0x544e444d;
-export const BATCH_VERSION = 1;
+export const BATCH_VERSION = 2;
 /** Named header offsets. */
 export const BH = { magic: 0, version: 4, flags: 5, count: 6, epoch: 8, seq: 16 } as const;
 export const BATCH_HEADER_LEN = 20;

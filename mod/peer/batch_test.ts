@@ -93,7 +93,7 @@ function acks(h: { epoch?: number; seq?: number }, n = 1): Uint8Array {
 
 Deno.test("batch: constants and header offsets are the documented wire format", () => {
   assert.equal(BATCH_MAGIC, 0x544e444d);
-  assert.equal(BATCH_VERSION, 1);
+  assert.equal(BATCH_VERSION, 2);
   assert.deepEqual({ ...BH }, { magic: 0, version: 4, flags: 5, count: 6, epoch: 8, seq: 16 });
   assert.equal(BATCH_HEADER_LEN, 20);
   assert.equal(BATCH_MAC_LEN, 16);

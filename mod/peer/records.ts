@@ -132,7 +132,10 @@ export const MIRROR = new Layout(
 /** ACK: the highest mirror sequence applied. */
 export const ACK = new Layout([["mseq", "u32"]] as const);
 
-/** EXPIRE: a flow the receiver reaped or closed, by its original tuple. */
+/**
+ * EXPIRE: a flow the receiver reaped or closed, by its original tuple (an IPv6 tuple's high
+ * address words after it, zeros for IPv4, as in `flow/fields.ts`).
+ */
 export const EXPIRE = new Layout(
   [
     ["proto", "u8"],
@@ -140,6 +143,12 @@ export const EXPIRE = new Layout(
     ["srcPort", "u16"],
     ["dstIp", "u32"],
     ["dstPort", "u16"],
+    ["srcHi0", "u32"],
+    ["srcHi1", "u32"],
+    ["srcHi2", "u32"],
+    ["dstHi0", "u32"],
+    ["dstHi1", "u32"],
+    ["dstHi2", "u32"],
   ] as const,
 );
 
@@ -386,6 +395,12 @@ export class RecordSlots {
     srcPort: 0,
     dstIp: 0,
     dstPort: 0,
+    srcHi0: 0,
+    srcHi1: 0,
+    srcHi2: 0,
+    dstHi0: 0,
+    dstHi1: 0,
+    dstHi2: 0,
   };
   readonly flow: FlowRecordIn;
   readonly control: ControlRecordIn;

@@ -115,6 +115,12 @@ export class PeerLink {
     srcPort: 0,
     dstIp: 0,
     dstPort: 0,
+    srcHi0: 0,
+    srcHi1: 0,
+    srcHi2: 0,
+    dstHi0: 0,
+    dstHi1: 0,
+    dstHi2: 0,
   };
   readonly #flowRec: FlowRecordOut;
   readonly #relayOut: MirrorOut;
@@ -237,6 +243,12 @@ export class PeerLink {
     e.srcPort = c.oSport[f]!;
     e.dstIp = c.oDst[f]!;
     e.dstPort = c.oDport[f]!;
+    e.srcHi0 = c.oSrcHi0[f]!;
+    e.srcHi1 = c.oSrcHi1[f]!;
+    e.srcHi2 = c.oSrcHi2[f]!;
+    e.dstHi0 = c.oDstHi0[f]!;
+    e.dstHi1 = c.oDstHi1[f]!;
+    e.dstHi2 = c.oDstHi2[f]!;
     this.#data.queue(e);
   }
 

@@ -450,7 +450,7 @@ export class Unit implements UnitControl {
         this.#link!.release(rec.mseq, now);
         break;
       case "expire":
-        this.engine.applyExpire(rec.proto, rec.srcIp, rec.srcPort, rec.dstIp, rec.dstPort);
+        this.engine.applyExpire(rec);
         break;
       case "flow":
         if (this.#merging) this.#mergeFlow(rec.view, rec.rowOff);
