@@ -11,15 +11,29 @@ import {
   ETHERTYPE_IPV6,
   ETHERTYPE_VLAN,
   PROTO_ICMP,
+  PROTO_ICMPV6,
   PROTO_TCP,
   PROTO_UDP,
+  internetChecksum,
   pseudoHeaderSum,
 } from "../wire/mod.ts";
+
+/** ICMPv6 neighbour solicitation and advertisement (RFC 4861 §4.3, §4.4). */
+const NDP_NS = 135, NDP_NA = 136;
 import { VNET_DATA_VALID, VNET_NEEDS_CSUM } from "./config.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import { NEXT, V_RELAY } from "./output.ts";
-import { K_ARP, K_FRAGMENT, K_ICMP, K_IP_OTHER, K_TCP, K_UDP, type Packet } from "./packet.ts";
+import {
+  K_ARP,
+  K_FRAGMENT,
+  K_ICMP,
+  K_IP_OTHER,
+  K_NDP,
+  K_TCP,
+  K_UDP,
+  type Packet,
+} from "./packet.ts";
 
 /** Classifies `p`; returns NEXT, or a drop verdict (counted). */
 export function classify(p: Packet, ctx: EngineCtx): number {
@@ -50,7 +64,7 @@ export function classify(p: Packet, ctx: EngineCtx): number {
   // The edge strips the tags of configured VLANs (unit/trunk.ts): a tag here is for a VLAN not
   // configured on this TAP, and passing it through would leak frames between VLANs.
   if (type === ETHERTYPE_VLAN) return ctx.drop(DROP.vlan_unknown);
-  if (type === ETHERTYPE_IPV6) return ctx.drop(DROP.ipv6);
+  if (type === ETHERTYPE_IPV6) return classifyIpv6(p, ctx);
   if (type !== ETHERTYPE_IPV4) return ctx.drop(DROP.unknown_ethertype);
   return classifyIpv4(p, ctx);
 }
@@ -59,6 +73,9 @@ function classifyIpv4(p: Packet, ctx: EngineCtx): number {
   const ip = p.ip;
   if (!ip.check(p.buf, p.eth.payloadOff, p.end)) return ctx.drop(DROP.bad_ipv4_header);
   if (!ip.verifyChecksum()) return ctx.drop(DROP.bad_ipv4_checksum);
+  const hi = p.hi;
+  hi[0] = hi[1] = hi[2] = hi[3] = hi[4] = hi[5] = 0;
+  p.proto = ip.protocol;
   // The address scans are inline on purpose: a 32-bit address handed to a call V8 does not
   // inline is boxed, which would make garbage on every packet.
   const dst = ip.dst, selfs = ctx.selfAddrs, floats = ctx.floatingAddrs;
@@ -152,6 +169,103 @@ function classifyFragment(p: Packet, ctx: EngineCtx): number {
   // RFC 1858 §3.2: a TCP fragment at offset 8 overlaps the header's flags and could rewrite
   // them after the first fragment passed (the RFC 1858 "overlapping fragment" attack).
   if (proto === PROTO_TCP && offset === 8) return ctx.drop(DROP.bad_fragment);
+  p.kind = K_FRAGMENT;
+  return NEXT;
+}
+
+/**
+ * IPv6 (RFC 8200): the header and its extension headers, then TCP, UDP or ICMPv6 as for IPv4.
+ * There is no header checksum; the L4 checksums cover the RFC 8200 §8.1 pseudo-header, and a
+ * zero UDP checksum is invalid (§8.1). Neighbour discovery goes to its own stage (`K_NDP`).
+ */
+function classifyIpv6(p: Packet, ctx: EngineCtx): number {
+  const ip = p.ip6;
+  if (!ip.check(p.buf, p.eth.payloadOff, p.end)) return ctx.drop(DROP.bad_ipv6_header);
+  p.v6 = true;
+  const hi = p.hi;
+  hi[0] = ip.src(0), hi[1] = ip.src(1), hi[2] = ip.src(2);
+  hi[3] = ip.dst(0), hi[4] = ip.dst(1), hi[5] = ip.dst(2);
+  const dst = ip.dst(3);
+  const toSelf = ctx.isSelf(dst, hi, 3);
+  p.toSelf = toSelf;
+  p.toFloating = !toSelf && ctx.isFloating(dst, hi, 3);
+  const proto = ip.protocol;
+  p.proto = proto;
+  if (ip.isFragment) {
+    const v = classifyFragment6(p, ctx);
+    if (v !== NEXT || p.kind === K_FRAGMENT) return v;
+  }
+  const csumKnown = p.firstFragment ||
+    (p.vnet[0]! & (VNET_NEEDS_CSUM | VNET_DATA_VALID)) !== 0;
+  const l4 = ip.payloadOff, end = ip.packetEnd;
+  switch (proto) {
+    case PROTO_TCP: {
+      const tcp = p.tcp;
+      if (!tcp.check(p.buf, l4, end)) return ctx.drop(DROP.bad_tcp_header);
+      if (!csumKnown && !tcp.verifyWithPseudo(ip.pseudoSum(tcp.length, PROTO_TCP))) {
+        return ctx.drop(DROP.bad_tcp_checksum);
+      }
+      p.kind = K_TCP;
+      p.sport = tcp.srcPort;
+      p.dport = tcp.dstPort;
+      p.tcpFlags = tcp.flags;
+      return NEXT;
+    }
+    case PROTO_UDP: {
+      const udp = p.udp;
+      if (
+        !(p.firstFragment ? udp.checkHeader(p.buf, l4, end) : udp.check(p.buf, l4, end))
+      ) {
+        return ctx.drop(DROP.bad_udp_header);
+      }
+      if (
+        !csumKnown &&
+        (udp.checksum === 0 || !udp.verifyWithPseudo(ip.pseudoSum(udp.length, PROTO_UDP)))
+      ) {
+        return ctx.drop(DROP.bad_udp_checksum);
+      }
+      p.kind = K_UDP;
+      p.sport = udp.srcPort;
+      p.dport = udp.dstPort;
+      return NEXT;
+    }
+    case PROTO_ICMPV6: {
+      const icmp = p.icmp;
+      if (
+        !icmp.check(p.buf, l4, end) ||
+        internetChecksum(p.buf, l4, end, ip.pseudoSum(end - l4, PROTO_ICMPV6)) !== 0
+      ) {
+        return ctx.drop(DROP.bad_icmp);
+      }
+      const t = icmp.type;
+      p.kind = t === NDP_NS || t === NDP_NA
+        ? K_NDP
+        : K_ICMP;
+      return NEXT;
+    }
+    default:
+      p.kind = K_IP_OTHER;
+      return NEXT;
+  }
+}
+
+/**
+ * IPv6 fragments (RFC 8200 §4.5), followed as IPv4 ones are (`fragments.ts`). The upper-layer
+ * header is only in the first fragment (offset 0, M set), which RFC 8200 §4.5 requires to
+ * hold the whole header chain and RFC 7112 the whole upper-layer header.
+ */
+function classifyFragment6(p: Packet, ctx: EngineCtx): number {
+  const ip = p.ip6, proto = ip.protocol;
+  if (p.toSelf || (proto !== PROTO_TCP && proto !== PROTO_UDP)) {
+    return ctx.drop(DROP.ipv6_fragment);
+  }
+  if ((p.vnet[0]! & VNET_NEEDS_CSUM) !== 0 || p.vnet[1] !== 0) {
+    return ctx.drop(DROP.bad_fragment);
+  }
+  if (ip.fragmentOffset === 0) {
+    p.firstFragment = true;
+    return NEXT;
+  }
   p.kind = K_FRAGMENT;
   return NEXT;
 }

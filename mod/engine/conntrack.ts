@@ -35,13 +35,12 @@ import { K_TCP, type Packet } from "./packet.ts";
 /** Sets `p.flow` and `p.reply`; returns NEXT, or a drop verdict. */
 export function conntrack(p: Packet, ctx: EngineCtx): number {
   const ft = ctx.flows;
-  const ip = p.ip;
-  const proto = ip.protocol;
+  const proto = p.proto, src = p.src, dst = p.dst, hi = p.hi;
   const tcp = p.kind === K_TCP;
   // The SYN proxy stage looked the tuple up already (nothing changed the table since).
-  let ref = p.ref !== -2 ? p.ref : ft.lookup(proto, ip.src, p.sport, ip.dst, p.dport);
+  let ref = p.ref !== -2 ? p.ref : ft.lookup(proto, src, p.sport, dst, p.dport, hi);
   if (ref < 0) {
-    const svc = ctx.serviceFor(proto, ip.dst, p.dport);
+    const svc = ctx.serviceFor(proto, dst, p.dport, hi, 3);
     if (svc < 0) {
       if (p.toFloating) return refuse(p, ctx, DROP.no_service);
       return ctx.drop(tcp ? DROP.tcp_no_flow : DROP.no_flow);
@@ -57,7 +56,7 @@ export function conntrack(p: Packet, ctx: EngineCtx): number {
     }
     // No backend up (health checks, drain, maintenance): refused, so the client learns at once.
     if (ctx.pools[svc]!.upCount === 0) return refuse(p, ctx, DROP.no_backend_up);
-    if (!decideNewFlow(ctx, svc, proto, ip.src, p.sport, ip.dst, p.dport, p.now)) return V_DROP;
+    if (!decideNewFlow(ctx, svc, proto, src, p.sport, dst, p.dport, p.now, hi)) return V_DROP;
     if (pickup) ft.c.state[ft.stage] = ST_TCP_ESTABLISHED;
     const f = ft.add(ft.stage);
     if (f < 0) return ctx.drop(DROP.flow_table_full);
@@ -69,7 +68,7 @@ export function conntrack(p: Packet, ctx: EngineCtx): number {
   }
   const f = ref >> 1;
   const reply = (ref & 1) === 1;
-  if (ip.ttl <= 1) return ttlExceeded(p, ctx, f);
+  if (p.ttl <= 1) return ttlExceeded(p, ctx, f);
   p.flow = f;
   p.reply = reply;
   const c = ft.c;
@@ -88,7 +87,7 @@ export function conntrack(p: Packet, ctx: EngineCtx): number {
   } else if (reply && c.state[f] === ST_UDP_NEW) {
     ft.setState(f, ST_UDP_STREAM);
   }
-  ft.touch(f, ip.totalLength, p.now);
+  ft.touch(f, p.ipEnd - p.l3, p.now);
   return NEXT;
 }
 
@@ -98,7 +97,7 @@ export function conntrack(p: Packet, ctx: EngineCtx): number {
  */
 function ttlExceeded(p: Packet, ctx: EngineCtx, f: number): number {
   const iface = ctx.cfg.interfaces[p.ingress]!;
-  const n = buildIcmpError(
+  const n = p.v6 ? timeExceeded6(p, ctx) : buildIcmpError(
     ctx.scratch,
     iface.mac,
     p.buf.slice(p.off + 6, p.off + 12),

@@ -8,7 +8,7 @@
 import { FlowTable } from "../flow/table.ts";
 import { BackendPool } from "./backends.ts";
 import { HealthChecks } from "./health.ts";
-import { sameSubnet } from "../wire/addr.ts";
+import { prefixMask, sameSubnet } from "../wire/addr.ts";
 import { DEFAULT_MTU, type EngineConfig } from "./config.ts";
 import { Counters, EV } from "./counters.ts";
 import { FragmentTable } from "./fragments.ts";
@@ -67,6 +67,13 @@ export class EngineCtx {
   /** Self and floating addresses as arrays the stages can scan inline (see `classify.ts`). */
   readonly selfAddrs: Uint32Array;
   readonly floatingAddrs: Uint32Array;
+  /** IPv6 self addresses, four words per interface (all zero: the interface has none). */
+  readonly self6: Uint32Array;
+  /** IPv6 floating addresses, four words each, and the interface of each. */
+  readonly floating6: Uint32Array;
+  readonly floating6Iface: Int32Array;
+  /** The high words of each service's VIP (zeros for IPv4), three per service. */
+  readonly vipHi: Uint32Array;
   /** Per interface: the largest IP packet it sends (`mtu.ts`); and the smallest of them. */
   readonly mtus: Uint16Array;
   readonly minMtu: number;
@@ -87,7 +94,15 @@ export class EngineCtx {
     this.rng = rng;
     this.flows = new FlowTable(cfg.capacity);
     this.selfAddrs = Uint32Array.from(cfg.interfaces.map((i) => i.ip));
-    this.floatingAddrs = Uint32Array.from(cfg.floating.map((f) => f.ip));
+    this.floatingAddrs = Uint32Array.from(cfg.floating.filter((f) => !f.ip6).map((f) => f.ip));
+    this.self6 = new Uint32Array(cfg.interfaces.length * 4);
+    cfg.interfaces.forEach((x, i) => x.ip6 && this.self6.set(x.ip6, i * 4));
+    const fl6 = cfg.floating.filter((f) => f.ip6);
+    this.floating6 = new Uint32Array(fl6.length * 4);
+    fl6.forEach((f, i) => this.floating6.set(f.ip6!, i * 4));
+    this.floating6Iface = Int32Array.from(fl6.map((f) => f.iface));
+    this.vipHi = new Uint32Array(cfg.services.length * 3);
+    cfg.services.forEach((v, i) => v.vip6 && this.vipHi.set(v.vip6.subarray(0, 3), i * 3));
     this.mtus = Uint16Array.from(cfg.interfaces.map((i) => i.mtu ?? DEFAULT_MTU));
     this.minMtu = Math.min(...this.mtus);
     this.neighbors = cfg.interfaces.map(() => new Neighbors(cfg.arpQueueLimit));
@@ -127,47 +142,111 @@ export class EngineCtx {
     if (len > 0) this.emit(iface, this.scratch, 0, len, null);
   }
 
-  isSelf(ip: number): boolean {
+  // Every address below is an IPv4 address `ip`, or the low word `ip` of an IPv6 address
+  // whose high words are `hi[at, at + 3)` (a packet's `hi` holds the destination's at 3).
+
+  /** The interface whose self address `ip` is, or -1. */
+  selfIface(ip: number, hi: Uint32Array = NO_HI, at = 0): number {
     const ifs = this.cfg.interfaces;
-    for (let i = 0; i < ifs.length; i++) if (ifs[i]!.ip === ip) return true;
-    return false;
+    if (isV4(hi, at)) {
+      for (let i = 0; i < ifs.length; i++) if (ifs[i]!.ip === ip && !isV6Only(ifs[i]!)) return i;
+      return -1;
+    }
+    return find6(this.self6, ip, hi, at);
   }
 
-  isFloating(ip: number): boolean {
-    const fl = this.cfg.floating;
-    for (let i = 0; i < fl.length; i++) if (fl[i]!.ip === ip) return true;
+  isSelf(ip: number, hi: Uint32Array = NO_HI, at = 0): boolean {
+    return this.selfIface(ip, hi, at) >= 0;
+  }
+
+  isFloating(ip: number, hi: Uint32Array = NO_HI, at = 0): boolean {
+    if (!isV4(hi, at)) return find6(this.floating6, ip, hi, at) >= 0;
+    const fl = this.floatingAddrs;
+    for (let i = 0; i < fl.length; i++) if (fl[i] === ip) return true;
     return false;
   }
 
   /** True when `ip` is a floating address living on interface `iface`. */
-  floatingOn(ip: number, iface: number): boolean {
+  floatingOn(ip: number, iface: number, hi: Uint32Array = NO_HI, at = 0): boolean {
+    if (!isV4(hi, at)) {
+      const i = find6(this.floating6, ip, hi, at);
+      return i >= 0 && this.floating6Iface[i] === iface;
+    }
     const fl = this.cfg.floating;
-    for (let i = 0; i < fl.length; i++) if (fl[i]!.ip === ip && fl[i]!.iface === iface) return true;
+    for (let i = 0; i < fl.length; i++) {
+      if (fl[i]!.ip === ip && fl[i]!.iface === iface && !fl[i]!.ip6) return true;
+    }
     return false;
   }
 
   /** Connected routes only: the interface whose subnet holds `ip`, or -1. */
-  route(ip: number): number {
+  route(ip: number, hi: Uint32Array = NO_HI, at = 0): number {
     const ifs = this.cfg.interfaces;
+    if (isV4(hi, at)) {
+      for (let i = 0; i < ifs.length; i++) {
+        const x = ifs[i]!;
+        if (sameSubnet(ip, x.ip, x.prefix)) return i;
+      }
+      return -1;
+    }
     for (let i = 0; i < ifs.length; i++) {
-      const x = ifs[i]!;
-      if (sameSubnet(ip, x.ip, x.prefix)) return i;
+      const a = ifs[i]!.ip6;
+      if (a === undefined) continue;
+      const prefix = ifs[i]!.prefix6 ?? 64;
+      // RFC 4291 §2.5: the prefix covers the high words first, then the low one.
+      let same = true;
+      for (let w = 0; w < 4 && same; w++) {
+        const bits = Math.max(0, Math.min(32, prefix - w * 32));
+        if (bits === 0) break;
+        const mask = prefixMask(bits);
+        const v = w === 3 ? ip : hi[at + w]!;
+        same = ((v & mask) >>> 0) === ((a[w]! & mask) >>> 0);
+      }
+      if (same) return i;
     }
     return -1;
   }
 
   /** The service listening on `ip:port` for `proto`, or -1. */
-  serviceFor(proto: number, ip: number, port: number): number {
-    const s = this.cfg.services;
+  serviceFor(proto: number, ip: number, port: number, hi: Uint32Array = NO_HI, at = 0): number {
+    const s = this.cfg.services, vh = this.vipHi;
     for (let i = 0; i < s.length; i++) {
       const v = s[i]!;
-      if (v.proto === proto && v.vip === ip && v.port === port && v.retired !== true) return i;
+      if (
+        v.proto === proto && v.vip === ip && v.port === port && v.retired !== true &&
+        vh[i * 3] === hi[at] && vh[i * 3 + 1] === hi[at + 1] && vh[i * 3 + 2] === hi[at + 2]
+      ) return i;
     }
     return -1;
   }
 
   /** The MAC this unit answers with for `ip` on `iface`: the virtual MAC for a floating one. */
-  macFor(ip: number, iface: number): Uint8Array {
-    return this.isFloating(ip) ? this.cfg.virtualMacs[iface]! : this.cfg.interfaces[iface]!.mac;
+  macFor(ip: number, iface: number, hi: Uint32Array = NO_HI, at = 0): Uint8Array {
+    return this.isFloating(ip, hi, at)
+      ? this.cfg.virtualMacs[iface]!
+      : this.cfg.interfaces[iface]!.mac;
   }
+}
+
+/** High words of an IPv4 address. */
+const NO_HI = new Uint32Array(3);
+
+function isV4(hi: Uint32Array, at: number): boolean {
+  return (hi[at]! | hi[at + 1]! | hi[at + 2]!) === 0;
+}
+
+/** An interface configured with an IPv6 address only has no IPv4 self (its `ip` is 0). */
+function isV6Only(x: { ip: number }): boolean {
+  return x.ip === 0;
+}
+
+/** Index of the IPv6 address (`ip`, `hi[at..]`) in `list` (four words each), or -1. */
+function find6(list: Uint32Array, ip: number, hi: Uint32Array, at: number): number {
+  for (let i = 0; i < list.length; i += 4) {
+    if (
+      list[i + 3] === ip && list[i] === hi[at] && list[i + 1] === hi[at + 1] &&
+      list[i + 2] === hi[at + 2]
+    ) return i >> 2;
+  }
+  return -1;
 }

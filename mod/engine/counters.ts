@@ -10,7 +10,11 @@ export const DROP_REASONS = [
   "truncated_frame",
   "not_for_us",
   "vlan_unknown",
-  "ipv6",
+  "bad_ipv6_header",
+  /** An IPv6 fragment to a self address or of a protocol other than TCP and UDP. */
+  "ipv6_fragment",
+  /** A neighbour solicitation or advertisement failing RFC 4861 §7.1 validation. */
+  "bad_ndp",
   "unknown_ethertype",
   "bad_arp",
   "bad_ipv4_header",
@@ -62,6 +66,12 @@ export const EVENT_COUNTERS = [
   "arp_replies",
   "arp_requests",
   "garp_sent",
+  /** Neighbour advertisements sent for self or floating addresses (RFC 4861 §7.2.4). */
+  "ndp_advertisements",
+  /** Neighbour solicitations sent to resolve a next hop (RFC 4861 §7.2.2). */
+  "ndp_solicitations",
+  /** Unsolicited advertisements of floating addresses on takeover (RFC 4861 §7.2.6). */
+  "unsolicited_na_sent",
   "icmp_echo_replies",
   "tcp_rst_sent",
   "icmp_errors_sent",

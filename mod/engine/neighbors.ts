@@ -1,5 +1,5 @@
 /**
- * The neighbour (ARP) cache of one interface, with a bounded queue of packets waiting for
+ * The neighbour cache (ARP, and NDP for IPv6: RFC 4861 §5.1) of one interface, with a bounded queue of packets waiting for
  * resolution (RFC 1122 §2.3.2.2: SHOULD keep at least one; we keep `limit`). Time is an input;
  * `tick` retries and expires requests.
  *
@@ -27,8 +27,14 @@ export interface Queued {
   time: number;
 }
 
+/** No high words: an IPv4 address. */
+const V4 = new Uint32Array(3);
+
 interface Entry {
+  /** IPv4 address, or the low word of an IPv6 one. */
   ip: number;
+  /** The IPv6 address's high words (zeros for IPv4). */
+  hi: Uint32Array;
   /** The neighbour's MAC once resolved. */
   mac: Uint8Array;
   resolved: boolean;
@@ -42,8 +48,11 @@ const INITIAL_SLOTS = 64;
 
 export class Neighbors {
   readonly #limit: number;
-  /** Address per index slot; `#slot[i]` = entry number + 1, 0 = empty. */
-  #keys = new Uint32Array(INITIAL_SLOTS);
+  /**
+   * Address per index slot, as four words (an IPv4 address has three zero high words);
+   * `#slot[i]` = entry number + 1, 0 = empty.
+   */
+  #keys = new Uint32Array(INITIAL_SLOTS * 4);
   #slot = new Int32Array(INITIAL_SLOTS);
   #mask = INITIAL_SLOTS - 1;
   readonly #entries: Entry[] = [];
@@ -52,18 +61,23 @@ export class Neighbors {
     this.#limit = limit;
   }
 
-  #find(ip: number): Entry | undefined {
+  #find(ip: number, hi: Uint32Array, at: number): Entry | undefined {
     const keys = this.#keys, slot = this.#slot, mask = this.#mask;
-    for (let i = fmix32(ip) & mask;; i = (i + 1) & mask) {
+    for (let i = keyHash(ip, hi, at) & mask;; i = (i + 1) & mask) {
       const s = slot[i]!;
       if (s === 0) return undefined;
-      if (keys[i] === ip) return this.#entries[s - 1];
+      const k = i * 4;
+      if (
+        keys[k + 3] === ip && keys[k] === hi[at] && keys[k + 1] === hi[at + 1] &&
+        keys[k + 2] === hi[at + 2]
+      ) return this.#entries[s - 1];
     }
   }
 
-  #create(ip: number, now: number): Entry {
+  #create(ip: number, hi: Uint32Array, at: number, now: number): Entry {
     const e: Entry = {
       ip,
+      hi: Uint32Array.of(hi[at]!, hi[at + 1]!, hi[at + 2]!),
       mac: new Uint8Array(6),
       resolved: false,
       updated: now,
@@ -72,25 +86,29 @@ export class Neighbors {
       tries: 0,
     };
     this.#entries.push(e);
-    if (this.#entries.length * 2 > this.#keys.length) this.#grow();
-    else this.#put(ip, this.#entries.length);
+    if (this.#entries.length * 2 > this.#slot.length) this.#grow();
+    else this.#put(e, this.#entries.length);
     return e;
   }
 
-  #put(ip: number, n: number): void {
+  #put(e: Entry, n: number): void {
     const mask = this.#mask;
-    let i = fmix32(ip) & mask;
+    let i = keyHash(e.ip, e.hi, 0) & mask;
     while (this.#slot[i] !== 0) i = (i + 1) & mask;
-    this.#keys[i] = ip;
+    const k = i * 4;
+    this.#keys[k] = e.hi[0]!;
+    this.#keys[k + 1] = e.hi[1]!;
+    this.#keys[k + 2] = e.hi[2]!;
+    this.#keys[k + 3] = e.ip;
     this.#slot[i] = n;
   }
 
   #grow(): void {
-    const size = this.#keys.length * 2;
-    this.#keys = new Uint32Array(size);
+    const size = this.#slot.length * 2;
+    this.#keys = new Uint32Array(size * 4);
     this.#slot = new Int32Array(size);
     this.#mask = size - 1;
-    this.#entries.forEach((e, i) => this.#put(e.ip, i + 1));
+    this.#entries.forEach((e, i) => this.#put(e, i + 1));
   }
 
   #remove(e: Entry): void {
@@ -100,16 +118,20 @@ export class Neighbors {
     this.#entries.splice(i, 1);
     this.#keys.fill(0);
     this.#slot.fill(0);
-    this.#entries.forEach((x, k) => this.#put(x.ip, k + 1));
+    this.#entries.forEach((x, k) => this.#put(x, k + 1));
   }
 
-  has(ip: number): boolean {
-    return this.#find(ip)?.resolved === true;
+  /**
+   * Whether `ip` is a resolved neighbour. Every method takes an IPv6 address as its low word
+   * `ip` and its high words `hi[at, at + 3)`; IPv4 leaves `hi` out.
+   */
+  has(ip: number, hi: Uint32Array = V4, at = 0): boolean {
+    return this.#find(ip, hi, at)?.resolved === true;
   }
 
   /** The neighbour's MAC, or undefined while unknown or unresolved. Allocation-free. */
-  lookup(ip: number): Uint8Array | undefined {
-    const e = this.#find(ip);
+  lookup(ip: number, hi: Uint32Array = V4, at = 0): Uint8Array | undefined {
+    const e = this.#find(ip, hi, at);
     return e !== undefined && e.resolved ? e.mac : undefined;
   }
 
@@ -121,8 +143,15 @@ export class Neighbors {
    * Records `ip` at the MAC in `buf[at, at + 6)`; returns the packets that were waiting for
    * it, if any. A known neighbour is refreshed without allocating.
    */
-  learn(ip: number, buf: Uint8Array, at: number, now: number): Queued[] | null {
-    const e = this.#find(ip) ?? this.#create(ip, now);
+  learn(
+    ip: number,
+    buf: Uint8Array,
+    at: number,
+    now: number,
+    hi: Uint32Array = V4,
+    hiAt = 0,
+  ): Queued[] | null {
+    const e = this.#find(ip, hi, hiAt) ?? this.#create(ip, hi, hiAt, now);
     const mac = e.mac;
     for (let i = 0; i < 6; i++) mac[i] = buf[at + i]!;
     e.resolved = true;
@@ -138,8 +167,8 @@ export class Neighbors {
    * Queues a packet until `ip` resolves. Returns 1 when a request should go out now, 0 when
    * one is already outstanding, -1 when the queue is full.
    */
-  enqueue(ip: number, item: Queued, now: number): number {
-    const e = this.#find(ip) ?? this.#create(ip, now);
+  enqueue(ip: number, item: Queued, now: number, hi: Uint32Array = V4, at = 0): number {
+    const e = this.#find(ip, hi, at) ?? this.#create(ip, hi, at, now);
     if (e.queue.length >= this.#limit) return -1;
     e.queue.push(item);
     if (e.tries === 0) {
@@ -151,10 +180,14 @@ export class Neighbors {
   }
 
   /**
-   * Retries outstanding requests (`retry(ip)`) and drops queues that waited too long.
-   * Returns how many queued packets were dropped and when to tick again.
+   * Retries outstanding requests (`retry(ip, hi)`: ARP, or a neighbour solicitation when `hi`
+   * is not all zero) and drops queues that waited too long. Returns how many queued packets
+   * were dropped and when to tick again.
    */
-  tick(now: number, retry: (ip: number) => void): { expired: number; deadline: number } {
+  tick(
+    now: number,
+    retry: (ip: number, hi: Uint32Array) => void,
+  ): { expired: number; deadline: number } {
     let expired = 0;
     let deadline = Infinity;
     for (const e of [...this.#entries]) {
@@ -167,10 +200,16 @@ export class Neighbors {
         }
         e.tries++;
         e.requestedAt = now;
-        retry(e.ip);
+        retry(e.ip, e.hi);
       }
       deadline = Math.min(deadline, e.requestedAt + ARP_RETRY_MS);
     }
     return { expired, deadline };
   }
+}
+
+/** Index hash of an address (high words folded in only when there are any). */
+function keyHash(ip: number, hi: Uint32Array, at: number): number {
+  const h0 = hi[at]!, h1 = hi[at + 1]!, h2 = hi[at + 2]!;
+  return (h0 | h1 | h2) === 0 ? fmix32(ip) : fmix32(ip ^ fmix32(h0 ^ fmix32(h1 ^ fmix32(h2))));
 }

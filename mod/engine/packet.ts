@@ -9,6 +9,7 @@ import {
   EthernetFrame,
   IcmpPacket,
   Ipv4Packet,
+  Ipv6Packet,
   TcpSegment,
   UdpDatagram,
 } from "../wire/mod.ts";
@@ -26,6 +27,8 @@ export const K_IP_OTHER = 5;
  * datagram's key (`fragments.ts`).
  */
 export const K_FRAGMENT = 6;
+/** An ICMPv6 neighbour solicitation or advertisement (RFC 4861): the NDP stage's. */
+export const K_NDP = 7;
 
 export class Packet {
   /** The frame is `buf[off, end)`; stages rewrite it in place. */
@@ -40,6 +43,17 @@ export class Packet {
   readonly eth = new EthernetFrame();
   readonly arp = new ArpPacket();
   readonly ip = new Ipv4Packet();
+  /** The IPv6 header (when `v6`); `ip` is then not pointed at this frame. */
+  readonly ip6 = new Ipv6Packet();
+  /** The frame is IPv6 (RFC 8200). */
+  v6 = false;
+  /** L4 protocol (TCP, UDP, ICMP or ICMPv6, ...) of either family. */
+  proto = 0;
+  /**
+   * The high words of the addresses of an IPv6 packet: source 0-2, destination 3-5, all zero
+   * for IPv4 (`flow/fields.ts`). Flow-table lookups take them as they are.
+   */
+  readonly hi = new Uint32Array(6);
   readonly tcp = new TcpSegment();
   readonly udp = new UdpDatagram();
   readonly icmp = new IcmpPacket();
@@ -78,6 +92,8 @@ export class Packet {
     this.ingress = ingress;
     this.now = now;
     this.kind = K_NONE;
+    this.v6 = false;
+    this.proto = 0;
     this.sport = 0;
     this.dport = 0;
     this.tcpFlags = 0;
@@ -97,6 +113,22 @@ export class Packet {
   }
   /** End of the IP packet (Ethernet padding excluded). */
   get ipEnd(): number {
-    return this.ip.packetEnd;
+    return this.v6 ? this.ip6.packetEnd : this.ip.packetEnd;
+  }
+  /** Offset of the L4 header (after IPv4 options or IPv6 extension headers). */
+  get l4(): number {
+    return this.v6 ? this.ip6.payloadOff : this.ip.payloadOff;
+  }
+  /** The source address: IPv4, or the low word of IPv6 (the rest is in `hi`). */
+  get src(): number {
+    return this.v6 ? this.ip6.src(3) : this.ip.src;
+  }
+  /** The destination address: IPv4, or the low word of IPv6. */
+  get dst(): number {
+    return this.v6 ? this.ip6.dst(3) : this.ip.dst;
+  }
+  /** TTL or hop limit. */
+  get ttl(): number {
+    return this.v6 ? this.ip6.hopLimit : this.ip.ttl;
   }
 }
