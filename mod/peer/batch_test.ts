@@ -108,7 +108,7 @@ Deno.test("batch: the datagram is header, records, truncated HMAC-SHA256, byte f
   // deno-fmt-ignore
   const head = [
     0x54, 0x4e, 0x44, 0x4d, // magic "TNDM"
-    1, // version
+    2, // version
     0, // flags
     0, 2, // count
     0x40, 0x93, 0x4a, 0, 0, 0, 0, 0, // epoch 1234.5
@@ -164,7 +164,7 @@ Deno.test("batch: a datagram inside a larger buffer opens and the buffer is left
     if (rec.type === "mirror") offs.push(rec.frameOff, rec.frameEnd, rec.buf.byteOffset);
   });
   assert.ok(res.ok);
-  assert.deepEqual(offs, [20 + 3 + 66, 20 + 3 + 66 + 30, 150], "offsets are into the datagram");
+  assert.deepEqual(offs, [20 + 3 + 114, 20 + 3 + 114 + 30, 150], "offsets are into the datagram");
   assert.deepEqual(big, before);
 });
 
@@ -220,8 +220,9 @@ Deno.test("writer: a batch fills to maxBytes exactly; a record that does not fit
   const max = 400;
   const room = max - 20 - 16; // 364 bytes of records
   const w = new BatchWriter(KEY, 1, max);
-  // A MIRROR record takes 3 + 66 + frame bytes: 113-byte frames make 182 bytes, half the room.
-  const half = room / 2 - 69;
+  // A MIRROR record takes 3 + 114 + frame bytes: 65-byte frames make 182 bytes, half the room.
+  const half = room / 2 - 117;
+  assert.equal(half, 65);
   assert.ok(w.add(mirror(half)));
   assert.equal(w.add(mirror(half + 1)), false, "one byte over");
   assert.equal(w.pending, 1, "a refused record is not half-added");
@@ -238,11 +239,11 @@ Deno.test("writer: a batch fills to maxBytes exactly; a record that does not fit
 Deno.test("writer: a record bigger than a whole batch throws; bad settings throw", () => {
   const w = new BatchWriter(KEY, 1, 1000);
   const room = 1000 - 20 - 16;
-  assert.ok(w.add(mirror(room - 69)), "a record filling an empty batch exactly");
-  assert.throws(() => w.add(mirror(room - 68)), RangeError);
+  assert.ok(w.add(mirror(room - 117)), "a record filling an empty batch exactly");
+  assert.throws(() => w.add(mirror(room - 116)), RangeError);
   assert.equal(w.pending, 1, "the throw added nothing");
   const fresh = new BatchWriter(KEY, 1, 1000);
-  assert.throws(() => fresh.add(mirror(room - 68)), RangeError, "even into an empty batch");
+  assert.throws(() => fresh.add(mirror(room - 116)), RangeError, "even into an empty batch");
   assert.equal(fresh.pending, 0);
   for (const bad of [63, 65508, 100.5, NaN]) {
     assert.throws(() => new BatchWriter(KEY, 1, bad), RangeError, String(bad));
@@ -253,7 +254,7 @@ Deno.test("writer: a record bigger than a whole batch throws; bad settings throw
     assert.throws(() => new BatchWriter(KEY, bad), RangeError, String(bad));
   }
   const big = new BatchWriter(KEY, 1, MAX_BATCH);
-  assert.ok(big.add(mirror(MAX_BATCH - 36 - 69)));
+  assert.ok(big.add(mirror(MAX_BATCH - 36 - 117)));
   const dg = big.flush()!;
   assert.equal(dg.length, MAX_BATCH);
   expectOpen(new BatchReader(KEY), dg, "ok");
@@ -326,7 +327,8 @@ Deno.test("reader: wrong magic or version under a correct MAC is rejected as suc
   const r = new BatchReader(KEY);
   expectOpen(r, sealRaw([], { magic: BATCH_MAGIC + 1 }), "bad_magic");
   expectOpen(r, sealRaw([], { magic: 0x4d444e54 }), "bad_magic", "byte-swapped");
-  expectOpen(r, sealRaw([], { version: 2 }), "bad_version");
+  expectOpen(r, sealRaw([], { version: 1 }), "bad_version", "the narrower rows of version 1");
+  expectOpen(r, sealRaw([], { version: 3 }), "bad_version");
   expectOpen(r, sealRaw([], { version: 0 }), "bad_version");
   expectOpen(r, sealRaw([], { flags: 0x80 }), "ok", "flags are reserved, not checked");
 });
@@ -438,15 +440,15 @@ Deno.test("reader: malformed framing under a correct MAC rejects the whole batch
   at([0, 0, 4, 0, 0, 0, 9], 1, "malformed", "type 0");
   at([REC_ACK, 0, 3, 0, 0, 0], 1, "malformed", "ack body shorter than 4");
   at([1, 0, 51, ...new Array(51).fill(0)], 1, "malformed", "heartbeat body of 51");
-  at([2, 0, 65, ...new Array(65).fill(0)], 1, "malformed", "mirror body of 65");
-  at([4, 0, 12, ...new Array(12).fill(0)], 1, "malformed", "expire body of 12");
-  at([5, 0, 102, ...new Array(102).fill(0)], 1, "malformed", "flow body of 102");
+  at([2, 0, 113, ...new Array(113).fill(0)], 1, "malformed", "mirror body of 113");
+  at([4, 0, 36, ...new Array(36).fill(0)], 1, "malformed", "expire body of 36");
+  at([5, 0, 150, ...new Array(150).fill(0)], 1, "malformed", "flow body of 150");
   at([6, 0, 4, 0, 0, 0, 0], 1, "malformed", "control body of 4");
   at([...ackBytes, 77, 0, 0], 2, "malformed", "good, then unknown");
   assert.equal(r.counters.malformed, 16);
   at([REC_ACK, 0, 6, 0, 0, 0, 9, 1, 2], 1, "ok", "a longer body is fine");
   at([6, 0, 5, 8, 0, 0, 0, 1], 1, "ok", "control with no data");
-  at([2, 0, 66, ...new Array(66).fill(0)], 1, "ok", "mirror with an empty frame");
+  at([2, 0, 114, ...new Array(114).fill(0)], 1, "ok", "mirror with an empty frame");
   at([], 0, "ok", "an empty batch is well formed");
 });
 

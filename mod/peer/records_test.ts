@@ -124,17 +124,30 @@ Deno.test("records: body layouts have the documented offsets and sizes (wire con
     flags: 14,
     nextHop: 15,
     flow: 21,
-    vnet: 21 + MIRROR_ROW.size,
+    vnet: 104,
   });
-  assert.equal(MIRROR.size, 66);
+  assert.equal(MIRROR.at.vnet, 21 + MIRROR_ROW.size);
+  assert.equal(MIRROR.size, 114);
   assert.equal(MIRROR.size, 31 + MIRROR_ROW.size);
   assert.deepEqual({ ...ACK.at }, { mseq: 0 });
   assert.equal(ACK.size, 4);
-  assert.deepEqual({ ...EXPIRE.at }, { proto: 0, srcIp: 1, srcPort: 5, dstIp: 7, dstPort: 11 });
-  assert.equal(EXPIRE.size, 13);
+  assert.deepEqual({ ...EXPIRE.at }, {
+    proto: 0,
+    srcIp: 1,
+    srcPort: 5,
+    dstIp: 7,
+    dstPort: 11,
+    srcHi0: 13,
+    srcHi1: 17,
+    srcHi2: 21,
+    dstHi0: 25,
+    dstHi1: 29,
+    dstHi2: 33,
+  });
+  assert.equal(EXPIRE.size, 37);
   assert.deepEqual({ ...FLOW.at }, { flow: 0 });
   assert.equal(FLOW.size, SYNC_ROW.size);
-  assert.equal(FLOW.size, 103);
+  assert.equal(FLOW.size, 151);
   assert.deepEqual({ ...CONTROL.at }, { op: 0, arg: 1 });
   assert.equal(CONTROL.size, 5);
 });
@@ -155,15 +168,15 @@ Deno.test("records: every type encodes to its golden bytes", () => {
 
 Deno.test("records: sizes without encoding", () => {
   assert.equal(bodySize(heartbeat()), 60);
-  assert.equal(bodySize(mirror(0)), 66);
-  assert.equal(bodySize(mirror(100)), 166, "only frame[frameOff, frameEnd) counts");
+  assert.equal(bodySize(mirror(0)), 114);
+  assert.equal(bodySize(mirror(100)), 214, "only frame[frameOff, frameEnd) counts");
   assert.equal(bodySize(ack()), 4);
-  assert.equal(bodySize(expire()), 13);
-  assert.equal(bodySize(flow()), 103);
+  assert.equal(bodySize(expire()), 37);
+  assert.equal(bodySize(flow()), 151);
   assert.equal(bodySize(control()), 37);
   assert.equal(bodySize({ type: "control", op: 1, arg: 0 }), 5);
   assert.equal(recordSize(ack()), 7);
-  assert.equal(recordSize(mirror(100)), 169);
+  assert.equal(recordSize(mirror(100)), 217);
 });
 
 Deno.test("records: a mirror without a flow carries a zeroed row", () => {
@@ -179,7 +192,7 @@ Deno.test("records: a mirror of flow 0 carries flow 0's row", () => {
   const flows = new FlowTable(2);
   assert.equal(flows.addEntry(SAMPLE), 0);
   const { buf } = encoded({ type: "mirror", mseq: 0xa1b2c3d4, rec: mirrorOut(8, flows, 0) });
-  assert.deepEqual([...buf.subarray(5 + 3, 5 + 3 + 74)], mirrorBody(8));
+  assert.deepEqual([...buf.subarray(5 + 3, 5 + 3 + 122)], mirrorBody(8));
 });
 
 Deno.test("records: a mirror copies frame[frameOff, frameEnd) only", () => {
@@ -188,8 +201,8 @@ Deno.test("records: a mirror copies frame[frameOff, frameEnd) only", () => {
   m.rec.frameOff = 11;
   m.rec.frameEnd = 29;
   const { buf, n } = encoded(m);
-  assert.equal(n, 3 + 66 + 18);
-  assert.deepEqual([...buf.subarray(5 + 3 + 66, 5 + n)], [...frameBytes(40).subarray(11, 29)]);
+  assert.equal(n, 3 + 114 + 18);
+  assert.deepEqual([...buf.subarray(5 + 3 + 114, 5 + n)], [...frameBytes(40).subarray(11, 29)]);
   // Another sample flow row: the row is read from the record's own table and flow.
   const other = mirrorOut(0);
   other.flows.c.service[other.flow] = 0xbeef;
@@ -209,13 +222,13 @@ Deno.test("records: a body over 65535 bytes is a RangeError and writes nothing",
   const over = { ...atLimit, data: new Uint8Array(65531) };
   assert.throws(() => encodeRecord(b, 0, over), RangeError);
   assert.ok(big.every((x) => x === 0xa5), "nothing written");
-  const m = mirror(65535 - 66);
+  const m = mirror(65535 - 114);
   assert.equal(encodeRecord(b, 0, m), 65538);
-  assert.throws(() => encodeRecord(b, 0, mirror(65536 - 66)), RangeError);
+  assert.throws(() => encodeRecord(b, 0, mirror(65536 - 114)), RangeError);
 });
 
 Deno.test("records: minBodySize per type, 0 for unknown types", () => {
-  assert.deepEqual(TYPES.map(minBodySize), [60, 66, 4, 13, 103, 5]);
+  assert.deepEqual(TYPES.map(minBodySize), [60, 114, 4, 37, 151, 5]);
   for (const t of [0, 7, 8, 99, 255, -1]) assert.equal(minBodySize(t), 0, String(t));
 });
 
@@ -243,7 +256,7 @@ Deno.test("records: decoded byte parts are offsets into the buffer", () => {
   assert.equal(m.view, b.view);
   assert.deepEqual(
     [m.nextHopOff, m.rowOff, m.vnetOff, m.frameOff, m.frameEnd],
-    [8 + 15, 8 + 21, 8 + 56, 8 + 66, 8 + 74],
+    [8 + 15, 8 + 21, 8 + 104, 8 + 114, 8 + 122],
   );
   const c = encoded(control());
   const cb = wireBuf(c.buf);
@@ -302,17 +315,17 @@ Deno.test("records: a longer body is accepted, variable parts run to its end", (
   encodeRecord(b, 0, ack());
   assert.deepEqual(decodeRecord(REC_ACK, b, 3, 10, slots), ack(), "fixed type: tail ignored");
   encodeRecord(b, 0, expire());
-  assert.deepEqual(decodeRecord(REC_EXPIRE, b, 3, 40, slots), expire());
+  assert.deepEqual(decodeRecord(REC_EXPIRE, b, 3, 40, slots), expire(), "37 + 3 bytes of tail");
   encodeRecord(b, 0, heartbeat());
   assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 60, slots), heartbeat());
   // MIRROR and CONTROL end in variable data: exactly the minimum means none.
   encodeRecord(b, 0, mirror(0));
-  const m = decodeRecord(REC_MIRROR, b, 3, 66, slots);
+  const m = decodeRecord(REC_MIRROR, b, 3, 114, slots);
   assert.ok(m?.type === "mirror");
   assert.equal(m.frameOff, m.frameEnd);
-  const m2 = decodeRecord(REC_MIRROR, b, 3, 70, slots);
+  const m2 = decodeRecord(REC_MIRROR, b, 3, 118, slots);
   assert.ok(m2?.type === "mirror");
-  assert.deepEqual([m2.frameOff, m2.frameEnd], [69, 73]);
+  assert.deepEqual([m2.frameOff, m2.frameEnd], [117, 121]);
   encodeRecord(b, 0, { type: "control", op: CTRL_SYNC_END, arg: 12345 });
   const c = decodeRecord(REC_CONTROL, b, 3, 5, slots);
   assert.ok(c?.type === "control");
@@ -323,10 +336,10 @@ Deno.test("records: a wire buffer over part of a larger buffer writes at its own
   const big = new Uint8Array(100).fill(0xa5);
   const sub = big.subarray(7, 60);
   const n = encodeRecord(wireBuf(sub), 2, expire());
-  assert.deepEqual([...big.subarray(9, 9 + n)], [REC_EXPIRE, 0, 13, ...EXPIRE_BODY]);
+  assert.deepEqual([...big.subarray(9, 9 + n)], [REC_EXPIRE, 0, 37, ...EXPIRE_BODY]);
   assert.ok(big.subarray(0, 9).every((x) => x === 0xa5));
   const slots = new RecordSlots();
-  assert.deepEqual(decodeRecord(REC_EXPIRE, wireBuf(sub), 5, 13, slots), expire());
+  assert.deepEqual(decodeRecord(REC_EXPIRE, wireBuf(sub), 5, 37, slots), expire());
 });
 
 Deno.test("records: copyInto copies a range, within one ArrayBuffer or across two", () => {
@@ -358,7 +371,7 @@ Deno.test("records: a mirror whose frame shares the output's ArrayBuffer encodes
   whole.set(m.rec.frame, 250);
   m.rec.frame = whole.subarray(250, 250 + m.rec.frame.length);
   const n = encodeRecord(wireBuf(out), 5, m);
-  assert.deepEqual([...out.subarray(5, 5 + n)], [REC_MIRROR, 0, 74, ...mirrorBody(8)]);
+  assert.deepEqual([...out.subarray(5, 5 + n)], [REC_MIRROR, 0, 122, ...mirrorBody(8)]);
   assert.ok(whole.subarray(0, 21).every((x) => x === 0xa5));
   assert.ok(whole.subarray(21 + n, 250).every((x) => x === 0xa5));
 });
