@@ -10,11 +10,11 @@ import {
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
   ETHERTYPE_VLAN,
+  internetChecksum,
   PROTO_ICMP,
   PROTO_ICMPV6,
   PROTO_TCP,
   PROTO_UDP,
-  internetChecksum,
   pseudoHeaderSum,
 } from "../wire/mod.ts";
 
@@ -74,7 +74,13 @@ function classifyIpv4(p: Packet, ctx: EngineCtx): number {
   if (!ip.check(p.buf, p.eth.payloadOff, p.end)) return ctx.drop(DROP.bad_ipv4_header);
   if (!ip.verifyChecksum()) return ctx.drop(DROP.bad_ipv4_checksum);
   const hi = p.hi;
-  hi[0] = hi[1] = hi[2] = hi[3] = hi[4] = hi[5] = 0;
+  hi[0] =
+    hi[1] =
+    hi[2] =
+    hi[3] =
+    hi[4] =
+    hi[5] =
+      0;
   p.proto = ip.protocol;
   // The address scans are inline on purpose: a 32-bit address handed to a call V8 does not
   // inline is boxed, which would make garbage on every packet.
@@ -238,9 +244,7 @@ function classifyIpv6(p: Packet, ctx: EngineCtx): number {
         return ctx.drop(DROP.bad_icmp);
       }
       const t = icmp.type;
-      p.kind = t === NDP_NS || t === NDP_NA
-        ? K_NDP
-        : K_ICMP;
+      p.kind = t === NDP_NS || t === NDP_NA ? K_NDP : K_ICMP;
       return NEXT;
     }
     default:

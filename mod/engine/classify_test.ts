@@ -138,7 +138,11 @@ Deno.test("classify: every malformed frame is dropped under exactly its reason",
     ["tcp data offset past end", ((f) => (f[46] = 0xf0, f))(syn()), "bad_tcp_header"],
     ["tcp checksum", ((f) => (f[51]! ^= 1, f))(syn()), "bad_tcp_checksum"],
     ["vlan", ((f) => (f[12] = 0x81, f[13] = 0, f))(syn()), "vlan_unknown"],
-    ["ipv6", ((f) => (f[12] = 0x86, f[13] = 0xdd, f))(syn()), "ipv6"],
+    [
+      "ipv6 ethertype on an ipv4 packet",
+      ((f) => (f[12] = 0x86, f[13] = 0xdd, f))(syn()),
+      "bad_ipv6_header",
+    ],
     ["ethertype 0x1234", ((f) => (f[12] = 0x12, f[13] = 0x34, f))(syn()), "unknown_ethertype"],
   ];
   const u = () =>

@@ -18,8 +18,11 @@ import {
 import { nextTcpState, opensTcpFlow } from "../flow/tcp_state.ts";
 import {
   buildIcmpError,
+  buildIcmpv6Error,
   ICMP_CODE_TTL_EXCEEDED,
   ICMP_TIME_EXCEEDED,
+  ICMPV6_CODE_HOP_LIMIT,
+  ICMPV6_TIME_EXCEEDED,
   TCP_FIN,
   TCP_RST,
   TCP_SYN,
@@ -116,4 +119,25 @@ function ttlExceeded(p: Packet, ctx: EngineCtx, f: number): number {
   }
   if (p.created) ctx.flows.remove(f);
   return ctx.drop(DROP.ttl_exceeded);
+}
+
+/** RFC 4443 §3.3: hop limit exceeded in transit, from the ingress interface's IPv6 self. */
+function timeExceeded6(p: Packet, ctx: EngineCtx): number {
+  const iface = ctx.cfg.interfaces[p.ingress]!;
+  if (iface.ip6 === undefined) return 0;
+  const src = p.src6, ip = p.ip6;
+  for (let i = 0; i < 4; i++) src[i] = ip.src(i);
+  return buildIcmpv6Error(
+    ctx.scratch,
+    iface.mac,
+    p.buf.slice(p.off + 6, p.off + 12),
+    iface.ip6,
+    src,
+    ICMPV6_TIME_EXCEEDED,
+    ICMPV6_CODE_HOP_LIMIT,
+    p.buf,
+    0,
+    p.l3,
+    p.ipEnd,
+  );
 }

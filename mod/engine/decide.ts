@@ -6,7 +6,7 @@
  * @module
  */
 import { ST_TCP_SYN_SENT, ST_UDP_NEW } from "../flow/states.ts";
-import { hashTuple } from "../util/hash.ts";
+import { fmix32, hashTuple } from "../util/hash.ts";
 import { PROTO_TCP } from "../wire/mod.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
@@ -17,6 +17,7 @@ export const SNAT_PORT_MIN = 1024;
 const SNAT_PORT_SPAN = 65536 - SNAT_PORT_MIN;
 /** Ports tried after the random start before the service counts its SNAT range exhausted. */
 const SNAT_PROBES = 4096;
+const replyHi = new Uint32Array(6);
 
 /**
  * Builds the new flow of service `svc` for the packet `src:sport → dst:dport` in the staging
@@ -33,13 +34,24 @@ export function decideNewFlow(
   dst: number,
   dport: number,
   now: number,
+  hi: Uint32Array,
 ): boolean {
   const ft = ctx.flows, c = ft.c, row = ft.stage;
   const s = ctx.cfg.services[svc]!;
-  let backend = persistedBackend(ctx, svc, src);
+  let backend = persistedBackend(ctx, svc, src, hi);
   if (backend >= 0) ctx.counters.add(EV.persistence_hits);
-  else backend = ctx.pools[svc]!.pick(hashTuple(proto, src, sport, dst, dport, 0));
+  else {
+    // An IPv6 client's high words count too: clients of one /64 differ only in the low 64 bits.
+    const key = (hi[0]! | hi[1]! | hi[2]!) === 0 ? src : src ^ fmix32(hi[1]! ^ fmix32(hi[2]!));
+    backend = ctx.pools[svc]!.pick(hashTuple(proto, key, sport, dst, dport, 0));
+  }
   const b = s.backends[backend]!;
+  // The reply tuple's high words: backend → SNAT address or client (zeros for IPv4).
+  const r = replyHi;
+  const bh = b.ip6, sh = s.snatIp6;
+  r[0] = bh ? bh[0]! : 0, r[1] = bh ? bh[1]! : 0, r[2] = bh ? bh[2]! : 0;
+  if (sh) r[3] = sh[0]!, r[4] = sh[1]!, r[5] = sh[2]!;
+  else r[3] = hi[0]!, r[4] = hi[1]!, r[5] = hi[2]!;
   let rDst = src, rDport = sport;
   if (s.snatIp !== 0) {
     // A random start, then a linear probe (RFC 6056 §3.3.1, algorithm 1).
@@ -48,7 +60,7 @@ export function decideNewFlow(
     const start = ctx.rng() % SNAT_PORT_SPAN;
     for (let i = 0; i < SNAT_PROBES; i++) {
       const port = SNAT_PORT_MIN + ((start + i) % SNAT_PORT_SPAN);
-      if (ft.lookup(proto, b.ip, b.port, s.snatIp, port) < 0) {
+      if (ft.lookup(proto, b.ip, b.port, s.snatIp, port, r) < 0) {
         rDport = port;
         break;
       }
@@ -71,6 +83,10 @@ export function decideNewFlow(
   c.rSport[row] = b.port;
   c.rDst[row] = rDst;
   c.rDport[row] = rDport;
+  c.oSrcHi0[row] = hi[0]!, c.oSrcHi1[row] = hi[1]!, c.oSrcHi2[row] = hi[2]!;
+  c.oDstHi0[row] = hi[3]!, c.oDstHi1[row] = hi[4]!, c.oDstHi2[row] = hi[5]!;
+  c.rSrcHi0[row] = r[0]!, c.rSrcHi1[row] = r[1]!, c.rSrcHi2[row] = r[2]!;
+  c.rDstHi0[row] = r[3]!, c.rDstHi1[row] = r[4]!, c.rDstHi2[row] = r[5]!;
   // Claims 23, 24: a per-flow sequence offset, decided once and mirrored.
   c.seqOffset[row] = proto === PROTO_TCP && s.randomizeIsn ? ctx.rng() >>> 0 : 0;
   c.created[row] = now;

@@ -7,11 +7,13 @@
  * - forwarder alone (solo): emit;
  * - receiver that is not the forwarder: mirror with `MF_PEER_EMITS`, emit nothing
  *   (`standby-forward`, `standby-first`, claims 19-24): nothing leaves before both units have it.
- * A packet whose next hop is unresolved waits in the neighbour queue while ARP asks.
+ * A packet whose next hop is unresolved waits in the neighbour queue while ARP (or NDP for
+ * IPv6) asks.
  * @module
  */
 import { copyMac } from "../wire/ethernet.ts";
 import { arpRequest } from "./arp.ts";
+import { solicit } from "./ndp.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import {
@@ -26,25 +28,38 @@ import type { Packet } from "./packet.ts";
 
 /** Delivers the translated packet `p` of flow `p.flow` (or of none, -1). */
 export function deliver(p: Packet, ctx: EngineCtx, flags = 0): number {
-  const dst = p.ip.dst;
-  const egress = ctx.route(dst);
+  // The translated destination: IPv4, or IPv6 with its high words read back from the header.
+  const hi = p.hi;
+  let dst: number;
+  if (p.v6) {
+    const ip = p.ip6;
+    hi[3] = ip.dst(0), hi[4] = ip.dst(1), hi[5] = ip.dst(2);
+    dst = ip.dst(3);
+  } else dst = p.ip.dst;
+  const egress = ctx.route(dst, hi, 3);
   if (egress < 0) return ctx.drop(DROP.no_route);
   p.egress = egress;
   const end = p.ipEnd;
   copyMac(ctx.cfg.interfaces[egress]!.mac, p.buf, p.off + 6);
   if (p.created) flags |= MF_NEW_FLOW;
-  const mac = ctx.neighbors[egress]!.lookup(dst);
+  const mac = ctx.neighbors[egress]!.lookup(dst, hi, 3);
   if (!mac) {
-    const q = ctx.neighbors[egress]!.enqueue(dst, {
-      frame: p.buf.slice(p.off, end),
-      vnet: p.vnet.slice(),
-      flow: p.flow,
-      flags,
-      ingress: p.ingress,
-      time: p.now,
-    }, p.now);
+    const q = ctx.neighbors[egress]!.enqueue(
+      dst,
+      {
+        frame: p.buf.slice(p.off, end),
+        vnet: p.vnet.slice(),
+        flow: p.flow,
+        flags,
+        ingress: p.ingress,
+        time: p.now,
+      },
+      p.now,
+      hi,
+      3,
+    );
     if (q < 0) return ctx.drop(DROP.arp_queue_full);
-    if (q > 0) arpRequest(ctx, egress, dst);
+    if (q > 0) resolve(ctx, egress, dst, hi, 3);
     return V_QUEUED;
   }
   return send(ctx, egress, p.buf, p.off, end, p.vnet, mac, p.flow, flags, p.ingress, p.now);
@@ -143,11 +158,13 @@ export function resolved(
   buf: Uint8Array,
   macOff: number,
   now: number,
+  hi?: Uint32Array,
+  at = 0,
 ): void {
   const nb = ctx.neighbors[iface]!;
-  const queued = nb.learn(ip, buf, macOff, now);
+  const queued = nb.learn(ip, buf, macOff, now, hi, at);
   if (!queued) return;
-  const mac = nb.lookup(ip)!;
+  const mac = nb.lookup(ip, hi, at)!;
   for (const q of queued) {
     if (q.flow >= 0 && !ctx.flows.live(q.flow)) {
       ctx.counters.drop(DROP.no_flow);
@@ -155,4 +172,19 @@ export function resolved(
     }
     send(ctx, iface, q.frame, 0, q.frame.length, q.vnet, mac, q.flow, q.flags, q.ingress, q.time);
   }
+}
+
+/**
+ * Asks for a next hop's MAC: ARP for IPv4, a neighbour solicitation for IPv6 (`hi[at..]` not
+ * all zero; RFC 4861 §7.2.2).
+ */
+export function resolve(
+  ctx: EngineCtx,
+  iface: number,
+  ip: number,
+  hi: Uint32Array,
+  at: number,
+): void {
+  if ((hi[at]! | hi[at + 1]! | hi[at + 2]!) === 0) arpRequest(ctx, iface, ip);
+  else solicit(ctx, iface, ip, hi, at);
 }

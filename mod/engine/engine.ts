@@ -2,7 +2,7 @@
  * The data-plane engine: a pure, deterministic function of frames, peer records and injected
  * time and randomness (smoltcp `Interface::poll`, Katran). `handle` reads as the data path:
  *
- *   classify → neighbours (ARP) / local → SYN proxy → conntrack → evict → MTU → NAT → track →
+ *   classify → neighbours (ARP, NDP) / local → SYN proxy → conntrack → evict → MTU → NAT → track →
  *   deliver
  *
  * (deliver emits or mirrors)
@@ -18,13 +18,13 @@
  * @module
  */
 import type { FlowTable } from "../flow/table.ts";
-import { arp, arpRequest } from "./arp.ts";
+import { arp } from "./arp.ts";
 import { classify } from "./classify.ts";
 import type { EngineConfig } from "./config.ts";
 import { EngineCtx, type EngineRoles } from "./context.ts";
 import { conntrack } from "./conntrack.ts";
 import { type Counters, DROP, EV } from "./counters.ts";
-import { deliver } from "./deliver.ts";
+import { deliver, resolve } from "./deliver.ts";
 import { evict } from "./evict.ts";
 import { firstFragment, laterFragment } from "./fragments.ts";
 import { icmpError } from "./icmp_error.ts";
@@ -33,7 +33,8 @@ import { mtu } from "./mtu.ts";
 import { nat } from "./nat.ts";
 import type { Neighbors } from "./neighbors.ts";
 import { type EngineOutput, NEXT } from "./output.ts";
-import { K_ARP, K_FRAGMENT, K_ICMP, K_IP_OTHER, K_TCP, Packet } from "./packet.ts";
+import { K_ARP, K_FRAGMENT, K_ICMP, K_IP_OTHER, K_NDP, K_TCP, Packet } from "./packet.ts";
+import { ndp } from "./ndp.ts";
 import { Reaper } from "./reaper.ts";
 import { reconfigure, type ReloadSummary } from "./reconfigure.ts";
 import { applyExpire, applyMirror, type ExpireTuple, type MirrorIn } from "./replica.ts";
@@ -97,6 +98,7 @@ export class Engine {
     let v = classify(p, ctx);
     if (v !== NEXT) return v;
     if (p.kind === K_ARP) return arp(p, ctx);
+    if (p.kind === K_NDP) return ndp(p, ctx);
     v = local(p, ctx);
     if (v !== NEXT) return v;
     if (p.kind === K_ICMP) return icmpError(p, ctx);
@@ -189,7 +191,10 @@ export class Engine {
     const ctx = this.ctx;
     let next = now + 1000;
     for (let i = 0; i < ctx.neighbors.length; i++) {
-      const { expired, deadline } = ctx.neighbors[i]!.tick(now, (ip) => arpRequest(ctx, i, ip));
+      const { expired, deadline } = ctx.neighbors[i]!.tick(
+        now,
+        (ip, hi) => resolve(ctx, i, ip, hi, 0),
+      );
       if (expired > 0) ctx.counters.add(DROP.arp_unresolved, expired);
       if (deadline < next) next = deadline;
     }

@@ -15,14 +15,16 @@
 import { RiseFall } from "../health/rise_fall.ts";
 import {
   buildTcpData,
+  buildTcpData6,
   ipv4ToString,
+  ipv6ToString,
   TCP_ACK,
   TCP_FIN,
   TCP_PSH,
   TCP_RST,
   TCP_SYN,
 } from "../wire/mod.ts";
-import { arpRequest } from "./arp.ts";
+import { resolve } from "./deliver.ts";
 import { A_MAINTENANCE, H_DOWN, H_UP } from "./backends.ts";
 import type { EngineCtx } from "./context.ts";
 import { EV } from "./counters.ts";
@@ -49,7 +51,11 @@ interface Check {
   /** `ip:port` as the status shows it. */
   name: string;
   iface: number;
+  /** The backend's IPv4 address, or the low word of its IPv6 one. */
   ip: number;
+  /** The high words of an IPv6 backend's address (zeros for IPv4), and the whole address. */
+  hi: Uint32Array;
+  ip6: Uint32Array | undefined;
   port: number;
   kind: "tcp" | "http";
   intervalMs: number;
@@ -108,9 +114,13 @@ export class HealthChecks {
       const h = s.health;
       if (h === undefined || h.kind === "none" || s.retired) return;
       s.backends.forEach((b, backend) => {
-        const name = `${ipv4ToString(b.ip)}:${b.port}`;
-        const iface = ctx.route(b.ip);
-        if (iface < 0) return;
+        const hi = b.ip6 ? b.ip6.slice(0, 3) : new Uint32Array(3);
+        const host = b.ip6 ? `[${ipv6ToString(b.ip6)}]` : ipv4ToString(b.ip);
+        const name = `${host}:${b.port}`;
+        const iface = ctx.route(b.ip, hi, 0);
+        // A backend no interface reaches (or an IPv6 one where the interface has no IPv6
+        // self to check from) cannot be checked.
+        if (iface < 0 || (b.ip6 && !ctx.cfg.interfaces[iface]!.ip6)) return;
         const port = h.port !== 0 ? h.port : b.port;
         const oldSvc = oldNames.indexOf(s.name);
         const before = keep.get(`${oldSvc}|${name}`);
@@ -124,13 +134,15 @@ export class HealthChecks {
           name,
           iface,
           ip: b.ip,
+          hi,
+          ip6: b.ip6,
           port,
           kind: h.kind === "http" ? "http" : "tcp",
           intervalMs: h.intervalMs,
           timeoutMs: h.timeoutMs,
           expect: h.expect,
           request: encoder.encode(
-            `GET ${h.path} HTTP/1.0\r\nHost: ${ipv4ToString(b.ip)}:${port}\r\n` +
+            `GET ${h.path} HTTP/1.0\r\nHost: ${host}:${port}\r\n` +
               "User-Agent: tandem-check\r\nConnection: close\r\n\r\n",
           ),
           rf,
@@ -169,7 +181,7 @@ export class HealthChecks {
         } else if (now >= c.at) this.#start(ctx, c, i, now);
       } else if (now >= c.at) {
         this.#finish(ctx, c, false, "timeout", now);
-      } else if (c.phase === PH_ARP && ctx.neighbors[c.iface]!.lookup(c.ip) !== undefined) {
+      } else if (c.phase === PH_ARP && ctx.neighbors[c.iface]!.lookup(c.ip, c.hi) !== undefined) {
         this.#syn(ctx, c);
       }
       next = Math.min(next, c.phase === PH_ARP ? now + 5 : c.at);
@@ -187,7 +199,11 @@ export class HealthChecks {
     const i = this.#byPort[slot]!;
     if (i < 0) return false;
     const c = this.#checks[i]!;
-    if (c.phase < PH_SYN || p.ip.src !== c.ip || p.sport !== c.port) return false;
+    const hi = p.hi;
+    if (
+      c.phase < PH_SYN || p.src !== c.ip || p.sport !== c.port || hi[0] !== c.hi[0] ||
+      hi[1] !== c.hi[1] || hi[2] !== c.hi[2]
+    ) return false;
     const seg = p.tcp, flags = p.tcpFlags;
     if (flags & TCP_RST) {
       this.#finish(ctx, c, false, "refused", p.now, false);
@@ -237,9 +253,9 @@ export class HealthChecks {
     c.answer = "";
     c.started = now;
     c.at = now + c.timeoutMs;
-    if (ctx.neighbors[c.iface]!.lookup(c.ip) === undefined) {
+    if (ctx.neighbors[c.iface]!.lookup(c.ip, c.hi) === undefined) {
       c.phase = PH_ARP;
-      arpRequest(ctx, c.iface, c.ip);
+      resolve(ctx, c.iface, c.ip, c.hi, 0);
       return;
     }
     this.#syn(ctx, c);
@@ -266,22 +282,37 @@ export class HealthChecks {
     payload: Uint8Array,
   ): void {
     const me = ctx.cfg.interfaces[c.iface]!;
-    const mac = ctx.neighbors[c.iface]!.lookup(c.ip);
+    const mac = ctx.neighbors[c.iface]!.lookup(c.ip, c.hi);
     if (mac === undefined) return;
-    const n = buildTcpData(
-      ctx.scratch,
-      mac,
-      me.mac,
-      me.ip,
-      c.ip,
-      c.sport,
-      c.port,
-      seq,
-      ack,
-      flags,
-      CHECK_WINDOW,
-      payload,
-    );
+    const n = c.ip6 !== undefined
+      ? buildTcpData6(
+        ctx.scratch,
+        mac,
+        me.mac,
+        me.ip6!,
+        c.ip6,
+        c.sport,
+        c.port,
+        seq,
+        ack,
+        flags,
+        CHECK_WINDOW,
+        payload,
+      )
+      : buildTcpData(
+        ctx.scratch,
+        mac,
+        me.mac,
+        me.ip,
+        c.ip,
+        c.sport,
+        c.port,
+        seq,
+        ack,
+        flags,
+        CHECK_WINDOW,
+        payload,
+      );
     ctx.emitScratch(c.iface, n);
   }
 

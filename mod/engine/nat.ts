@@ -40,18 +40,22 @@ export function nat(p: Packet, ctx: EngineCtx): void {
   // Which direction's sequence numbers the offset moves: the client's (ISN randomisation) or,
   // for a SYN-proxied flow, the server's. `shiftSeq` says whether this packet's seq moves.
   const shiftSeq = ((c.tcpBits[f]! & TB_OFF_REPLY) !== 0) === reply;
-  const ip = p.ip;
-  // One's-complement sum of the address words' change: the IP header and the L4
-  // pseudo-header both cover the addresses.
-  const addrDelta = wordDelta32(ip.src, newSrc) + wordDelta32(ip.dst, newDst);
-  const ttl = ip.ttl, proto = ip.protocol;
-  ip.checksum = applyDelta(
-    ip.checksum,
-    addrDelta + (~((ttl << 8) | proto) & 0xffff) + (((ttl - 1) << 8) | proto),
-  );
-  ip.ttl = ttl - 1;
-  ip.src = newSrc;
-  ip.dst = newDst;
+  let addrDelta: number;
+  if (p.v6) addrDelta = rewrite6(p, ctx, f, reply, newSrc, newDst);
+  else {
+    const ip = p.ip;
+    // One's-complement sum of the address words' change: the IP header and the L4
+    // pseudo-header both cover the addresses.
+    addrDelta = wordDelta32(ip.src, newSrc) + wordDelta32(ip.dst, newDst);
+    const ttl = ip.ttl, proto = ip.protocol;
+    ip.checksum = applyDelta(
+      ip.checksum,
+      addrDelta + (~((ttl << 8) | proto) & 0xffff) + (((ttl - 1) << 8) | proto),
+    );
+    ip.ttl = ttl - 1;
+    ip.src = newSrc;
+    ip.dst = newDst;
+  }
   // A later fragment carries no L4 header: its datagram's checksum was updated, addresses
   // and ports included, in the first fragment.
   if (p.kind === K_FRAGMENT) return;
@@ -85,7 +89,7 @@ export function nat(p: Packet, ctx: EngineCtx): void {
     const dg = p.udp;
     const old = dg.checksum;
     // RFC 768: a zero UDP checksum means none was sent; keep it that way. A computed zero is
-    // sent as all ones.
+    // sent as all ones. (IPv6 has no zero checksum: classify dropped those, RFC 8200 §8.1.)
     if (old !== 0) {
       let sum = applyDelta(old, addrDelta);
       sum = adjust16(adjust16(sum, dg.srcPort, newSport), dg.dstPort, newDport);
@@ -124,4 +128,34 @@ function partial(
     }
   }
   view.checksum = s;
+}
+
+/**
+ * The IPv6 header's part of the translation (RFC 8200): the four words of each address from
+ * the flow's tuple, and the hop limit decremented (§3). There is no header checksum; the
+ * returned sum of the address words' change goes into the L4 checksum's pseudo-header.
+ */
+function rewrite6(
+  p: Packet,
+  ctx: EngineCtx,
+  f: number,
+  reply: boolean,
+  newSrc: number,
+  newDst: number,
+): number {
+  const c = ctx.flows.c, ip = p.ip6;
+  // Leaving: the reply direction as the original tuple reversed, the original as the reply's.
+  const s0 = reply ? c.oDstHi0[f]! : c.rDstHi0[f]!;
+  const s1 = reply ? c.oDstHi1[f]! : c.rDstHi1[f]!;
+  const s2 = reply ? c.oDstHi2[f]! : c.rDstHi2[f]!;
+  const d0 = reply ? c.oSrcHi0[f]! : c.rSrcHi0[f]!;
+  const d1 = reply ? c.oSrcHi1[f]! : c.rSrcHi1[f]!;
+  const d2 = reply ? c.oSrcHi2[f]! : c.rSrcHi2[f]!;
+  const delta = wordDelta32(ip.src(0), s0) + wordDelta32(ip.src(1), s1) +
+    wordDelta32(ip.src(2), s2) + wordDelta32(ip.src(3), newSrc) + wordDelta32(ip.dst(0), d0) +
+    wordDelta32(ip.dst(1), d1) + wordDelta32(ip.dst(2), d2) + wordDelta32(ip.dst(3), newDst);
+  ip.setSrc(0, s0), ip.setSrc(1, s1), ip.setSrc(2, s2), ip.setSrc(3, newSrc);
+  ip.setDst(0, d0), ip.setDst(1, d1), ip.setDst(2, d2), ip.setDst(3, newDst);
+  ip.hopLimit = ip.hopLimit - 1;
+  return delta;
 }

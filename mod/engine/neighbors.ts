@@ -129,6 +129,11 @@ export class Neighbors {
     return this.#find(ip, hi, at)?.resolved === true;
   }
 
+  /** Whether `ip` has an entry, resolved or still being asked for. */
+  known(ip: number, hi: Uint32Array = V4, at = 0): boolean {
+    return this.#find(ip, hi, at) !== undefined;
+  }
+
   /** The neighbour's MAC, or undefined while unknown or unresolved. Allocation-free. */
   lookup(ip: number, hi: Uint32Array = V4, at = 0): Uint8Array | undefined {
     const e = this.#find(ip, hi, at);

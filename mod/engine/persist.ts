@@ -19,14 +19,21 @@ import type { EngineCtx } from "./context.ts";
 /** The protocol number of a template row: 0 is never a tracked flow's. */
 export const PROTO_PERSIST = 0;
 
+const templateHi = new Uint32Array(6);
+
 /**
  * The backend service `svc` should give `client`'s next flow: its template's, when there is
  * one and that backend takes new flows; else -1 (the scheduler picks).
  */
-export function persistedBackend(ctx: EngineCtx, svc: number, client: number): number {
+export function persistedBackend(
+  ctx: EngineCtx,
+  svc: number,
+  client: number,
+  hi: Uint32Array,
+): number {
   const s = ctx.cfg.services[svc]!;
   if (!s.persistenceMs) return -1;
-  const ref = ctx.flows.lookup(PROTO_PERSIST, client, 0, s.vip, s.port);
+  const ref = ctx.flows.lookup(PROTO_PERSIST, client, 0, s.vip, s.port, hi);
   if (ref < 0 || (ref & 1) !== 0) return -1;
   const b = ctx.flows.c.backend[ref >> 1]!;
   return b < s.backends.length && ctx.pools[svc]!.usable(b) ? b : -1;
@@ -42,7 +49,9 @@ export function rememberBackend(ctx: EngineCtx, f: number, now: number): void {
   const s = ctx.cfg.services[svc];
   if (s === undefined || !s.persistenceMs) return;
   const client = c.oSrc[f]!, backend = c.backend[f]!;
-  const ref = ft.lookup(PROTO_PERSIST, client, 0, s.vip, s.port);
+  // The template's key is the flow's original tuple's addresses (client → VIP), either family.
+  const hi = ft.hiOf(f, false, templateHi);
+  const ref = ft.lookup(PROTO_PERSIST, client, 0, s.vip, s.port, hi);
   if (ref >= 0 && (ref & 1) === 0) {
     const t = ref >> 1;
     if (c.backend[t] === backend && c.service[t] === svc) {
@@ -64,6 +73,12 @@ export function rememberBackend(ctx: EngineCtx, f: number, now: number): void {
   c.rSrc[row] = s.vip;
   c.rSport[row] = s.port;
   c.rDst[row] = client;
+  c.oSrcHi0[row] = c.rDstHi0[row] = hi[0]!;
+  c.oSrcHi1[row] = c.rDstHi1[row] = hi[1]!;
+  c.oSrcHi2[row] = c.rDstHi2[row] = hi[2]!;
+  c.oDstHi0[row] = c.rSrcHi0[row] = hi[3]!;
+  c.oDstHi1[row] = c.rSrcHi1[row] = hi[4]!;
+  c.oDstHi2[row] = c.rSrcHi2[row] = hi[5]!;
   c.created[row] = now;
   c.lastSeen[row] = now;
   // A full table only costs the affinity, never the flow.

@@ -12,7 +12,9 @@ import { rememberBackend } from "./persist.ts";
 import {
   ETHERNET_HEADER_LEN,
   ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
   Ipv4Packet,
+  Ipv6Packet,
   PROTO_TCP,
   PROTO_UDP,
   readU16,
@@ -21,7 +23,7 @@ import {
 import { copyMac } from "../wire/ethernet.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
-import { learnFragment } from "./fragments.ts";
+import { learnFragment, learnFragment6 } from "./fragments.ts";
 import { MF_NO_FLOW, MF_PEER_EMITS, V_FORWARD, V_MIRROR } from "./output.ts";
 import { trackSeq } from "./track.ts";
 
@@ -46,6 +48,10 @@ export interface MirrorIn {
 }
 
 const ip = new Ipv4Packet();
+const ip6 = new Ipv6Packet();
+/** The record's frame is IPv6 (`ip6`), else IPv4 (`ip`); `hi` is its destination's high words. */
+let v6 = false;
+const hi = new Uint32Array(3);
 const seg = new TcpSegment();
 const vnet = new Uint8Array(10);
 
@@ -54,23 +60,31 @@ export function applyMirror(ctx: EngineCtx, rec: MirrorIn): number {
   ctx.counters.add(EV.mirror_in);
   const buf = rec.buf;
   const frameOff = rec.frameOff, frameEnd = rec.frameEnd;
-  if (
-    rec.egress >= ctx.cfg.interfaces.length ||
-    frameEnd - frameOff < ETHERNET_HEADER_LEN ||
-    readU16(buf, frameOff + 12) !== ETHERTYPE_IPV4 ||
-    !ip.checkHeader(buf, frameOff + ETHERNET_HEADER_LEN, frameEnd)
-  ) {
+  if (rec.egress >= ctx.cfg.interfaces.length || frameEnd - frameOff < ETHERNET_HEADER_LEN) {
     return ctx.drop(DROP.mirror_bad_record);
   }
+  // The frame leaves as IPv4 or IPv6; `hi` gets an IPv6 destination's high words.
+  const type = readU16(buf, frameOff + 12), l3 = frameOff + ETHERNET_HEADER_LEN;
+  let dst: number;
+  if (type === ETHERTYPE_IPV4 && ip.checkHeader(buf, l3, frameEnd)) {
+    v6 = false;
+    hi[0] = hi[1] = hi[2] = 0;
+    dst = ip.dst;
+  } else if (type === ETHERTYPE_IPV6 && ip6.checkHeader(buf, l3, frameEnd) && ip6.walkQuoted()) {
+    v6 = true;
+    hi[0] = ip6.dst(0), hi[1] = ip6.dst(1), hi[2] = ip6.dst(2);
+    dst = ip6.dst(3);
+  } else return ctx.drop(DROP.mirror_bad_record);
   if ((rec.flags & MF_NO_FLOW) === 0) {
     const v = applyFlow(ctx, rec);
     if (v !== V_FORWARD) return v;
   }
   // Learn where the next hop lives: after a takeover we already know it.
-  ctx.neighbors[rec.egress]!.learn(ip.dst, buf, rec.nextHopOff, rec.time);
+  const nb = ctx.neighbors[rec.egress]!;
+  nb.learn(dst, buf, rec.nextHopOff, rec.time, hi, 0);
   // The sender decides who emits, so a role change in flight never duplicates or loses a packet.
   if ((rec.flags & MF_PEER_EMITS) === 0) return V_MIRROR;
-  copyMac(ctx.neighbors[rec.egress]!.lookup(ip.dst)!, buf, frameOff);
+  copyMac(nb.lookup(dst, hi, 0)!, buf, frameOff);
   copyMac(ctx.cfg.interfaces[rec.egress]!.mac, buf, frameOff + 6);
   for (let i = 0; i < 10; i++) vnet[i] = buf[rec.vnetOff + i]!;
   ctx.emit(rec.egress, buf, frameOff, frameEnd, vnet);
@@ -115,18 +129,29 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
     // The SYN proxy decides the offset when the backend answers, after the flow exists.
     ft.setSeqOffset(f, c.seqOffset[row]!);
   }
-  ft.touch(f, ip.totalLength, rec.time);
-  // A fragment's payload is no whole segment (a later one holds no L4 header at all): it
-  // updates the datagrams this unit follows, never the sequence state.
-  if (ip.isFragment) {
-    learnFragment(ctx, ip, f, rec.time);
-    return V_FORWARD;
+  if (v6) {
+    ft.touch(f, ip6.packetEnd - ip6.off, rec.time);
+    if (ip6.isFragment) {
+      learnFragment6(ctx, ip6, f, rec.time);
+      return V_FORWARD;
+    }
+  } else {
+    ft.touch(f, ip.totalLength, rec.time);
+    // A fragment's payload is no whole segment (a later one holds no L4 header at all): it
+    // updates the datagrams this unit follows, never the sequence state.
+    if (ip.isFragment) {
+      learnFragment(ctx, ip, f, rec.time);
+      return V_FORWARD;
+    }
   }
-  if (
-    proto === PROTO_TCP && seg.check(rec.buf, ip.payloadOff, Math.min(ip.packetEnd, rec.frameEnd))
-  ) {
+  const l4 = v6 ? ip6.payloadOff : ip.payloadOff;
+  const end = Math.min(v6 ? ip6.packetEnd : ip.packetEnd, rec.frameEnd);
+  if (proto === PROTO_TCP && seg.check(rec.buf, l4, end)) {
     // The frame is already translated: the reply direction leaves from the VIP (oDst:oDport).
-    const reply = ip.src === c.oDst[f] && seg.srcPort === c.oDport[f];
+    const reply = (v6 ? ip6.src(3) : ip.src) === c.oDst[f] && seg.srcPort === c.oDport[f] &&
+      (!v6 ||
+        (ip6.src(0) === c.oDstHi0[f] && ip6.src(1) === c.oDstHi1[f] &&
+          ip6.src(2) === c.oDstHi2[f]));
     trackSeq(ft, f, reply, seg);
   }
   return V_FORWARD;

@@ -208,7 +208,8 @@ const noMac = new Uint8Array(6);
  * its verdict.
  */
 export function synProxy(p: Packet, ctx: EngineCtx): number {
-  if (p.firstFragment) return NEXT;
+  // IPv6 services are not proxied yet: their SYNs go to conntrack (docs/synproxy.md).
+  if (p.firstFragment || p.v6) return NEXT;
   const ft = ctx.flows, ip = p.ip;
   // Kept for conntrack: one lookup per packet, not two.
   const ref = p.ref = ft.lookup(ip.protocol, ip.src, p.sport, ip.dst, p.dport);
@@ -296,7 +297,7 @@ function open(p: Packet, ctx: EngineCtx, svc: number, isn: number, cookie: numbe
   if (!ctx.roles.receiver) return NEXT;
   if (ctx.pools[svc]!.upCount === 0) return refuse(p, ctx, DROP.no_backend_up);
   const ft = ctx.flows, c = ft.c, ip = p.ip;
-  if (!decideNewFlow(ctx, svc, ip.protocol, ip.src, p.sport, ip.dst, p.dport, p.now)) {
+  if (!decideNewFlow(ctx, svc, ip.protocol, ip.src, p.sport, ip.dst, p.dport, p.now, p.hi)) {
     return V_DROP;
   }
   const row = ft.stage;

@@ -5,16 +5,27 @@
  * @module
  */
 import { ST_TCP_ESTABLISHED, TB_OFF_REPLY, TB_TS_ORIG, TB_TS_REPLY } from "../flow/states.ts";
-import { buildGratuitousArp, buildTcpSegment, PROTO_TCP, TCP_ACK } from "../wire/mod.ts";
+import {
+  buildGratuitousArp,
+  buildTcpSegment,
+  buildTcpSegment6,
+  PROTO_TCP,
+  TCP_ACK,
+} from "../wire/mod.ts";
 import type { EngineCtx } from "./context.ts";
 import { EV } from "./counters.ts";
 import { MF_PEER_EMITS, MF_RELAY } from "./output.ts";
 import type { MirrorIn } from "./replica.ts";
+import { announce6 } from "./ndp.ts";
 
-/** Gratuitous ARP for every floating address (RFC 5227 §3), from the virtual MAC. */
+/**
+ * Gratuitous ARP for every IPv4 floating address (RFC 5227 §3) and an unsolicited neighbour
+ * advertisement for every IPv6 one (RFC 4861 §7.2.6), from the virtual MAC.
+ */
 export function announce(ctx: EngineCtx): number {
-  let n = 0;
+  let n = announce6(ctx);
   for (const fl of ctx.cfg.floating) {
+    if (fl.ip6 !== undefined) continue;
     const vmac = ctx.cfg.virtualMacs[fl.iface]!;
     ctx.emitScratch(fl.iface, buildGratuitousArp(ctx.scratch, vmac, fl.ip));
     ctx.counters.add(EV.garp_sent);
@@ -48,6 +59,12 @@ export function probe(ctx: EngineCtx, now: number, recentMs = 2000, maxFlows = 2
     const offR = (bits & TB_OFF_REPLY) !== 0 ? c.seqOffset[f]! : 0;
     const off = offR === 0 ? c.seqOffset[f]! : 0;
     const tsO = (bits & TB_TS_ORIG) !== 0, tsR = (bits & TB_TS_REPLY) !== 0;
+    // An IPv6 flow's probes go as IPv6: each from its direction's reply tuple reversed.
+    const v6 = ft.isV6(f);
+    if (v6) {
+      ft.hiOf(f, false, origHi);
+      ft.hiOf(f, true, replyHi);
+    }
     // To the client, as from the VIP. Tracked values leave the pair, so they are already in
     // the client's terms: its last ack is its RCV.NXT.
     sent += keepalive(
@@ -62,6 +79,9 @@ export function probe(ctx: EngineCtx, now: number, recentMs = 2000, maxFlows = 2
       tsR,
       c.rTsVal[f]!,
       c.oTsVal[f]!,
+      v6 ? origHi : null,
+      3,
+      0,
     );
     // To the server, as from the client (or the SNAT address), in the server's terms: the
     // server's last ack was shifted back by the offset on its way out.
@@ -77,12 +97,19 @@ export function probe(ctx: EngineCtx, now: number, recentMs = 2000, maxFlows = 2
       tsO,
       c.oTsVal[f]!,
       c.rTsVal[f]!,
+      v6 ? replyHi : null,
+      3,
+      0,
     );
   }
   ctx.counters.add(EV.probes_sent, sent);
   return sent;
 }
 
+/**
+ * One probe from `src` to `dst`; for IPv6, `hi` holds the high words of `src` at `srcAt` and
+ * of `dst` at `dstAt` (null for IPv4).
+ */
 function keepalive(
   ctx: EngineCtx,
   src: number,
@@ -95,18 +122,37 @@ function keepalive(
   ts: boolean,
   tsVal: number,
   tsEcr: number,
+  hi: Uint32Array | null,
+  srcAt: number,
+  dstAt: number,
 ): number {
-  const egress = ctx.route(dst);
+  const egress = hi === null ? ctx.route(dst) : ctx.route(dst, hi, dstAt);
   if (egress < 0) return 0;
-  const mac = ctx.neighbors[egress]!.lookup(dst);
+  const nb = ctx.neighbors[egress]!;
+  const mac = hi === null ? nb.lookup(dst) : nb.lookup(dst, hi, dstAt);
   if (!mac) return 0;
   const me = ctx.cfg.interfaces[egress]!.mac, b = ctx.scratch;
-  const n = ts
-    ? buildTcpSegment(b, mac, me, src, dst, sport, dport, seq, ack, TCP_ACK, win, tsVal, tsEcr)
-    : buildTcpSegment(b, mac, me, src, dst, sport, dport, seq, ack, TCP_ACK, win);
+  let n: number;
+  if (hi !== null) {
+    const s6 = probeSrc, d6 = probeDst;
+    for (let i = 0; i < 3; i++) s6[i] = hi[srcAt + i]!, d6[i] = hi[dstAt + i]!;
+    s6[3] = src, d6[3] = dst;
+    n = ts
+      ? buildTcpSegment6(b, mac, me, s6, d6, sport, dport, seq, ack, TCP_ACK, win, tsVal, tsEcr)
+      : buildTcpSegment6(b, mac, me, s6, d6, sport, dport, seq, ack, TCP_ACK, win);
+  } else {
+    n = ts
+      ? buildTcpSegment(b, mac, me, src, dst, sport, dport, seq, ack, TCP_ACK, win, tsVal, tsEcr)
+      : buildTcpSegment(b, mac, me, src, dst, sport, dport, seq, ack, TCP_ACK, win);
+  }
   ctx.emitScratch(egress, n);
   return 1;
 }
+
+const origHi = new Uint32Array(6);
+const replyHi = new Uint32Array(6);
+const probeSrc = new Uint32Array(4);
+const probeDst = new Uint32Array(4);
 
 const replayVnet = new Uint8Array(10);
 
@@ -127,8 +173,13 @@ export function replay(ctx: EngineCtx, rec: MirrorIn): boolean {
   if ((rec.flags & MF_PEER_EMITS) === 0 || (rec.flags & MF_RELAY) !== 0) return false;
   const buf = rec.buf, at = rec.frameOff;
   if (rec.egress >= ctx.cfg.interfaces.length || rec.frameEnd - at < 34) return false;
-  // IPv4 (ethertype 0x0800) carrying TCP: protocol byte at 14 + 9.
-  if (buf[at + 12] !== 0x08 || buf[at + 13] !== 0x00 || buf[at + 23] !== PROTO_TCP) {
+  // IPv4 (ethertype 0x0800) carrying TCP: protocol byte at 14 + 9; IPv6 (0x86dd) carrying
+  // TCP: next header at 14 + 6 (a frame the engine forwarded with extension headers is rare
+  // enough to be skipped as not TCP).
+  const v4Tcp = buf[at + 12] === 0x08 && buf[at + 13] === 0x00 && buf[at + 23] === PROTO_TCP;
+  const v6Tcp = buf[at + 12] === 0x86 && buf[at + 13] === 0xdd && rec.frameEnd - at >= 74 &&
+    buf[at + 20] === PROTO_TCP;
+  if (!v4Tcp && !v6Tcp) {
     ctx.counters.add(EV.replay_skipped);
     return false;
   }

@@ -26,7 +26,7 @@ import {
 import type { Engine } from "../engine/engine.ts";
 import type { HealthChange } from "../engine/health.ts";
 import { ST_PERSIST } from "../flow/states.ts";
-import { ipv4ToString } from "../wire/addr.ts";
+import { addrText, withPort } from "../wire/addr.ts";
 
 /** How often the health view is re-sent even without a change. */
 export const HEALTH_SHARE_MS = 1000;
@@ -115,7 +115,9 @@ export class Balancer {
       return { ok: false, reason: "unknown-service", message: `no service named ${name}` };
     }
     const s = services[svc]!;
-    const backend = s.backends.findIndex((b) => `${ipv4ToString(b.ip)}:${b.port}` === address);
+    const backend = s.backends.findIndex((b) =>
+      withPort(addrText(b.ip, b.ip6), b.port) === address
+    );
     if (backend < 0) {
       return {
         ok: false,
@@ -145,7 +147,9 @@ export class Balancer {
     }
     if (!this.#engine.ctx.pools[svc]!.setAdmin(backend, admin)) return undefined;
     const b = s.backends[backend]!;
-    return `${s.name} ${ipv4ToString(b.ip)}:${b.port}: ${ADMIN_NAMES[admin]} (from the peer)`;
+    return `${s.name} ${withPort(addrText(b.ip, b.ip6), b.port)}: ${
+      ADMIN_NAMES[admin]
+    } (from the peer)`;
   }
 
   /** Every backend's state as CTRL_BACKEND_ADMIN arguments (what a joining peer needs). */
@@ -161,7 +165,9 @@ export class Balancer {
   /** A readable line for a health flip. */
   describe(c: HealthChange): string {
     const s = this.#engine.config.services[c.svc]!, b = s.backends[c.backend]!;
-    return `${s.name} ${ipv4ToString(b.ip)}:${b.port} ${c.up ? "up" : `down (${c.why})`}`;
+    return `${s.name} ${withPort(addrText(b.ip, b.ip6), b.port)} ${
+      c.up ? "up" : `down (${c.why})`
+    }`;
   }
 
   /**
@@ -200,14 +206,14 @@ export class Balancer {
       const pool = e.ctx.pools[svc]!, peer = this.#peer[svc];
       return [{
         name: s.name,
-        listen: `${ipv4ToString(s.vip)}:${s.port}`,
+        listen: withPort(addrText(s.vip, s.vip6), s.port),
         protocol: s.proto === 6 ? "tcp" : "udp",
         scheduler: s.scheduler,
         health: { kind: s.health?.kind ?? "none", intervalMs: s.health?.intervalMs ?? 0 },
         persistenceMs: s.persistenceMs ? s.persistenceMs : null,
         backendsUp: pool.upCount,
         backends: s.backends.map((b, i) => ({
-          address: `${ipv4ToString(b.ip)}:${b.port}`,
+          address: withPort(addrText(b.ip, b.ip6), b.port),
           weight: b.weight ?? 1,
           admin: ADMIN_NAMES[pool.admin[i]!]!,
           health: healthName(pool.health[i]!),

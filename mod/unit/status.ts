@@ -19,7 +19,7 @@ import type { Engine } from "../engine/engine.ts";
 import { STATE_NAMES } from "../flow/states.ts";
 import type { FlowTable } from "../flow/table.ts";
 import type { Pair } from "../ha/pair.ts";
-import { ipv4ToString } from "../wire/addr.ts";
+import { ipToString, withPort } from "../wire/addr.ts";
 
 export interface StatusParts {
   node: string;
@@ -81,9 +81,15 @@ export function projectFlows(ft: FlowTable, now: number, limit: number): FlowInf
   const c = ft.c;
   return ft.busiest(limit).map((f) => ({
     proto: c.proto[f] === 6 ? "tcp" : c.proto[f] === 17 ? "udp" : "icmp",
-    client: `${ipv4ToString(c.oSrc[f]!)}:${c.oSport[f]}`,
-    vip: `${ipv4ToString(c.oDst[f]!)}:${c.oDport[f]}`,
-    backend: `${ipv4ToString(c.rSrc[f]!)}:${c.rSport[f]}`,
+    client: withPort(
+      ipToString(c.oSrc[f]!, c.oSrcHi0[f], c.oSrcHi1[f], c.oSrcHi2[f]),
+      c.oSport[f]!,
+    ),
+    vip: withPort(ipToString(c.oDst[f]!, c.oDstHi0[f], c.oDstHi1[f], c.oDstHi2[f]), c.oDport[f]!),
+    backend: withPort(
+      ipToString(c.rSrc[f]!, c.rSrcHi0[f], c.rSrcHi1[f], c.rSrcHi2[f]),
+      c.rSport[f]!,
+    ),
     state: STATE_NAMES[c.state[f]!] ?? "unknown",
     packets: c.packets[f]!,
     bytes: c.bytes[f]!,

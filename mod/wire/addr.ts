@@ -126,3 +126,13 @@ export function ipToString(lo: number, h0 = 0, h1 = 0, h2 = 0): string {
   if ((h0 | h1 | h2) === 0) return ipv4ToString(lo);
   return ipv6ToString([h0, h1, h2, lo]);
 }
+
+/** `host:port`, with an IPv6 host in brackets (RFC 5952 §6). */
+export function withPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** An address given as IPv4 `ip`, or as the whole IPv6 `ip6` when set (engine config shape). */
+export function addrText(ip: number, ip6?: ArrayLike<number>): string {
+  return ip6 ? ipv6ToString(ip6) : ipv4ToString(ip);
+}
