@@ -191,8 +191,14 @@ export class TcpSegment {
   }
   /** Recomputes and stores the checksum for the given IPv4 addresses. */
   fillChecksum(src: number, dst: number): void {
+    this.fillChecksumWithPseudo(pseudoHeaderSum(src, dst, PROTO_TCP, this.length));
+  }
+  /**
+   * {@link fillChecksum} given the pseudo-header's sum, folded or not: how IPv6 segments are
+   * filled (RFC 8200 §8.1, from `Ipv6Packet.pseudoSum` or `pseudoHeaderSum6`).
+   */
+  fillChecksumWithPseudo(pseudo: number): void {
     this.checksum = 0;
-    const pseudo = pseudoHeaderSum(src, dst, PROTO_TCP, this.length);
     this.checksum = internetChecksum(this.buf, this.off, this.end, pseudo);
   }
 }

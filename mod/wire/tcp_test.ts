@@ -12,8 +12,11 @@ import {
   TcpRepr,
   TcpSegment,
 } from "./tcp.ts";
-import { parseIpv4 } from "./addr.ts";
-import { fromHex, fuzz, poisoned } from "./test_util.ts";
+import { parseIpv4, parseIpv6 } from "./addr.ts";
+import { pseudoHeaderSum } from "./checksum.ts";
+import { PROTO_TCP } from "./ipv4.ts";
+import { Ipv6Packet, pseudoHeaderSum6, writeIpv6Header } from "./ipv6.ts";
+import { fromHex, fuzz, poisoned, upperChecksumOk6 } from "./test_util.ts";
 
 const SRC = parseIpv4("198.51.100.2")!;
 const DST = parseIpv4("198.51.100.10")!;
@@ -130,4 +133,26 @@ Deno.test("TcpSegment.checked never throws on 20k random inputs", () => {
     return s;
   });
   assert.ok(accepted > 0);
+});
+
+Deno.test("fillChecksumWithPseudo: IPv6 pseudo-header sums, folded or not, equal a recompute", () => {
+  const src6 = parseIpv6("2001:db8::2")!;
+  const dst6 = parseIpv6("2001:db8::10")!;
+  const packet = new Uint8Array(40 + SYN.length);
+  writeIpv6Header(packet, 0, SYN.length, PROTO_TCP, 64, src6, dst6);
+  packet.set(SYN, 40);
+  const seg = new TcpSegment(packet, 40, packet.length);
+  seg.fillChecksumWithPseudo(pseudoHeaderSum6(src6, dst6, PROTO_TCP, seg.length));
+  assert.ok(upperChecksumOk6(packet), "independent recompute");
+  const folded = seg.checksum;
+  const ip = Ipv6Packet.checked(packet)!;
+  seg.fillChecksumWithPseudo(ip.pseudoSum(seg.length, PROTO_TCP));
+  assert.equal(seg.checksum, folded);
+  assert.ok(seg.verifyWithPseudo(ip.pseudoSum(seg.length, PROTO_TCP)));
+  // The IPv4 method is unchanged: it equals the pseudo form with the IPv4 sum.
+  const v4 = new TcpSegment(SYN.slice());
+  v4.fillChecksum(SRC, DST);
+  const viaPseudo = new TcpSegment(SYN.slice());
+  viaPseudo.fillChecksumWithPseudo(pseudoHeaderSum(SRC, DST, PROTO_TCP, SYN.length));
+  assert.equal(viaPseudo.checksum, v4.checksum);
 });

@@ -49,3 +49,24 @@ export function fromHex(hex: string): Uint8Array {
 export function poisoned(length: number): Uint8Array {
   return new Uint8Array(length).fill(0xa5);
 }
+
+/**
+ * Independent check of an IPv6 upper-layer checksum (RFC 8200 §8.1): builds the pseudo-header
+ * as bytes, appends `packet[40, 40 + payload length)` (no extension headers), and sums it
+ * naively, without `checksum.ts`. True when the total is 0xffff (the stored checksum is right).
+ */
+export function upperChecksumOk6(packet: Uint8Array): boolean {
+  const len = (packet[4]! << 8) | packet[5]!;
+  const all = new Uint8Array(40 + len + 1);
+  all.set(packet.subarray(8, 40), 0);
+  all[32] = len >>> 24;
+  all[33] = (len >>> 16) & 0xff;
+  all[34] = (len >>> 8) & 0xff;
+  all[35] = len & 0xff;
+  all[39] = packet[6]!;
+  all.set(packet.subarray(40, 40 + len), 40);
+  let sum = 0;
+  for (let i = 0; i + 1 < all.length; i += 2) sum += all[i]! * 256 + all[i + 1]!;
+  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  return sum === 0xffff;
+}

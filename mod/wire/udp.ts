@@ -112,14 +112,15 @@ export class UdpDatagram {
   }
   /** Computes and stores the checksum; a computed 0 is stored as 0xffff. */
   fillChecksum(src: number, dst: number): void {
+    this.fillChecksumWithPseudo(pseudoHeaderSum(src, dst, PROTO_UDP, this.length));
+  }
+  /**
+   * {@link fillChecksum} given the pseudo-header's sum, folded or not: how IPv6 datagrams are
+   * filled (RFC 8200 §8.1; over IPv6 the checksum is mandatory, so 0 is stored as 0xffff too).
+   */
+  fillChecksumWithPseudo(pseudo: number): void {
     this.checksum = 0;
-    const length = this.length;
-    const sum = internetChecksum(
-      this.buf,
-      this.off,
-      this.off + length,
-      pseudoHeaderSum(src, dst, PROTO_UDP, length),
-    );
+    const sum = internetChecksum(this.buf, this.off, this.off + this.length, pseudo);
     this.checksum = sum === 0 ? 0xffff : sum;
   }
 }

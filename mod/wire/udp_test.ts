@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { UDP_HEADER_LEN, UdpDatagram, UdpRepr } from "./udp.ts";
 import { fold, pseudoHeaderSum, sum16 } from "./checksum.ts";
 import { PROTO_UDP } from "./ipv4.ts";
-import { parseIpv4 } from "./addr.ts";
-import { fromHex, fuzz, poisoned } from "./test_util.ts";
+import { parseIpv4, parseIpv6 } from "./addr.ts";
+import { Ipv6Packet, pseudoHeaderSum6, writeIpv6Header } from "./ipv6.ts";
+import { fromHex, fuzz, poisoned, upperChecksumOk6 } from "./test_util.ts";
 
 const SRC = parseIpv4("198.51.100.2")!;
 const DST = parseIpv4("198.51.100.10")!;
@@ -106,4 +107,19 @@ Deno.test("UdpDatagram.checkHeader takes a first fragment's header, whose length
   bad[4] = 0;
   bad[5] = 7;
   assert.equal(v.checkHeader(bad, 0, bad.length), false, "a length under 8 is never possible");
+});
+
+Deno.test("fillChecksumWithPseudo: IPv6 sum equals a recompute; a computed 0 is 0xffff", () => {
+  const src6 = parseIpv6("2001:db8::2")!;
+  const dst6 = parseIpv6("2001:db8::10")!;
+  const packet = new Uint8Array(40 + DGRAM.length);
+  writeIpv6Header(packet, 0, DGRAM.length, PROTO_UDP, 64, src6, dst6);
+  packet.set(DGRAM, 40);
+  const d = new UdpDatagram(packet, 40, packet.length);
+  d.fillChecksumWithPseudo(pseudoHeaderSum6(src6, dst6, PROTO_UDP, d.length));
+  assert.ok(upperChecksumOk6(packet), "independent recompute");
+  assert.ok(d.verifyWithPseudo(Ipv6Packet.checked(packet)!.pseudoSum(d.length, PROTO_UDP)));
+  const zero = new UdpDatagram(zeroSumDatagram());
+  zero.fillChecksumWithPseudo(pseudoHeaderSum(SRC, DST, PROTO_UDP, zero.length));
+  assert.equal(zero.checksum, 0xffff);
 });
