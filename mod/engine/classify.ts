@@ -10,7 +10,8 @@ import {
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
   ETHERTYPE_VLAN,
-  internetChecksum,
+  NDP_NEIGHBOR_ADVERT,
+  NDP_NEIGHBOR_SOLICIT,
   PROTO_ICMP,
   PROTO_ICMPV6,
   PROTO_TCP,
@@ -18,8 +19,6 @@ import {
   pseudoHeaderSum,
 } from "../wire/mod.ts";
 
-/** ICMPv6 neighbour solicitation and advertisement (RFC 4861 §4.3, §4.4). */
-const NDP_NS = 135, NDP_NA = 136;
 import { VNET_DATA_VALID, VNET_NEEDS_CSUM } from "./config.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
@@ -236,15 +235,17 @@ function classifyIpv6(p: Packet, ctx: EngineCtx): number {
       return NEXT;
     }
     case PROTO_ICMPV6: {
-      const icmp = p.icmp;
+      const icmp = p.icmp6;
       if (
         !icmp.check(p.buf, l4, end) ||
-        internetChecksum(p.buf, l4, end, ip.pseudoSum(end - l4, PROTO_ICMPV6)) !== 0
+        !icmp.verifyChecksum(ip.pseudoSum(end - l4, PROTO_ICMPV6))
       ) {
         return ctx.drop(DROP.bad_icmp);
       }
+      // `p.icmp` reads type and code at the same offsets for the stages after this one.
+      p.icmp.check(p.buf, l4, end);
       const t = icmp.type;
-      p.kind = t === NDP_NS || t === NDP_NA ? K_NDP : K_ICMP;
+      p.kind = t === NDP_NEIGHBOR_SOLICIT || t === NDP_NEIGHBOR_ADVERT ? K_NDP : K_ICMP;
       return NEXT;
     }
     default:

@@ -8,6 +8,7 @@ import {
   ArpPacket,
   EthernetFrame,
   IcmpPacket,
+  Icmpv6Packet,
   Ipv4Packet,
   Ipv6Packet,
   TcpSegment,
@@ -60,6 +61,7 @@ export class Packet {
   readonly tcp = new TcpSegment();
   readonly udp = new UdpDatagram();
   readonly icmp = new IcmpPacket();
+  readonly icmp6 = new Icmpv6Packet();
   /** L4 ports (TCP/UDP), 0 otherwise. */
   sport = 0;
   dport = 0;
