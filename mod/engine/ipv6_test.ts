@@ -629,3 +629,92 @@ Deno.test("ipv6: malformed IPv6 is counted, never thrown", () => {
 
 // The test helpers use `mac` from testing.ts; keep the import honest.
 void mac;
+
+Deno.test("ipv6: the SYN proxy answers an IPv6 SYN with a cookie, replays the handshake and translates the offset", () => {
+  const base = config6();
+  base.services = base.services.map((s) => s.name === "echo6" ? { ...s, synProxy: "on" } : s);
+  const out = new RecordingOutput();
+  const engine = new Engine(base, out, seeded(1));
+  learn6(engine);
+  // 1. The SYN: a cookie SYN-ACK from the VIP, no flow.
+  assert.equal(feed(engine, syn6(base, 40000, 1000), 0, 5), V_REPLY);
+  assert.equal(engine.flows.count, 0);
+  const sa = out.emitted[0]!.frame, psa = parse6(sa);
+  same(psa.src, VIP6);
+  same(psa.dst, CLIENT6);
+  assert.equal(sa[psa.l4 + 13]! & (TCP_SYN | TCP_ACK), TCP_SYN | TCP_ACK);
+  assert.equal(readU32(sa, psa.l4 + 8), 1001);
+  const cookie = readU32(sa, psa.l4 + 4);
+  // A client whose address differs only in its high words cannot use that cookie.
+  const other = Uint32Array.from(CLIENT6);
+  other[1] = other[1]! ^ 0x10000;
+  const forged = data6(
+    base.virtualMacs[0]!,
+    CLIENT_MAC,
+    other,
+    VIP6,
+    40000,
+    7000,
+    1001,
+    cookie + 1,
+    TCP_ACK,
+  );
+  out.clear();
+  assert.equal(feed(engine, forged, 0, 6), V_DROP);
+  assert.equal(engine.counters.get(DROP.syncookie_invalid), 1);
+  // 2. The client's ACK with the cookie: a pending flow, and a SYN to the backend.
+  const ack = data6(
+    base.virtualMacs[0]!,
+    CLIENT_MAC,
+    CLIENT6,
+    VIP6,
+    40000,
+    7000,
+    1001,
+    cookie + 1,
+    TCP_ACK,
+  );
+  assert.equal(feed(engine, ack, 0, 7), V_FORWARD);
+  assert.equal(engine.flows.count, 1);
+  const bsyn = parse6(out.emitted[0]!.frame);
+  same(bsyn.src, CLIENT6);
+  same(bsyn.dst, BACKENDS6[0]!);
+  assert.equal(out.emitted[0]!.frame[bsyn.l4 + 13], TCP_SYN);
+  assert.equal(readU32(out.emitted[0]!.frame, bsyn.l4 + 4), 1000, "the client's ISN");
+  // 3. The backend's SYN-ACK: the proxy ACKs it; from then on its sequence space is shifted.
+  out.clear();
+  const b = 7_000_000;
+  const bsa = data6(
+    base.interfaces[1]!.mac,
+    SERVER_MAC,
+    BACKENDS6[0]!,
+    CLIENT6,
+    7000,
+    40000,
+    b,
+    1001,
+    TCP_SYN | TCP_ACK,
+  );
+  feed(engine, bsa, 1, 8);
+  const a = parse6(out.emitted[0]!.frame);
+  same(a.dst, BACKENDS6[0]!);
+  assert.equal(readU32(out.emitted[0]!.frame, a.l4 + 8), b + 1);
+  assert.equal(engine.counters.get(EV.syn_proxy_established), 1);
+  out.clear();
+  const data = data6(
+    base.interfaces[1]!.mac,
+    SERVER_MAC,
+    BACKENDS6[0]!,
+    CLIENT6,
+    7000,
+    40000,
+    b + 1,
+    1001,
+    TCP_ACK,
+    new Uint8Array([1, 2, 3]),
+  );
+  assert.equal(feed(engine, data, 1, 9), V_FORWARD);
+  const d = parse6(out.emitted[0]!.frame);
+  same(d.src, VIP6);
+  assert.equal(readU32(out.emitted[0]!.frame, d.l4 + 4), cookie + 1, "in the client's terms");
+});

@@ -168,7 +168,8 @@ export function mssIndex(mss: number): number {
 
 /**
  * The cookie for a SYN `saddr:sport → daddr:dport` with ISN `isn` at `now`: its options are
- * the MSS index, window scale (-1: none) and SACK-permitted the SYN offered.
+ * the MSS index, window scale (-1: none) and SACK-permitted the SYN offered. For IPv6, the
+ * addresses are the low words and `hi` the high ones (source 0-2, destination 3-5).
  */
 export function makeCookie(
   secret: SynSecret,
@@ -181,11 +182,26 @@ export function makeCookie(
   wscale: number,
   sack: boolean,
   now: number,
+  hi: Uint32Array = NO_HI,
 ): number {
   const ws = wscale < 0 ? WSCALE_NONE : Math.min(wscale, 14);
   const opts = ((mssIdx & 7) << 5) | (ws << 1) | (sack ? 1 : 0);
-  return cookieWith(secret.words, 0, saddr, daddr, sport, dport, isn, cookieCounter(now), opts);
+  return cookieWith(
+    secret.words,
+    0,
+    saddr,
+    daddr,
+    sport,
+    dport,
+    isn,
+    cookieCounter(now),
+    opts,
+    hi,
+  );
 }
+
+/** High address words of IPv4 (none). */
+const NO_HI = new Uint32Array(6);
 
 function cookieWith(
   w: Uint32Array,
@@ -197,7 +213,15 @@ function cookieWith(
   isn: number,
   counter: number,
   opts: number,
+  hi: Uint32Array,
 ): number {
+  // An IPv6 address is first compressed to a word by the same keyed hash (an unkeyed fold
+  // would let a client that got a cookie for its address find another address it does not
+  // own whose fold matches, and open a connection in that address's name).
+  if ((hi[0]! | hi[1]! | hi[2]! | hi[3]! | hi[4]! | hi[5]!) !== 0) {
+    saddr = cookieHash(w, k, hi[0]!, hi[1]!, hi[2]!, saddr, 0x5a);
+    daddr = cookieHash(w, k, hi[3]!, hi[4]!, hi[5]!, daddr, 0xda);
+  }
   const h = cookieHash(
     w,
     k,
@@ -224,6 +248,7 @@ export function checkCookie(
   isn: number,
   cookie: number,
   now: number,
+  hi: Uint32Array = NO_HI,
 ): boolean {
   if (!secret.ready) return false;
   const cur = cookieCounter(now);
@@ -232,8 +257,8 @@ export function checkCookie(
   const counter = cur - age;
   const opts = (cookie >>> 22) & 0xff;
   const w = secret.words;
-  return cookieWith(w, 0, saddr, daddr, sport, dport, isn, counter, opts) === cookie ||
-    cookieWith(w, 4, saddr, daddr, sport, dport, isn, counter, opts) === cookie;
+  return cookieWith(w, 0, saddr, daddr, sport, dport, isn, counter, opts, hi) === cookie ||
+    cookieWith(w, 4, saddr, daddr, sport, dport, isn, counter, opts, hi) === cookie;
 }
 
 /** The client's MSS a (valid) cookie carries. */

@@ -36,7 +36,9 @@
 import { ST_TCP_ESTABLISHED, ST_TCP_SYN_SENT, TB_OFF_REPLY, TB_PROXY } from "../flow/states.ts";
 import {
   buildTcpSegment,
+  buildTcpSegment6,
   buildTcpSyn,
+  buildTcpSyn6,
   findTcpOption,
   OPT_MSS,
   OPT_SACK_PERMITTED,
@@ -47,11 +49,10 @@ import {
   TCP_SYN,
   TcpSegment,
 } from "../wire/mod.ts";
-import { arpRequest } from "./arp.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import { decideNewFlow } from "./decide.ts";
-import { send } from "./deliver.ts";
+import { resolve, send } from "./deliver.ts";
 import { refuse } from "./local.ts";
 import { MF_NEW_FLOW, NEXT, V_DROP, V_QUEUED, V_REPLY } from "./output.ts";
 import type { Packet } from "./packet.ts";
@@ -208,17 +209,16 @@ const noMac = new Uint8Array(6);
  * its verdict.
  */
 export function synProxy(p: Packet, ctx: EngineCtx): number {
-  // IPv6 services are not proxied yet: their SYNs go to conntrack (docs/synproxy.md).
-  if (p.firstFragment || p.v6) return NEXT;
-  const ft = ctx.flows, ip = p.ip;
+  if (p.firstFragment) return NEXT;
+  const ft = ctx.flows, src = p.src, dst = p.dst, hi = p.hi;
   // Kept for conntrack: one lookup per packet, not two.
-  const ref = p.ref = ft.lookup(ip.protocol, ip.src, p.sport, ip.dst, p.dport);
+  const ref = p.ref = ft.lookup(p.proto, src, p.sport, dst, p.dport, hi);
   if (ref >= 0) {
     const f = ref >> 1;
     return (ft.c.tcpBits[f]! & TB_PROXY) === 0 ? NEXT : pending(p, ctx, f, (ref & 1) === 1);
   }
   if (!p.toFloating) return NEXT;
-  const svc = ctx.serviceFor(ip.protocol, ip.dst, p.dport);
+  const svc = ctx.serviceFor(p.proto, dst, p.dport, hi, 3);
   if (svc < 0) return NEXT;
   const mode = ctx.cfg.services[svc]!.synProxy;
   if (mode === undefined || mode === "off") return NEXT;
@@ -233,7 +233,7 @@ export function synProxy(p: Packet, ctx: EngineCtx): number {
   if ((flags & (TCP_SYN | TCP_RST)) !== 0 || (flags & TCP_ACK) === 0) return NEXT;
   const t = p.tcp;
   const isn = (t.seqNumber - 1) >>> 0, cookie = (t.ackNumber - 1) >>> 0;
-  if (checkCookie(ctx.synSecret, ip.src, ip.dst, p.sport, p.dport, isn, cookie, p.now)) {
+  if (checkCookie(ctx.synSecret, src, dst, p.sport, p.dport, isn, cookie, p.now, hi)) {
     return open(p, ctx, svc, isn, cookie);
   }
   if (mode === "on" || ctx.syn.engaged[svc] === 1) return ctx.drop(DROP.syncookie_invalid);
@@ -247,7 +247,7 @@ function answer(p: Packet, ctx: EngineCtx): number {
     secret.rotate(ctx.rng, p.now);
     ctx.counters.add(EV.syn_secret_rotations);
   }
-  const t = p.tcp, ip = p.ip, buf = t.buf;
+  const t = p.tcp, buf = t.buf, src = p.src, dst = p.dst;
   const mssAt = findTcpOption(buf, t.optionsOff, t.payloadOff, OPT_MSS);
   const mss = mssAt >= 0 && buf[mssAt + 1] === 4
     ? (buf[mssAt + 2]! << 8) | buf[mssAt + 3]!
@@ -257,8 +257,8 @@ function answer(p: Packet, ctx: EngineCtx): number {
   const sack = findTcpOption(buf, t.optionsOff, t.payloadOff, OPT_SACK_PERMITTED) >= 0;
   const cookie = makeCookie(
     secret,
-    ip.src,
-    ip.dst,
+    src,
+    dst,
     p.sport,
     p.dport,
     t.seqNumber,
@@ -266,26 +266,51 @@ function answer(p: Packet, ctx: EngineCtx): number {
     ws,
     sack,
     p.now,
+    p.hi,
   );
-  // Our own MSS: what the VIP's interface carries (RFC 9293 §3.7.1).
-  const ourMss = Math.min(ctx.mtus[p.ingress]! - 40, 1460);
+  // Our own MSS: what the VIP's interface carries (RFC 9293 §3.7.1; IPv6's header is 40).
+  const ourMss = Math.min(ctx.mtus[p.ingress]! - (p.v6 ? 60 : 40), p.v6 ? 1440 : 1460);
   for (let i = 0; i < 6; i++) macBuf[i] = p.buf[p.off + 6 + i]!;
-  const n = buildTcpSyn(
-    ctx.scratch,
-    macBuf,
-    ctx.macFor(ip.dst, p.ingress),
-    ip.dst,
-    ip.src,
-    p.dport,
-    p.sport,
-    cookie,
-    (t.seqNumber + 1) >>> 0,
-    TCP_SYN | TCP_ACK,
-    65535,
-    ourMss,
-    ws >= 0 ? PROXY_WSCALE : -1,
-    sack,
-  );
+  const vmac = ctx.macFor(dst, p.ingress, p.hi, 3), ack = (t.seqNumber + 1) >>> 0;
+  const wsOut = ws >= 0 ? PROXY_WSCALE : -1;
+  let n: number;
+  if (p.v6) {
+    const ip = p.ip6, s6 = addrA, d6 = addrB;
+    for (let i = 0; i < 4; i++) s6[i] = ip.src(i), d6[i] = ip.dst(i);
+    n = buildTcpSyn6(
+      ctx.scratch,
+      macBuf,
+      vmac,
+      d6,
+      s6,
+      p.dport,
+      p.sport,
+      cookie,
+      ack,
+      TCP_SYN | TCP_ACK,
+      65535,
+      ourMss,
+      wsOut,
+      sack,
+    );
+  } else {
+    n = buildTcpSyn(
+      ctx.scratch,
+      macBuf,
+      vmac,
+      dst,
+      src,
+      p.dport,
+      p.sport,
+      cookie,
+      ack,
+      TCP_SYN | TCP_ACK,
+      65535,
+      ourMss,
+      wsOut,
+      sack,
+    );
+  }
   if (n === 0) return ctx.drop(DROP.tx_full);
   ctx.emitScratch(p.ingress, n);
   ctx.counters.add(EV.syncookies_sent);
@@ -296,8 +321,8 @@ function answer(p: Packet, ctx: EngineCtx): number {
 function open(p: Packet, ctx: EngineCtx, svc: number, isn: number, cookie: number): number {
   if (!ctx.roles.receiver) return NEXT;
   if (ctx.pools[svc]!.upCount === 0) return refuse(p, ctx, DROP.no_backend_up);
-  const ft = ctx.flows, c = ft.c, ip = p.ip;
-  if (!decideNewFlow(ctx, svc, ip.protocol, ip.src, p.sport, ip.dst, p.dport, p.now, p.hi)) {
+  const ft = ctx.flows, c = ft.c;
+  if (!decideNewFlow(ctx, svc, p.proto, p.src, p.sport, p.dst, p.dport, p.now, p.hi)) {
     return V_DROP;
   }
   const row = ft.stage;
@@ -311,7 +336,7 @@ function open(p: Packet, ctx: EngineCtx, svc: number, isn: number, cookie: numbe
   ctx.counters.add(EV.flows_created);
   ctx.counters.add(EV.syncookies_valid);
   rememberBackend(ctx, f, p.now);
-  ft.touch(f, ip.totalLength, p.now);
+  ft.touch(f, p.ipEnd - p.l3, p.now);
   p.created = true;
   // Data on the handshake ACK is dropped: the client sends it again once the flow is open.
   if (p.tcp.payloadLength > 0) ctx.counters.drop(DROP.syn_proxy_pending);
@@ -327,26 +352,47 @@ function backendSyn(
   window: number,
   flags: number,
 ): number {
-  const c = ctx.flows.c, cookie = c.seqOffset[f]!;
+  const ft = ctx.flows, c = ft.c, cookie = c.seqOffset[f]!;
   const src = c.rDst[f]!, dst = c.rSrc[f]!;
-  const egress = ctx.route(dst);
+  // The reply tuple reversed: from rDst (hi 3-5) to rSrc (hi 0-2).
+  const hi = ft.hiOf(f, true, flowHi);
+  const egress = ctx.route(dst, hi, 0);
   if (egress < 0) return ctx.drop(DROP.no_route);
-  const n = buildTcpSyn(
-    ctx.synBuf,
-    noMac,
-    ctx.cfg.interfaces[egress]!.mac,
-    src,
-    dst,
-    c.rDport[f]!,
-    c.rSport[f]!,
-    isn,
-    0,
-    TCP_SYN,
-    window,
-    cookieMss(cookie),
-    cookieWscale(cookie),
-    cookieSack(cookie),
-  );
+  const me = ctx.cfg.interfaces[egress]!.mac;
+  const mss = cookieMss(cookie), ws = cookieWscale(cookie), sack = cookieSack(cookie);
+  const n = ft.isV6(f)
+    ? buildTcpSyn6(
+      ctx.synBuf,
+      noMac,
+      me,
+      words(hi, 3, src, addrA),
+      words(hi, 0, dst, addrB),
+      c.rDport[f]!,
+      c.rSport[f]!,
+      isn,
+      0,
+      TCP_SYN,
+      window,
+      mss,
+      ws,
+      sack,
+    )
+    : buildTcpSyn(
+      ctx.synBuf,
+      noMac,
+      me,
+      src,
+      dst,
+      c.rDport[f]!,
+      c.rSport[f]!,
+      isn,
+      0,
+      TCP_SYN,
+      window,
+      mss,
+      ws,
+      sack,
+    );
   return originate(p, ctx, f, egress, n, flags);
 }
 
@@ -360,22 +406,29 @@ function originate(
   flags: number,
 ): number {
   if (n === 0) return ctx.drop(DROP.tx_full);
-  const buf = ctx.synBuf;
-  if (seg.check(buf, 34, n)) trackSeq(ctx.flows, f, false, seg);
-  const dst = ctx.flows.c.rSrc[f]!;
+  const buf = ctx.synBuf, ft = ctx.flows;
+  // The TCP header follows a plain IPv4 or IPv6 header (the builders write no options).
+  if (seg.check(buf, ft.isV6(f) ? 54 : 34, n)) trackSeq(ft, f, false, seg);
+  const dst = ft.c.rSrc[f]!, hi = ft.hiOf(f, true, flowHi);
   const nb = ctx.neighbors[egress]!;
-  const mac = nb.lookup(dst);
+  const mac = nb.lookup(dst, hi, 0);
   if (!mac) {
-    const q = nb.enqueue(dst, {
-      frame: buf.slice(0, n),
-      vnet: zeroVnet.slice(),
-      flow: f,
-      flags,
-      ingress: p.ingress,
-      time: p.now,
-    }, p.now);
+    const q = nb.enqueue(
+      dst,
+      {
+        frame: buf.slice(0, n),
+        vnet: zeroVnet.slice(),
+        flow: f,
+        flags,
+        ingress: p.ingress,
+        time: p.now,
+      },
+      p.now,
+      hi,
+      0,
+    );
     if (q < 0) return ctx.drop(DROP.arp_queue_full);
-    if (q > 0) arpRequest(ctx, egress, dst);
+    if (q > 0) resolve(ctx, egress, dst, hi, 0);
     return V_QUEUED;
   }
   return send(ctx, egress, buf, 0, n, zeroVnet, mac, f, flags, p.ingress, p.now);
@@ -412,25 +465,41 @@ function pending(p: Packet, ctx: EngineCtx, f: number, reply: boolean): number {
   ft.setSeqOffset(f, (cookie - b) >>> 0);
   c.tcpBits[f] = (c.tcpBits[f]! & ~TB_PROXY) | TB_OFF_REPLY;
   ft.setState(f, ST_TCP_ESTABLISHED);
-  ft.touch(f, p.ip.totalLength, p.now);
+  ft.touch(f, p.ipEnd - p.l3, p.now);
   ctx.counters.add(EV.syn_proxy_established);
-  const egress = ctx.route(c.rSrc[f]!);
+  const hi = ft.hiOf(f, true, flowHi);
+  const egress = ctx.route(c.rSrc[f]!, hi, 0);
   if (egress < 0) return ctx.drop(DROP.no_route);
   // The ACK, with the client's window as its ACK gave it (scaled by the client's shift, which
   // the backend now applies; the SYN carried the same value unscaled).
-  const n = buildTcpSegment(
-    ctx.synBuf,
-    noMac,
-    ctx.cfg.interfaces[egress]!.mac,
-    c.rDst[f]!,
-    c.rSrc[f]!,
-    c.rDport[f]!,
-    c.rSport[f]!,
-    c.oSeqNext[f]!,
-    (b + 1) >>> 0,
-    TCP_ACK,
-    c.oWin[f]!,
-  );
+  const me = ctx.cfg.interfaces[egress]!.mac;
+  const n = ft.isV6(f)
+    ? buildTcpSegment6(
+      ctx.synBuf,
+      noMac,
+      me,
+      words(hi, 3, c.rDst[f]!, addrA),
+      words(hi, 0, c.rSrc[f]!, addrB),
+      c.rDport[f]!,
+      c.rSport[f]!,
+      c.oSeqNext[f]!,
+      (b + 1) >>> 0,
+      TCP_ACK,
+      c.oWin[f]!,
+    )
+    : buildTcpSegment(
+      ctx.synBuf,
+      noMac,
+      me,
+      c.rDst[f]!,
+      c.rSrc[f]!,
+      c.rDport[f]!,
+      c.rSport[f]!,
+      c.oSeqNext[f]!,
+      (b + 1) >>> 0,
+      TCP_ACK,
+      c.oWin[f]!,
+    );
   // The reply direction's tracking, in the client's terms (as if forwarded).
   c.rSeqNext[f] = (cookie + 1) >>> 0;
   c.rAck[f] = c.oSeqNext[f]!;
@@ -443,24 +512,41 @@ function pending(p: Packet, ctx: EngineCtx, f: number, reply: boolean): number {
 
 /** An RST to the client from the VIP at `seq` (RFC 9293 §3.10.7.3: in its window). */
 function resetClient(ctx: EngineCtx, f: number, seq: number): void {
-  const c = ctx.flows.c;
-  const client = c.oSrc[f]!, iface = ctx.route(client);
+  const ft = ctx.flows, c = ft.c;
+  // The original tuple reversed: from the VIP (hi 3-5) to the client (hi 0-2).
+  const hi = ft.hiOf(f, false, flowHi);
+  const client = c.oSrc[f]!, iface = ctx.route(client, hi, 0);
   if (iface < 0) return;
-  const mac = ctx.neighbors[iface]!.lookup(client);
+  const mac = ctx.neighbors[iface]!.lookup(client, hi, 0);
   if (!mac || !ctx.roles.forwarder) return;
-  const n = buildTcpSegment(
-    ctx.scratch,
-    mac,
-    ctx.macFor(c.oDst[f]!, iface),
-    c.oDst[f]!,
-    client,
-    c.oDport[f]!,
-    c.oSport[f]!,
-    seq,
-    0,
-    TCP_RST,
-    0,
-  );
+  const vmac = ctx.macFor(c.oDst[f]!, iface, hi, 3);
+  const n = ft.isV6(f)
+    ? buildTcpSegment6(
+      ctx.scratch,
+      mac,
+      vmac,
+      words(hi, 3, c.oDst[f]!, addrA),
+      words(hi, 0, client, addrB),
+      c.oDport[f]!,
+      c.oSport[f]!,
+      seq,
+      0,
+      TCP_RST,
+      0,
+    )
+    : buildTcpSegment(
+      ctx.scratch,
+      mac,
+      vmac,
+      c.oDst[f]!,
+      client,
+      c.oDport[f]!,
+      c.oSport[f]!,
+      seq,
+      0,
+      TCP_RST,
+      0,
+    );
   ctx.emitScratch(iface, n);
   ctx.counters.add(EV.tcp_rst_sent);
 }
@@ -470,4 +556,15 @@ function close(ctx: EngineCtx, f: number, reason: number): number {
   if (ctx.roles.mirror) ctx.out.expire(ctx.flows, f);
   ctx.flows.remove(f);
   return ctx.drop(reason);
+}
+
+/** Scratch: a flow direction's high address words, and two whole IPv6 addresses. */
+const flowHi = new Uint32Array(6);
+const addrA = new Uint32Array(4);
+const addrB = new Uint32Array(4);
+
+/** The IPv6 address whose high words are `hi[at, at + 3)` and low word `lo`, into `out`. */
+function words(hi: Uint32Array, at: number, lo: number, out: Uint32Array): Uint32Array {
+  out[0] = hi[at]!, out[1] = hi[at + 1]!, out[2] = hi[at + 2]!, out[3] = lo;
+  return out;
 }
