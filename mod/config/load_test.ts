@@ -149,7 +149,7 @@ const BAD: BadCase[] = [
   {
     field: "services[0].listen",
     mutate: (d) => (d.services[0].listen = "198.51.100.10"),
-    says: "IPv4 address:port",
+    says: "IPv4 or [IPv6]:port address",
   },
   {
     field: "services[0].listen",
@@ -343,7 +343,7 @@ Deno.test("config: a bad backend gets the exact message from the design", () => 
   const err = configError(() => parseA((d) => (d.services[1].backends[0] = "203.0.113.999:7000")));
   assert.equal(
     err.message,
-    'config: services[1].backends[0]: "203.0.113.999:7000" is not an IPv4 address:port',
+    'config: services[1].backends[0]: "203.0.113.999:7000" is not an IPv4 or [IPv6]:port address',
   );
 });
 
