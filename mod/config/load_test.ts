@@ -590,6 +590,10 @@ Deno.test("lab config: both units parse and agree on the digest", () => {
     "7000/tcp",
     "7001/udp",
     "80/tcp",
+    // The IPv6 twins (dual stack by default), after the IPv4 services.
+    "7000/tcp",
+    "7001/udp",
+    "80/tcp",
   ]);
   assert.equal(configDigest(a), configDigest(b));
   const held = parseConfig(
