@@ -5,6 +5,7 @@ import { ipv6ToString } from "../wire/addr.ts";
 import { canonicalConfig, configDigest } from "./digest.ts";
 import { type Config, ConfigError, parseConfig } from "./load.ts";
 import { restartField } from "./reload.ts";
+import { type LabConfigOptions, labConfigText } from "./lab_config.ts";
 
 const TESTDATA = fileURLToPath(new URL("./testdata/", import.meta.url));
 const A6_TEXT = Deno.readTextFileSync(`${TESTDATA}a6.yaml`);
@@ -268,4 +269,47 @@ Deno.test("digest and reload: IPv6 fields count, the IPv4 text is unchanged", ()
     restartField(c, parseA6((d) => (d.services[1].listen = "[2001:db8:100::10]:7002"))),
     undefined,
   );
+});
+
+Deno.test("lab config: dual stack by default, IPv4 only with ipv6: false", () => {
+  const opts = { keyFile: "/lab/peer.key", tokenFile: "/lab/api.token", mode: "standby-forward" };
+  const read = () => new TextEncoder().encode("0123456789abcdef0123456789abcdef\n");
+  const load = (unit: "a" | "b", ipv6?: boolean) =>
+    parseConfig(labConfigText({ unit, ...opts, ipv6 } as LabConfigOptions), "/", {}, read);
+  for (const unit of ["a", "b"] as const) {
+    const c = load(unit);
+    const self = unit === "a" ? "3" : "4";
+    assert.deepEqual(
+      c.interfaces.map((i) => [i.name, v6(i.address6), i.prefix6]),
+      [["front", `2001:db8:100::${self}`, 64], ["back", `2001:db8:113::${self}`, 64]],
+    );
+    assert.deepEqual(c.floating.slice(2).map((f) => [v6(f.address6), f.prefix, f.interface]), [
+      ["2001:db8:100::10", 64, "front"],
+      ["2001:db8:113::1", 64, "back"],
+    ]);
+    const six = c.services.slice(3);
+    assert.deepEqual(six.map((s) => [s.name, s.listen.text, s.protocol]), [
+      ["echo6", "[2001:db8:100::10]:7000", "tcp"],
+      ["udp-echo6", "[2001:db8:100::10]:7001", "udp"],
+      ["http6", "[2001:db8:100::10]:80", "tcp"],
+    ]);
+    for (const [i, s] of six.entries()) {
+      const twin = c.services[i]!;
+      assert.deepEqual(s.health, twin.health, `${s.name}: the same checks as ${twin.name}`);
+      assert.deepEqual(
+        s.backends.map((b) => b.text),
+        [`[2001:db8:113::20]:${twin.listen.port}`, `[2001:db8:113::21]:${twin.listen.port}`],
+      );
+    }
+  }
+  assert.equal(configDigest(load("a")), configDigest(load("b")), "the units agree");
+  const v4 = load("a", false);
+  assert.equal(v4.floating.length, 2);
+  assert.deepEqual(v4.services.map((s) => s.name), ["echo", "echo-udp", "http"]);
+  assert.ok(v4.interfaces.every((i) => i.address6 === undefined));
+  assert.ok(
+    !labConfigText({ unit: "a", ...opts, ipv6: false } as LabConfigOptions).includes("2001:"),
+  );
+  // The IPv4 lab's digest text holds no IPv6 entries: it is what it was before dual stack.
+  assert.ok(!canonicalConfig(v4).includes("2001:"));
 });
