@@ -11,7 +11,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { ipv4ToString } from "../wire/addr.ts";
+import { ipv4ToString, ipv6ToString } from "../wire/addr.ts";
 import type { Config } from "./load.ts";
 
 /** Version tag of the canonical encoding; bump it when the encoding changes. */
@@ -22,14 +22,15 @@ export function canonicalConfig(config: Config): string {
   return JSON.stringify([
     ENCODING,
     config.mode,
-    config.floating.map((f) => [`${ipv4ToString(f.address)}/${f.prefix}`, f.interface]),
+    // IPv4 renders as it always did; IPv6 in RFC 5952 text, so the families never collide.
+    config.floating.map((f) => [`${addrOf(f.address, f.address6)}/${f.prefix}`, f.interface]),
     config.services.map((s) => [
       s.name,
       s.listen.text,
       s.protocol,
       s.scheduler,
       s.backends.map((b) => [b.text, b.weight, b.admin]),
-      s.sourceNat === undefined ? null : ipv4ToString(s.sourceNat),
+      s.sourceNat === undefined ? null : addrOf(s.sourceNat, s.sourceNat6),
       s.randomizeIsn,
       s.health,
       s.onBackendDown,
@@ -45,6 +46,10 @@ export function canonicalConfig(config: Config): string {
       ? [["vlans", config.interfaces.map((i) => i.vlan)]]
       : []),
   ]);
+}
+
+function addrOf(lo: number, w: ArrayLike<number> | undefined): string {
+  return w === undefined ? ipv4ToString(lo) : ipv6ToString(w);
 }
 
 /** First 16 hex digits of SHA-256 over {@link canonicalConfig}. */

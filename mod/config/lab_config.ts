@@ -1,7 +1,9 @@
 /**
  * The lab's config for one unit (DESIGN.md "The lab"): taps `tnd-front`/`tnd-back` inside the
  * unit's own namespace, the lab's documentation addresses (RFC 5737), VIP 198.51.100.10 and
- * gateway 203.0.113.1 floating, and the three lab services.
+ * gateway 203.0.113.1 floating, and the three lab services; by default also dual stack: the
+ * IPv6 twins of all of these from 2001:db8::/32 (RFC 3849), VIP 2001:db8:100::10 and gateway
+ * 2001:db8:113::1 floating, and the services `echo6`, `udp-echo6` and `http6`.
  * @module
  */
 
@@ -37,6 +39,12 @@ export interface LabConfigOptions {
    * plain frames, so it implies `offload: false` on both interfaces.
    */
   vlan?: number;
+  /**
+   * Dual stack (default true): IPv6 self addresses, the two IPv6 floating addresses and the
+   * IPv6 twins of the services, after the IPv4 ones (their indices do not move). false: IPv4
+   * only, as the lab was before.
+   */
+  ipv6?: boolean;
 }
 
 /** The lab's checks: the UDP echo's hosts are checked on their TCP echo port. */
@@ -44,13 +52,30 @@ const health = (port: number): string =>
   `    health: { kind: tcp, interval: 1s, timeout: 500ms, rise: 2, fall: 3, port: ${port} }`;
 
 const UNITS = {
-  a: { front: "198.51.100.3", back: "203.0.113.3", ha: "192.0.2.1", role: "active" },
-  b: { front: "198.51.100.4", back: "203.0.113.4", ha: "192.0.2.2", role: "standby" },
+  a: {
+    front: "198.51.100.3",
+    back: "203.0.113.3",
+    front6: "2001:db8:100::3",
+    back6: "2001:db8:113::3",
+    ha: "192.0.2.1",
+    role: "active",
+  },
+  b: {
+    front: "198.51.100.4",
+    back: "203.0.113.4",
+    front6: "2001:db8:100::4",
+    back6: "2001:db8:113::4",
+    ha: "192.0.2.2",
+    role: "standby",
+  },
 } as const;
 
 const VIP = "198.51.100.10";
 const GATEWAY = "203.0.113.1";
 const BACKENDS = ["203.0.113.20", "203.0.113.21"];
+const VIP6 = "2001:db8:100::10";
+const GATEWAY6 = "2001:db8:113::1";
+const BACKENDS6 = ["2001:db8:113::20", "2001:db8:113::21"];
 const PEER_PORT = 4790;
 
 /** Renders the YAML of lab unit `a` (boots active) or `b` (boots standby). */
@@ -59,37 +84,57 @@ export function labConfigText(opts: LabConfigOptions): string {
   const peer = UNITS[opts.unit === "a" ? "b" : "a"];
   const off = opts.offload === false || opts.vlan !== undefined ? ", offload: false" : "";
   const vlan = opts.vlan === undefined ? "" : `, vlan: ${opts.vlan}`;
-  const backends = (port: number): string => `[${BACKENDS.map((b) => `${b}:${port}`).join(", ")}]`;
+  const ipv6 = opts.ipv6 !== false;
+  // `[v6]:port` starts with `[`, a YAML flow sequence: such endpoints are quoted.
+  const at = (addr: string, port: number): string =>
+    addr.includes(":") ? `"[${addr}]:${port}"` : `${addr}:${port}`;
+  const backends = (port: number, v6: boolean): string =>
+    `[${(v6 ? BACKENDS6 : BACKENDS).map((b) => at(b, port)).join(", ")}]`;
   const service = (
     name: string,
     port: number,
     protocol: string,
     pickup = false,
     persistence?: string,
+    v6 = false,
   ): string[] => [
     `  - name: ${name}`,
-    `    listen: ${VIP}:${port}`,
+    `    listen: ${at(v6 ? VIP6 : VIP, port)}`,
     `    protocol: ${protocol}`,
-    `    backends: ${backends(port)}`,
+    `    backends: ${backends(port, v6)}`,
     ...(pickup ? [`    scheduler: maglev`, `    pickup: true`] : [`    scheduler: round-robin`]),
     ...(opts.health === false ? [] : [health(protocol === "udp" ? 7000 : port)]),
     ...(persistence ? [`    persistence: ${persistence}`] : []),
   ];
+  const v6self = (addr: string): string => ipv6 ? `, address6: ${addr}/64` : "";
   const lines = [
     `# tandem lab, unit ${opts.unit}`,
     `node: { name: ${opts.unit} }`,
     `role: ${me.role}`,
     ...(opts.mode === undefined ? [] : [`mode: ${opts.mode}`]),
     `interfaces:`,
-    `  front: { tap: tnd-front, address: ${me.front}/24${off} }`,
-    `  back: { tap: tnd-back, address: ${me.back}/24${vlan}${off} }`,
+    `  front: { tap: tnd-front, address: ${me.front}/24${v6self(me.front6)}${off} }`,
+    `  back: { tap: tnd-back, address: ${me.back}/24${v6self(me.back6)}${vlan}${off} }`,
     `floating:`,
     `  - { address: ${VIP}/24, interface: front }`,
     `  - { address: ${GATEWAY}/24, interface: back }`,
+    ...(ipv6
+      ? [
+        `  - { address: ${VIP6}/64, interface: front }`,
+        `  - { address: ${GATEWAY6}/64, interface: back }`,
+      ]
+      : []),
     `services:`,
     ...service("echo", 7000, "tcp", opts.pickup === true, opts.persistence),
     ...service("echo-udp", 7001, "udp"),
     ...service("http", 80, "tcp"),
+    ...(ipv6
+      ? [
+        ...service("echo6", 7000, "tcp", opts.pickup === true, opts.persistence, true),
+        ...service("udp-echo6", 7001, "udp", false, undefined, true),
+        ...service("http6", 80, "tcp", false, undefined, true),
+      ]
+      : []),
     `peer:`,
     `  listen: ${me.ha}:${PEER_PORT}`,
     `  address: ${peer.ha}:${PEER_PORT}`,

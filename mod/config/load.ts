@@ -12,15 +12,18 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Mode, Role } from "../ha/types.ts";
-import { ipv4ToString, sameSubnet } from "../wire/addr.ts";
+import { type Ip6, ipv4ToString, ipv6ToString, sameSubnet, sameSubnet6 } from "../wire/addr.ts";
 import type { LogFormat, LogLevel } from "../log/log.ts";
 import {
+  type Addr,
+  addrText,
   type BackendAdmin,
   configSchema,
   type Endpoint,
   type HealthKind,
   type ParsedConfig,
   type Protocol,
+  sameAddr,
   type Scheduler,
   show,
 } from "./schema.ts";
@@ -59,6 +62,9 @@ export interface InterfaceConfig {
   /** Self address (ARP, ping, neighbour resolution by a non-receiver). */
   address: number;
   prefix: number;
+  /** IPv6 self address (NDP, ping6) and its prefix length, when the interface is dual stack. */
+  address6?: Ip6;
+  prefix6?: number;
   mac: Uint8Array;
   /** True when `mac` was derived from node and interface name, not given in the file. */
   macDerived: boolean;
@@ -72,7 +78,10 @@ export interface InterfaceConfig {
 
 /** A floating address; only the receiver announces it (DESIGN.md "Losing a unit"). */
 export interface FloatingConfig {
+  /** The IPv4 address, or the low word of `address6`. */
   address: number;
+  /** Set for an IPv6 floating address. */
+  address6?: Ip6;
   prefix: number;
   interface: string;
 }
@@ -106,8 +115,10 @@ export interface ServiceConfig {
   protocol: Protocol;
   backends: BackendConfig[];
   scheduler: Scheduler;
-  /** Floating address to SNAT to; undefined = keep the client's source. */
+  /** Floating address to SNAT to (IPv6: its low word); undefined = keep the client's source. */
   sourceNat: number | undefined;
+  /** The IPv6 SNAT address of an IPv6 service. */
+  sourceNat6?: Ip6;
   /** Per-flow TCP sequence offset (claims 23, 24). */
   randomizeIsn: boolean;
   /** Mid-stream pickup of unknown TCP flows (see the schema). */
@@ -529,7 +540,7 @@ function resolveFailsafe(
       }
       if (
         interfaces.some((y) => y.address === g.address) ||
-        floating.some((f) => f.address === g.address)
+        floating.some((f) => f.address6 === undefined && f.address === g.address)
       ) {
         throw new ConfigError(`${field}.address`, `${addr} is an address of this appliance`);
       }
@@ -582,6 +593,16 @@ function resolveInterfaces(p: ParsedConfig): InterfaceConfig[] {
           }/${i.address.prefix} overlaps interfaces.${other.name}`,
         );
       }
+      const a6 = i.address6, o6 = other.address6;
+      if (
+        a6?.address6 !== undefined && o6 !== undefined &&
+        sameSubnet6(a6.address6, o6, Math.min(a6.prefix, other.prefix6 ?? 128))
+      ) {
+        throw new ConfigError(
+          `interfaces.${name}.address6`,
+          `${ipv6ToString(a6.address6)}/${a6.prefix} overlaps interfaces.${other.name}`,
+        );
+      }
       if (i.mac !== undefined && !other.macDerived && equalBytes(i.mac, other.mac)) {
         throw new ConfigError(`interfaces.${name}.mac`, `is also used by interfaces.${other.name}`);
       }
@@ -591,6 +612,9 @@ function resolveInterfaces(p: ParsedConfig): InterfaceConfig[] {
       tap: i.tap,
       address: i.address.address,
       prefix: i.address.prefix,
+      ...(i.address6?.address6 === undefined
+        ? {}
+        : { address6: i.address6.address6, prefix6: i.address6.prefix }),
       mac: i.mac ?? deriveMac(p.node.name, name),
       macDerived: i.mac === undefined,
       offload: i.offload,
@@ -629,29 +653,67 @@ function resolveFloating(p: ParsedConfig, interfaces: InterfaceConfig[]): Floati
         })`,
       );
     }
-    const addr = ipv4ToString(f.address.address);
-    if (!sameSubnet(f.address.address, iface.address, iface.prefix)) {
+    const addr = addrText(f.address);
+    const v6 = f.address.address6;
+    if (v6 === undefined) {
+      if (!sameSubnet(f.address.address, iface.address, iface.prefix)) {
+        throw new ConfigError(
+          `floating[${i}].address`,
+          `${addr} is not in the subnet of interfaces.${iface.name} ` +
+            `(${ipv4ToString(iface.address)}/${iface.prefix})`,
+        );
+      }
+    } else if (iface.address6 === undefined || iface.prefix6 === undefined) {
+      throw new ConfigError(
+        `floating[${i}].address`,
+        `${addr} is IPv6 but interfaces.${iface.name} has no address6`,
+      );
+    } else if (!sameSubnet6(v6, iface.address6, iface.prefix6)) {
       throw new ConfigError(
         `floating[${i}].address`,
         `${addr} is not in the subnet of interfaces.${iface.name} ` +
-          `(${ipv4ToString(iface.address)}/${iface.prefix})`,
+          `(${ipv6ToString(iface.address6)}/${iface.prefix6})`,
       );
     }
-    const self = interfaces.find((x) => x.address === f.address.address);
+    const self = interfaces.find((x) => selfAddrs(x).some((a) => sameAddr(a, f.address)));
     if (self !== undefined) {
       throw new ConfigError(
         `floating[${i}].address`,
         `${addr} is the self address of interfaces.${self.name}`,
       );
     }
-    const dup = out.findIndex((x) => x.address === f.address.address);
+    const dup = out.findIndex((x) => sameAddr(x, f.address));
     if (dup >= 0) {
       throw new ConfigError(`floating[${i}].address`, `${addr} is already floating[${dup}]`);
     }
-    out.push({ address: f.address.address, prefix: f.address.prefix, interface: iface.name });
+    out.push({
+      address: f.address.address,
+      ...(v6 === undefined ? {} : { address6: v6 }),
+      prefix: f.address.prefix,
+      interface: iface.name,
+    });
   });
   return out;
 }
+
+/** An interface's self addresses: IPv4, and IPv6 when it is dual stack. */
+function selfAddrs(x: InterfaceConfig): Addr[] {
+  return x.address6 === undefined
+    ? [{ address: x.address }]
+    : [{ address: x.address }, { address: x.address, address6: x.address6 }];
+}
+
+/** The interface whose subnet holds `a` (IPv6: its `address6` subnet). */
+function ifaceFor(interfaces: InterfaceConfig[], a: Addr): InterfaceConfig | undefined {
+  const v6 = a.address6;
+  return v6 === undefined
+    ? interfaces.find((x) => sameSubnet(a.address, x.address, x.prefix))
+    : interfaces.find((x) =>
+      x.address6 !== undefined && sameSubnet6(v6, x.address6, x.prefix6 ?? 128)
+    );
+}
+
+const familyName = (a: Addr): string => a.address6 === undefined ? "IPv4" : "IPv6";
 
 function resolveServices(
   p: ParsedConfig,
@@ -661,13 +723,21 @@ function resolveServices(
   const out: ServiceConfig[] = [];
   p.services.forEach((s, i) => {
     const at = `services[${i}]`;
-    const vip = floating.find((f) => f.address === s.listen.address);
+    const vip = floating.find((f) => sameAddr(f, s.listen));
     if (vip === undefined) {
-      throw new ConfigError(
-        `${at}.listen`,
-        `${ipv4ToString(s.listen.address)} is not a floating address`,
-      );
+      throw new ConfigError(`${at}.listen`, `${addrText(s.listen)} is not a floating address`);
     }
+    // One service, one family: the engine translates addresses, never IPv4 to IPv6 (that is
+    // NAT64, RFC 6146, a different thing).
+    const mixed = (field: string, a: Addr, shown: string): void => {
+      if ((a.address6 === undefined) !== (s.listen.address6 === undefined)) {
+        throw new ConfigError(
+          field,
+          `${shown} is ${familyName(a)} but listen ${s.listen.text} is ${familyName(s.listen)}: ` +
+            `a service's listen, backends and source_nat must be one family`,
+        );
+      }
+    };
     const dup = out.findIndex((o) => o.listen.text === s.listen.text && o.protocol === s.protocol);
     if (dup >= 0) {
       throw new ConfigError(
@@ -703,13 +773,14 @@ function resolveServices(
     const backends: BackendConfig[] = [];
     s.backends.forEach((b, j) => {
       const field = `${at}.backends[${j}]`;
-      const iface = interfaces.find((x) => sameSubnet(b.address, x.address, x.prefix));
+      mixed(field, b, b.text);
+      const iface = ifaceFor(interfaces, b);
       if (iface === undefined) {
         throw new ConfigError(field, `${b.text} is not in the subnet of any interface`);
       }
       if (
-        interfaces.some((x) => x.address === b.address) ||
-        floating.some((f) => f.address === b.address)
+        interfaces.some((x) => selfAddrs(x).some((a) => sameAddr(a, b))) ||
+        floating.some((f) => sameAddr(f, b))
       ) {
         throw new ConfigError(field, `${b.text} is an address of this appliance`);
       }
@@ -719,6 +790,7 @@ function resolveServices(
       }
       backends.push({
         address: b.address,
+        ...(b.address6 === undefined ? {} : { address6: b.address6 }),
         port: b.port,
         text: b.text,
         interface: iface.name,
@@ -726,10 +798,12 @@ function resolveServices(
         admin: b.admin,
       });
     });
-    if (s.source_nat !== undefined) {
+    const sourceNat = s.source_nat;
+    if (sourceNat !== undefined) {
       const field = `${at}.source_nat`;
-      const addr = ipv4ToString(s.source_nat);
-      const snat = floating.find((f) => f.address === s.source_nat);
+      const addr = addrText(sourceNat);
+      mixed(field, sourceNat, addr);
+      const snat = floating.find((f) => sameAddr(f, sourceNat));
       if (snat === undefined) throw new ConfigError(field, `${addr} is not a floating address`);
       // Replies come back to the SNAT address, so it must live where the backends are.
       const away = backends.find((b) => b.interface !== snat.interface);
@@ -747,7 +821,8 @@ function resolveServices(
       protocol: s.protocol,
       backends,
       scheduler: s.scheduler,
-      sourceNat: s.source_nat,
+      sourceNat: sourceNat?.address,
+      ...(sourceNat?.address6 === undefined ? {} : { sourceNat6: sourceNat.address6 }),
       randomizeIsn: s.randomize_isn,
       pickup: s.pickup,
       synProxy: s.syn_proxy ?? (s.protocol === "tcp" && !s.pickup ? "auto" : "off"),

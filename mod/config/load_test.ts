@@ -149,7 +149,7 @@ const BAD: BadCase[] = [
   {
     field: "services[0].listen",
     mutate: (d) => (d.services[0].listen = "198.51.100.10"),
-    says: "IPv4 address:port",
+    says: "IPv4 or [IPv6]:port address",
   },
   {
     field: "services[0].listen",
@@ -343,7 +343,7 @@ Deno.test("config: a bad backend gets the exact message from the design", () => 
   const err = configError(() => parseA((d) => (d.services[1].backends[0] = "203.0.113.999:7000")));
   assert.equal(
     err.message,
-    'config: services[1].backends[0]: "203.0.113.999:7000" is not an IPv4 address:port',
+    'config: services[1].backends[0]: "203.0.113.999:7000" is not an IPv4 or [IPv6]:port address',
   );
 });
 
@@ -587,6 +587,10 @@ Deno.test("lab config: both units parse and agree on the digest", () => {
   assert.equal(a.peer!.address.text, b.peer!.listen.text);
   assert.equal(a.api.listen.text, "127.0.0.1:9090");
   assert.deepEqual(a.services.map((s) => `${s.listen.port}/${s.protocol}`), [
+    "7000/tcp",
+    "7001/udp",
+    "80/tcp",
+    // The IPv6 twins (dual stack by default), after the IPv4 services.
     "7000/tcp",
     "7001/udp",
     "80/tcp",

@@ -9,7 +9,9 @@ import type { Config } from "./load.ts";
 
 /** The first field that differs between `running` and `next` and needs a restart. */
 export function restartField(running: Config, next: Config): string | undefined {
-  const json = (v: unknown) => JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? [...x] : x);
+  // Byte and word arrays (MACs, IPv6 addresses) compare as plain lists.
+  const json = (v: unknown) =>
+    JSON.stringify(v, (_k, x) => x instanceof Uint8Array || x instanceof Uint32Array ? [...x] : x);
   const fields: [string, (c: Config) => unknown][] = [
     ["node.name", (c) => c.node.name],
     ["mode", (c) => c.mode],

@@ -8,7 +8,14 @@
 
 import { z } from "zod";
 import { type Mode, MODES, type Role } from "../ha/types.ts";
-import { ipv4ToString, parseIpv4, parseMac } from "../wire/addr.ts";
+import {
+  type Ip6,
+  ipv4ToString,
+  ipv6ToString,
+  parseIpv4,
+  parseIpv6,
+  parseMac,
+} from "../wire/addr.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../log/log.ts";
 
 /** Every topology mode (DESIGN.md "Roles and the three topologies"). */
@@ -31,27 +38,88 @@ const TAP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
-/** An IPv4 address and port; `text` is the canonical `a.b.c.d:port`. */
+/**
+ * An address and port; `text` is the canonical `a.b.c.d:port` or `[v6]:port` (RFC 5952 §6).
+ * For IPv6, `address6` holds the four words and `address` its low word (as the engine's
+ * `ip`), so code that only compares IPv4 numbers must check `address6` first.
+ */
 export interface Endpoint {
   address: number;
+  address6?: Ip6;
   port: number;
   text: string;
 }
 
-/** An IPv4 address with its prefix length. */
+/** An address with its prefix length; IPv6 as in {@link Endpoint} (`address` = low word). */
 export interface Cidr {
   address: number;
+  address6?: Ip6;
   prefix: number;
 }
 
-/** Parses `a.b.c.d:port` (port 1..65535, or 0..65535 with `allowPortZero`). */
+/** An IPv4 number or IPv6 words, as endpoints and CIDRs carry them. */
+export interface Addr {
+  address: number;
+  address6?: Ip6;
+}
+
+/** Same family and same address (IPv6 compares all four words, not just the low one). */
+export function sameAddr(a: Addr, b: Addr): boolean {
+  if (a.address6 === undefined || b.address6 === undefined) {
+    return a.address6 === b.address6 && a.address === b.address;
+  }
+  for (let i = 0; i < 4; i++) if (a.address6[i] !== b.address6[i]) return false;
+  return true;
+}
+
+/** The address as text: dotted quad, or RFC 5952 IPv6 (without brackets). */
+export function addrText(a: Addr): string {
+  return a.address6 === undefined ? ipv4ToString(a.address) : ipv6ToString(a.address6);
+}
+
+/** `ipv4` or `ipv6`: the family of an address. */
+export function family(a: Addr): "ipv4" | "ipv6" {
+  return a.address6 === undefined ? "ipv4" : "ipv6";
+}
+
+/** Parses a bare IPv4 or IPv6 address (no brackets) into an {@link Addr}. */
+export function parseAddr(text: string): Addr | undefined {
+  const v4 = parseIpv4(text);
+  if (v4 !== undefined) return { address: v4 };
+  if (!text.includes(":")) return undefined;
+  const v6 = parseIpv6(text);
+  return v6 === undefined ? undefined : { address: v6[3]!, address6: v6 };
+}
+
+/**
+ * Parses `a.b.c.d:port` or `[v6]:port` (RFC 3986 §3.2.2 brackets; port 1..65535, or 0..65535
+ * with `allowPortZero`).
+ */
 export function parseEndpoint(text: string, allowPortZero = false): Endpoint | undefined {
-  const m = /^([0-9.]+):(\d{1,5})$/.exec(text);
-  if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
-  const address = parseIpv4(m[1]);
-  const port = Number(m[2]);
-  if (address === undefined || port > 65535 || (port === 0 && !allowPortZero)) return undefined;
-  return { address, port, text: `${ipv4ToString(address)}:${port}` };
+  const m = /^(?:([0-9.]+)|\[([0-9A-Fa-f:.]+)\]):(\d{1,5})$/.exec(text);
+  if (m === null || m[3] === undefined) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535 || (port === 0 && !allowPortZero)) return undefined;
+  if (m[1] !== undefined) {
+    const address = parseIpv4(m[1]);
+    if (address === undefined) return undefined;
+    return { address, port, text: `${ipv4ToString(address)}:${port}` };
+  }
+  const address6 = m[2] === undefined ? undefined : parseIpv6(m[2]);
+  if (address6 === undefined) return undefined;
+  return { address: address6[3]!, address6, port, text: `[${ipv6ToString(address6)}]:${port}` };
+}
+
+/** Parses `v6/len` with len 1..128 (RFC 4291 §2.3 prefix notation). */
+export function parseCidr6(text: string): Cidr | undefined {
+  const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(text);
+  if (m === null || m[1] === undefined || m[2] === undefined || !m[1].includes(":")) {
+    return undefined;
+  }
+  const address6 = parseIpv6(m[1]);
+  const prefix = Number(m[2]);
+  if (address6 === undefined || prefix < 1 || prefix > 128) return undefined;
+  return { address: address6[3]!, address6, prefix };
 }
 
 /** Parses `a.b.c.d/len` with len 1..32 (a /0 "subnet" would claim the whole Internet). */
@@ -105,16 +173,59 @@ function pattern(re: RegExp, what: string): z.ZodString {
 }
 
 const endpoint = (allowPortZero = false) =>
-  text("an IPv4 address:port").transform((s, ctx) =>
-    parseEndpoint(s, allowPortZero) ?? fail(ctx, s, `${show(s)} is not an IPv4 address:port`)
-  );
+  text("an IPv4 address:port").transform((s, ctx) => {
+    const e = parseEndpoint(s, allowPortZero);
+    if (e === undefined) return fail(ctx, s, `${show(s)} is not an IPv4 address:port`);
+    if (e.address6 !== undefined) {
+      return fail(ctx, s, `${show(s)} is IPv6; only IPv4 is supported here`);
+    }
+    return e;
+  });
+
+/** Endpoints of services: either family. */
+const endpoint46 = text("an IPv4 or [IPv6]:port address").transform((s, ctx) =>
+  parseEndpoint(s) ?? fail(ctx, s, `${show(s)} is not an IPv4 or [IPv6]:port address`)
+);
+
+/** What a backend string that is no endpoint is told (the mapping form says the same). */
+const BAD_BACKEND = "is not an IPv4 or [IPv6]:port address";
 
 const cidr = text("an IPv4 address/prefix").transform((s, ctx) =>
   parseCidr(s) ?? fail(ctx, s, `${show(s)} is not an IPv4 address/prefix (e.g. 198.51.100.3/24)`)
 );
 
-const ipv4 = text("an IPv4 address").transform((s, ctx) =>
-  parseIpv4(s) ?? fail(ctx, s, `${show(s)} is not an IPv4 address`)
+const ipv4 = text("an IPv4 address").transform((s, ctx) => {
+  const v4 = parseIpv4(s);
+  if (v4 !== undefined) return v4;
+  return fail(
+    ctx,
+    s,
+    parseIpv6(s) === undefined
+      ? `${show(s)} is not an IPv4 address`
+      : `${show(s)} is IPv6; only IPv4 is supported here`,
+  );
+});
+
+/** A bare address of either family (a service's `source_nat`). */
+const ip46 = text("an IPv4 or IPv6 address").transform((s, ctx) =>
+  parseAddr(s) ?? fail(ctx, s, `${show(s)} is not an IPv4 or IPv6 address`)
+);
+
+const cidr6 = text("an IPv6 address/prefix").transform((s, ctx) =>
+  parseCidr6(s) ??
+    fail(ctx, s, `${show(s)} is not an IPv6 address/prefix (e.g. 2001:db8:100::3/64)`)
+);
+
+/** A floating address: IPv4 or IPv6 CIDR. */
+const cidr46 = text("an IPv4 or IPv6 address/prefix").transform((s, ctx) =>
+  parseCidr(s) ?? parseCidr6(s) ??
+    fail(
+      ctx,
+      s,
+      `${
+        show(s)
+      } is not an IPv4 or IPv6 address/prefix (e.g. 198.51.100.10/24, 2001:db8:100::10/64)`,
+    )
 );
 
 const mac = text("a MAC address").transform((s, ctx) => {
@@ -196,6 +307,8 @@ const timeout = duration(SECOND, 30 * DAY);
 const interfaceSchema = z.strictObject({
   tap: pattern(TAP_NAME, "a TAP device name"),
   address: cidr,
+  /** IPv6 self address (NDP, ping6), beside the IPv4 one: dual stack. */
+  address6: cidr6.optional(),
   mac: mac.optional(),
   /** Checksum and segmentation offload on the TAP (virtio_net_hdr, GSO frames). */
   offload: z.boolean().default(true),
@@ -213,7 +326,8 @@ const interfaceSchema = z.strictObject({
 });
 
 const floatingSchema = z.strictObject({
-  address: cidr,
+  /** IPv4, or IPv6 within its interface's `address6` subnet. */
+  address: cidr46,
   interface: text("an interface name"),
 });
 
@@ -229,7 +343,7 @@ export type HealthKind = typeof HEALTH_KINDS[number];
 export const MAX_WEIGHT = 256;
 
 const backendObject = z.strictObject({
-  address: endpoint(),
+  address: endpoint46,
   weight: int(0, MAX_WEIGHT).default(1),
   admin: oneOf(BACKEND_ADMIN).default("enabled"),
 });
@@ -242,7 +356,7 @@ const backendSchema = z.unknown().transform((v, ctx) => {
   if (typeof v === "string") {
     const e = parseEndpoint(v);
     if (e === undefined) {
-      ctx.addIssue({ code: "custom", message: `${show(v)} is not an IPv4 address:port`, input: v });
+      ctx.addIssue({ code: "custom", message: `${show(v)} ${BAD_BACKEND}`, input: v });
       return z.NEVER;
     }
     return { ...e, weight: 1, admin: "enabled" as BackendAdmin };
@@ -284,7 +398,8 @@ const healthSchema = z.strictObject({
 
 const serviceSchema = z.strictObject({
   name: pattern(SERVICE_NAME, "a service name"),
-  listen: endpoint(),
+  /** `a.b.c.d:port` or `[v6]:port`; backends and source_nat must be the same family. */
+  listen: endpoint46,
   protocol: oneOf(PROTOCOLS),
   backends: z.array(backendSchema).min(1).max(256),
   health: healthSchema.optional(),
@@ -297,7 +412,7 @@ const serviceSchema = z.strictObject({
   /** Source-IP affinity: a client's new flows go to its last backend for this long. */
   persistence: duration(SECOND, DAY).optional(),
   scheduler: oneOf(SCHEDULERS).default("round-robin"),
-  source_nat: ipv4.optional(),
+  source_nat: ip46.optional(),
   randomize_isn: bool.default(false),
   /**
    * Mid-stream pickup (conntrack's "loose" rule): a TCP segment of an unknown flow re-creates
@@ -358,7 +473,7 @@ const trackSchema = z.strictObject({
     interface: text("an interface name"),
     device: pattern(TAP_NAME, "a network device name").optional(),
   })).max(16).default([]),
-  /** A next hop that must answer ARP on its interface. */
+  /** A next hop that must answer ARP on its interface (IPv4 only). */
   gateways: z.array(z.strictObject({ address: ipv4, interface: text("an interface name") }))
     .max(16).default([]),
   interval: duration(100, MINUTE).default(DEFAULT_TRACK.intervalMs),

@@ -16,6 +16,7 @@ import {
   DEFAULT_PREFIX,
   kill,
   LAB_MODES,
+  labAddressLines,
   labDown,
   type LabMode,
   labStateDir,
@@ -150,6 +151,7 @@ export async function labMain(args: string[]): Promise<number> {
           `lab ${prefix} up: mode ${lab.mode}, units ${lab.units.join(",") || "none"}, ` +
             `state in ${labStateDir(prefix)}`,
         );
+        for (const line of labAddressLines(lab.ipv6)) console.log(`  ${line}`);
         return 0;
       }
       case "down":

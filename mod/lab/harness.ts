@@ -152,6 +152,7 @@ export interface TrafficRun {
 export function trafficArgs(opts: Partial<TrafficOptions>): string[] {
   const flags: [string, string | number | undefined][] = [
     ["--target", opts.target],
+    ["--family", opts.family],
     ["--port", opts.port],
     ["--udp-port", opts.udpPort],
     ["--conns", opts.conns],

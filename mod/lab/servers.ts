@@ -1,6 +1,6 @@
 /**
  * The lab's backend servers, run in `<prefix>-server` as one process (`tandem lab serve`):
- * TCP echo (:7000), UDP echo (:7001) and HTTP (:80) on each backend address.
+ * TCP echo (:7000), UDP echo (:7001) and HTTP (:80) on each backend address, IPv4 and IPv6.
  *
  * Run directly with `deno run -A mod/lab/servers.ts [--address A]... [--tcp-port N] ...`.
  * @module
@@ -9,11 +9,24 @@
 import dgram from "node:dgram";
 import { parseArgs } from "node:util";
 
-/** The lab's backend addresses (DESIGN.md "The lab"). */
+/** The lab's IPv4 backend addresses (DESIGN.md "The lab"). */
 export const BACKEND_ADDRESSES: readonly string[] = ["203.0.113.20", "203.0.113.21"];
+/** The lab's IPv6 backend addresses, beside the IPv4 ones (RFC 3849 documentation prefix). */
+export const BACKEND_ADDRESSES6: readonly string[] = ["2001:db8:113::20", "2001:db8:113::21"];
+/** What `serveLab` and `tandem lab serve` serve by default: both families. */
+export const ALL_BACKEND_ADDRESSES: readonly string[] = [
+  ...BACKEND_ADDRESSES,
+  ...BACKEND_ADDRESSES6,
+];
+
+/** `host:port` for a URL or a log line: IPv6 in brackets (RFC 3986 §3.2.2). */
+export function hostPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
 
 /** Where and what to serve; ports 0 pick free ports (for tests on loopback). */
 export interface ServeOptions {
+  /** IPv4 or IPv6 addresses; default {@link ALL_BACKEND_ADDRESSES}. */
   addresses?: readonly string[];
   tcpPort?: number;
   udpPort?: number;
@@ -118,7 +131,7 @@ async function echoConn(conn: Deno.TcpConn): Promise<void> {
 
 /** Starts every listener and resolves once all are bound. They run until `close()`. */
 export async function serveLab(opts: ServeOptions = {}): Promise<LabServers> {
-  const addresses = opts.addresses ?? BACKEND_ADDRESSES;
+  const addresses = opts.addresses ?? ALL_BACKEND_ADDRESSES;
   const log = opts.log ?? (() => {});
   const listeners: Deno.TcpListener[] = [];
   const conns = new Set<Deno.TcpConn>();
@@ -141,7 +154,7 @@ export async function serveLab(opts: ServeOptions = {}): Promise<LabServers> {
       }
     })());
 
-    const sock = dgram.createSocket("udp4");
+    const sock = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
     sockets.push(sock);
     sock.on("message", (msg, rinfo) => {
       sock.send(msg, rinfo.port, rinfo.address);
@@ -208,7 +221,7 @@ export async function serveMain(args: string[]): Promise<number> {
   }
   const port = (s: string | undefined, d: number): number => (s === undefined ? d : Number(s));
   const opts: ServeOptions = {
-    addresses: values.address ?? BACKEND_ADDRESSES,
+    addresses: values.address ?? ALL_BACKEND_ADDRESSES,
     tcpPort: port(values["tcp-port"], 7000),
     udpPort: port(values["udp-port"], 7001),
     httpPort: port(values["http-port"], 80),

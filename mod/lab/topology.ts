@@ -44,18 +44,58 @@ export const DEFAULT_READY_TIMEOUT_MS = 20_000;
 /** Status API of each unit, inside its own namespace. */
 export const API_ADDR = "127.0.0.1:9090";
 
-/** The lab's addresses (all from documentation ranges, RFC 5737). */
+/**
+ * The lab's addresses, all from documentation ranges: IPv4 (RFC 5737) and, beside every one of
+ * them, IPv6 (`*6`, from 2001:db8::/32, RFC 3849; /64 subnets, RFC 4291 §2.5.4).
+ */
 export const LAB_ADDRESSES = {
   client: "198.51.100.2",
   vip: "198.51.100.10",
   gateway: "203.0.113.1",
   backends: ["203.0.113.20", "203.0.113.21"],
+  client6: "2001:db8:100::2",
+  vip6: "2001:db8:100::10",
+  gateway6: "2001:db8:113::1",
+  backends6: ["2001:db8:113::20", "2001:db8:113::21"],
+  prefix6: 64,
   units: {
-    a: { front: "198.51.100.3", back: "203.0.113.3", ha: "192.0.2.1" },
-    b: { front: "198.51.100.4", back: "203.0.113.4", ha: "192.0.2.2" },
+    a: {
+      front: "198.51.100.3",
+      back: "203.0.113.3",
+      front6: "2001:db8:100::3",
+      back6: "2001:db8:113::3",
+      ha: "192.0.2.1",
+    },
+    b: {
+      front: "198.51.100.4",
+      back: "203.0.113.4",
+      front6: "2001:db8:100::4",
+      back6: "2001:db8:113::4",
+      ha: "192.0.2.2",
+    },
   },
   ports: { tcpEcho: 7000, udpEcho: 7001, http: 80, peer: 4790 },
 } as const;
+
+/** True when the kernel has IPv6 (without it the lab is IPv4 only, as it used to be). */
+export async function kernelHasIpv6(): Promise<boolean> {
+  return await Deno.stat("/proc/sys/net/ipv6").then(() => true, () => false);
+}
+
+/** The lab's addresses as `lab up` prints them: each IPv4 address with its IPv6 twin. */
+export function labAddressLines(ipv6 = true): string[] {
+  const A = LAB_ADDRESSES;
+  const two = (v4: string, v6: string): string => ipv6 ? `${v4} ${v6}` : v4;
+  return [
+    `client ${two(A.client, A.client6)}`,
+    `VIP ${two(A.vip, A.vip6)} (front), gateway ${two(A.gateway, A.gateway6)} (back)`,
+    ...(["a", "b"] as const).map((u) =>
+      `unit ${u}: front ${two(A.units[u].front, A.units[u].front6)}, ` +
+      `back ${two(A.units[u].back, A.units[u].back6)}, ha ${A.units[u].ha}`
+    ),
+    `backends ${A.backends.join(" ")}${ipv6 ? ` ${A.backends6.join(" ")}` : ""}`,
+  ];
+}
 
 /** The namespaces of one lab. */
 export interface LabNamespaces {
@@ -103,6 +143,11 @@ export interface LabUpOptions {
    * benchmarks that stand in another program for tandem.
    */
   unitCommand?: string[];
+  /**
+   * Dual stack (default true, when the kernel has IPv6): the client's, servers' and units'
+   * IPv6 addresses and the IPv6 services. false: the IPv4-only lab.
+   */
+  ipv6?: boolean;
 }
 
 /** What `labUp` built. */
@@ -115,6 +160,8 @@ export interface LabInfo {
   /** Pids of the running units and servers. */
   pids: { a?: number; b?: number; servers?: number; tagger?: number };
   addresses: typeof LAB_ADDRESSES;
+  /** Whether the lab is dual stack (the `*6` addresses exist and the units serve them). */
+  ipv6: boolean;
 }
 
 /** Persisted so that later calls (`restart`, the CLI) know how the lab was started. */
@@ -226,18 +273,40 @@ async function readState(prefix: string): Promise<LabState> {
 }
 
 /** Builds namespaces, bridges, veths, TAPs and addresses (no processes). */
-async function buildTopology(prefix: string, offload: boolean, vlan?: number): Promise<void> {
+async function buildTopology(
+  prefix: string,
+  offload: boolean,
+  vlan: number | undefined,
+  ipv6: boolean,
+): Promise<void> {
   const ns = labNamespaces(prefix);
   const all = [ns.client, ns.a, ns.b, ns.server, ns.sw];
   for (const n of all) await sh(["ip", "netns", "add", n]);
 
-  // No IPv6 at all, so kernels send no ND/RS noise; appliances must not route in the kernel:
-  // the tandem process is the only forwarder there.
-  const haveV6 = await Deno.stat("/proc/sys/net/ipv6").then(() => true, () => false);
+  // IPv6 lives only where the lab puts addresses: the client and the server, with router
+  // advertisements ignored and no autoconfiguration (RFC 4862 §5.5), so no address or route
+  // appears that the lab did not ask for. The appliances' and the switch's kernels have no
+  // IPv6 at all: set before any device exists, `default` keeps it off every TAP, veth and
+  // bridge there, so no link-local address (RFC 4291 §2.5.6) lets the kernel answer NDP for
+  // the tandem process, nor send its own RS/MLD noise. Appliances must not route in the
+  // kernel either: the tandem process is the only forwarder there.
+  const haveV6 = await kernelHasIpv6();
+  const v6 = haveV6 && ipv6;
   const haveBrNf = await Deno.stat("/proc/sys/net/bridge").then(() => true, () => false);
   await Promise.all(all.map((n) => {
     const keys: string[] = [];
-    if (haveV6) {
+    if (v6 && (n === ns.client || n === ns.server)) {
+      keys.push(
+        ...["all", "default"].flatMap((c) => [
+          `net.ipv6.conf.${c}.disable_ipv6=0`,
+          `net.ipv6.conf.${c}.accept_ra=0`,
+          `net.ipv6.conf.${c}.autoconf=0`,
+          // Every address here is the lab's own: no duplicate address detection, so the
+          // link-local one is usable at once as well (RFC 4862 §5.4).
+          `net.ipv6.conf.${c}.accept_dad=0`,
+        ]),
+      );
+    } else if (haveV6) {
       keys.push("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
     }
     if (n === ns.a || n === ns.b) keys.push("net.ipv4.ip_forward=0");
@@ -252,8 +321,10 @@ async function buildTopology(prefix: string, offload: boolean, vlan?: number): P
   }));
 
   // forward_delay 0 + no STP: ports forward at once instead of after 2 x 15 s of listening.
+  // No multicast snooping: neighbour solicitations go to solicited-node groups (RFC 4861
+  // §7.2.2) that the tandem process never joins with MLD, so the bridges must flood them.
   const bridge = (name: string): string =>
-    `link add ${name} type bridge forward_delay 0 stp_state 0`;
+    `link add ${name} type bridge forward_delay 0 stp_state 0 mcast_snooping 0`;
   await ipBatch(ns.sw, ["link set lo up", bridge("brf"), bridge("brb")]);
 
   // Each veth is created inside its namespace with its peer placed straight into the switch,
@@ -264,6 +335,9 @@ async function buildTopology(prefix: string, offload: boolean, vlan?: number): P
     "link set lo up",
     veth("eth0", "cf"),
     `addr add ${LAB_ADDRESSES.client}/24 dev eth0`,
+    // nodad: usable at once, not after a second of duplicate address detection (RFC 4862 §5.4).
+    // No default route: the VIP is on-link.
+    ...(v6 ? [`addr add ${LAB_ADDRESSES.client6}/${LAB_ADDRESSES.prefix6} dev eth0 nodad`] : []),
     "link set eth0 up",
   ]);
   // With a VLAN the servers' segment is tagged on the wire: their addresses live on a VLAN
@@ -285,8 +359,15 @@ async function buildTopology(prefix: string, offload: boolean, vlan?: number): P
       "link set br0 up",
     ]),
     ...LAB_ADDRESSES.backends.map((b) => `addr add ${b}/24 dev ${serverDev}`),
+    ...(v6
+      ? LAB_ADDRESSES.backends6.map((b) =>
+        `addr add ${b}/${LAB_ADDRESSES.prefix6} dev ${serverDev} nodad`
+      )
+      : []),
     `link set ${serverDev} up`,
     `route add default via ${LAB_ADDRESSES.gateway}`,
+    // The family follows from the gateway's address.
+    ...(v6 ? [`route add default via ${LAB_ADDRESSES.gateway6} dev ${serverDev}`] : []),
   ]);
   for (const u of ["a", "b"] as const) {
     // The appliance kernel holds no address on front/back: the tandem process speaks for the
@@ -410,29 +491,51 @@ async function waitFor(
   }
 }
 
+/** The addresses of family `-4`/`-6` in namespace `ns` (every device); [] when it has none. */
+export async function nsAddresses(ns: string, fam: "-4" | "-6"): Promise<string[]> {
+  const r = await nsRun(ns, ["ip", "-j", fam, "addr", "show"]);
+  if (r.code !== 0) return [];
+  try {
+    const links = JSON.parse(r.stdout || "[]") as { addr_info?: { local?: string }[] }[];
+    return links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? ""))
+      .filter((a) => a !== "");
+  } catch {
+    return [];
+  }
+}
+
 async function curlOk(ns: string, url: string): Promise<boolean> {
-  const r = await nsRun(ns, ["curl", "-sf", "-o", "/dev/null", "-m", "1", url]);
+  // -g: the brackets of an IPv6 URL are literal, not a glob.
+  const r = await nsRun(ns, ["curl", "-gsf", "-o", "/dev/null", "-m", "1", url]);
   return r.code === 0;
 }
 
 /**
  * Starts the lab servers in `<prefix>-server` (pid file in the lab's state directory); resolves
- * once both backend addresses answer HTTP.
+ * once every backend address, IPv4 and IPv6, answers HTTP.
  */
 export async function startLabServers(prefix: string, timeoutMs: number): Promise<number> {
   const dir = labStateDir(prefix);
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const ns = labNamespaces(prefix).server;
   const log = `${dir}/servers.log`;
+  // IPv6 only where the namespace has it: the Linux pair's lab and an IPv4-only lab do not.
+  const held = await nsAddresses(ns, "-6");
+  const addresses: string[] = [
+    ...LAB_ADDRESSES.backends,
+    ...LAB_ADDRESSES.backends6.filter((a) => held.includes(a)),
+  ];
   const pid = await spawnInNs(
     ns,
-    labToolCommand("serve"),
+    [...labToolCommand("serve"), ...addresses.flatMap((a) => ["--address", a])],
     log,
     `${dir}/servers.pid`,
     labCwd(prefix),
   );
   await waitFor("lab servers", pid, log, timeoutMs, async () => {
-    const oks = await Promise.all(LAB_ADDRESSES.backends.map((b) => curlOk(ns, `http://${b}/`)));
+    const oks = await Promise.all(
+      addresses.map((b) => curlOk(ns, b.includes(":") ? `http://[${b}]/` : `http://${b}/`)),
+    );
     return oks.every((x) => x);
   });
   return pid;
@@ -499,6 +602,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   }
   const offload = opts.vlan === undefined && opts.offload !== false;
   const units = opts.units ?? ["a", "b"];
+  const ipv6 = opts.ipv6 !== false && await kernelHasIpv6();
   const timeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   await labDown(prefix);
 
@@ -528,6 +632,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
         persistence: opts.persistence,
         offload,
         vlan: opts.vlan,
+        ipv6,
         // The lab shares its cores with the clients and servers it measures: real-time units
         // starve them (stalls of seconds under load), so the lab runs its units at nice.
         scheduling: opts.scheduling ?? "nice",
@@ -543,7 +648,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   };
   await Deno.writeTextFile(`${dir}/lab.json`, JSON.stringify(st) + "\n");
 
-  await buildTopology(prefix, offload, opts.vlan);
+  await buildTopology(prefix, offload, opts.vlan, ipv6);
   const info: LabInfo = {
     prefix,
     mode,
@@ -552,6 +657,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     units,
     pids: {},
     addresses: LAB_ADDRESSES,
+    ipv6,
   };
   if (opts.vlan !== undefined) {
     info.pids.tagger = await startVlanTagger(prefix, opts.vlan, timeoutMs);

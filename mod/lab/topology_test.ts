@@ -8,6 +8,7 @@ import {
   checkPrefix,
   crash,
   LAB_ADDRESSES,
+  labAddressLines,
   labDown,
   labNamespaces,
   labStateDir,
@@ -176,9 +177,14 @@ Deno.test({
       const sw = await addrs(ns.sw);
       for (const p of ["cf", "af", "bf"]) assert.equal(sw.get(p)?.master, "brf", p);
       for (const p of ["ab", "bb", "sb"]) assert.equal(sw.get(p)?.master, "brb", p);
+      // Dual stack: IPv6 runs in the client's kernel, without router advertisements.
       assert.equal(
         (await nsExec(ns.client, ["sysctl", "-n", "net.ipv6.conf.all.disable_ipv6"])).trim(),
-        "1",
+        "0",
+      );
+      assert.equal(
+        (await nsExec(ns.client, ["sysctl", "-n", "net.ipv6.conf.eth0.accept_ra"])).trim(),
+        "0",
       );
 
       // HA link works, and no appliance answers yet: the kernel of P-a holds no front address.
@@ -268,4 +274,183 @@ Deno.test({
     assert.ok(serversPid !== undefined && !pidAlive(serversPid), "labDown stopped the servers");
     await assert.rejects(Deno.stat(labStateDir(prefix)), Deno.errors.NotFound, "state removed");
   },
+});
+
+/** Global IPv6 addresses of a device (not link-local), sorted (the kernel lists newest first). */
+function v6global(l: IpAddr | undefined): string[] {
+  return (l?.addr_info ?? []).filter((a) => a.family === "inet6" && !a.local.startsWith("fe80:"))
+    .map((a) => `${a.local}/${a.prefixlen}`).sort();
+}
+
+/** True when any IPv6 address in namespace `ns` still waits for DAD. */
+async function tentative(ns: string): Promise<boolean> {
+  return (await nsExec(ns, ["ip", "-6", "addr", "show", "tentative"])).trim() !== "";
+}
+
+/** The IPv6 default route's gateway in `ns`, if any. */
+async function defaultGw6(ns: string): Promise<string | undefined> {
+  const out = await nsExec(ns, ["ip", "-6", "-j", "route", "show", "default"]);
+  return (JSON.parse(out) as { gateway?: string }[])[0]?.gateway;
+}
+
+/** Asserts the appliance namespaces' kernels hold no IPv6 address anywhere, TAPs included. */
+async function assertApplianceNoIpv6(ns: ReturnType<typeof labNamespaces>): Promise<void> {
+  for (const u of ["a", "b"] as const) {
+    const l = await addrs(ns[u]);
+    for (const dev of ["tnd-front", "tnd-back", "eth0", "eth1", "front", "back", "ha0"]) {
+      assert.ok(l.has(dev), `${u}: ${dev} exists`);
+      assert.deepEqual(v6(l.get(dev)), [], `${u}: no IPv6 on ${dev}`);
+    }
+    for (const dev of l.values()) assert.deepEqual(v6(dev), [], `${u}: no IPv6 on ${dev.ifname}`);
+    for (const tap of ["tnd-front", "tnd-back"]) {
+      assert.equal(
+        (await nsExec(ns[u], ["sysctl", "-n", `net.ipv6.conf.${tap}.disable_ipv6`])).trim(),
+        "1",
+        `${u}: IPv6 off on ${tap}: the kernel never answers NDP for the process`,
+      );
+    }
+  }
+}
+
+Deno.test({
+  name: "lab IPv6 (servers, no units): client and backend addresses, v6 default route, " +
+    "silent appliance TAPs, echo and HTTP on the IPv6 backends",
+  ignore: skip !== null,
+  async fn() {
+    const prefix = "t6lb";
+    const ns = labNamespaces(prefix);
+    try {
+      await withLab({ prefix, units: [] }, async (lab) => {
+        assert.equal(lab.ipv6, true);
+        const client = await addrs(ns.client);
+        assert.deepEqual(v6global(client.get("eth0")), ["2001:db8:100::2/64"]);
+        assert.equal(await defaultGw6(ns.client), undefined, "the VIP is on-link: no route");
+        const server = await addrs(ns.server);
+        assert.deepEqual(v6global(server.get("eth0")), [
+          "2001:db8:113::20/64",
+          "2001:db8:113::21/64",
+        ]);
+        assert.deepEqual(v4(server.get("eth0")), ["203.0.113.20/24", "203.0.113.21/24"]);
+        assert.equal(await defaultGw6(ns.server), LAB_ADDRESSES.gateway6);
+        assert.equal(await tentative(ns.client), false, "nodad: usable at once");
+        assert.equal(await tentative(ns.server), false, "nodad: usable at once");
+        for (const n of [ns.client, ns.server]) {
+          for (const key of ["accept_ra", "autoconf"]) {
+            assert.equal(
+              (await nsExec(n, ["sysctl", "-n", `net.ipv6.conf.eth0.${key}`])).trim(),
+              "0",
+              `${n}: ${key}`,
+            );
+          }
+        }
+        await assertApplianceNoIpv6(ns);
+        const sw = await addrs(ns.sw);
+        for (const dev of sw.values()) assert.deepEqual(v6(dev), [], `sw: ${dev.ifname}`);
+        assert.equal(sw.get("brf")?.linkinfo?.info_data?.mcast_snooping, 0);
+
+        // The units' configs are dual stack.
+        const cfg = loadConfig(`${lab.stateDir}/a.yaml`, { mode: "standby-forward" });
+        assert.deepEqual(cfg.services.map((s) => s.name).slice(3), ["echo6", "udp-echo6", "http6"]);
+
+        // The servers answer on the IPv6 backends: the lab's own clients, run in P-server.
+        for (const backend of LAB_ADDRESSES.backends6) {
+          const out = await nsExec(ns.server, [
+            ...labToolCommand("traffic"),
+            "--target",
+            backend,
+            "--conns",
+            "3",
+            "--udp",
+            "2",
+            "--churn-ms",
+            "25",
+            "--interval-ms",
+            "10",
+            "--duration-ms",
+            "300",
+          ]);
+          const r = JSON.parse(out.trim().split("\n").pop()!) as TrafficReport;
+          assert.equal(r.tcp.completed, 3, JSON.stringify(r.errorSamples));
+          assert.equal(r.tcp.corruptBytes, 0);
+          assert.ok(r.churn.opened > 0 && r.churn.completed === r.churn.opened);
+          assert.ok(r.udp.sent > 0 && r.udp.received === r.udp.sent, JSON.stringify(r.udp));
+          const body = await nsExec(ns.server, ["curl", "-gsf", "-m", "2", `http://[${backend}]/`]);
+          assert.equal(body, `tandem lab backend ${backend}\n`);
+        }
+        // The server's kernel reaches its on-link gateway's subnet only: the gateway itself is
+        // the units' floating address, and no unit runs, so nothing answers for it.
+        const r = await nsRun(ns.server, [
+          "ping",
+          "-6",
+          "-c1",
+          "-W1",
+          "-q",
+          LAB_ADDRESSES.gateway6,
+        ]);
+        assert.notEqual(r.code, 0, "no unit: nothing answers for the IPv6 gateway");
+      });
+    } finally {
+      await labDown(prefix);
+    }
+    const after = await listNamespaces();
+    for (const n of Object.values(ns)) assert.ok(!after.includes(n), `${n} removed`);
+  },
+});
+
+Deno.test({
+  name: "lab IPv6 with a VLAN: the servers' IPv6 addresses move to the VLAN interface too",
+  ignore: skip !== null,
+  async fn() {
+    const prefix = "t6lv";
+    const ns = labNamespaces(prefix);
+    try {
+      await withLab({ prefix, units: [], noServers: true, vlan: 113 }, async () => {
+        const server = await addrs(ns.server);
+        assert.deepEqual(v6global(server.get("vlan0")), [
+          "2001:db8:113::20/64",
+          "2001:db8:113::21/64",
+        ]);
+        assert.deepEqual(v6global(server.get("eth0")), []);
+        assert.equal(await defaultGw6(ns.server), LAB_ADDRESSES.gateway6);
+        assert.equal(await tentative(ns.server), false);
+        await assertApplianceNoIpv6(ns);
+      });
+    } finally {
+      await labDown(prefix);
+    }
+    const after = await listNamespaces();
+    for (const n of Object.values(ns)) assert.ok(!after.includes(n), `${n} removed`);
+  },
+});
+
+Deno.test({
+  name: "lab with ipv6: false: the IPv4-only lab, IPv6 off everywhere",
+  ignore: skip !== null,
+  async fn() {
+    const prefix = "t6l4";
+    const ns = labNamespaces(prefix);
+    try {
+      await withLab({ prefix, units: [], noServers: true, ipv6: false }, async (lab) => {
+        assert.equal(lab.ipv6, false);
+        for (const n of [ns.client, ns.server]) {
+          assert.equal(
+            (await nsExec(n, ["sysctl", "-n", "net.ipv6.conf.all.disable_ipv6"])).trim(),
+            "1",
+          );
+        }
+        assert.ok(!(await Deno.readTextFile(`${lab.stateDir}/a.yaml`)).includes("2001:"));
+      });
+    } finally {
+      await labDown(prefix);
+    }
+  },
+});
+
+Deno.test("labAddressLines: every IPv4 address beside its IPv6 twin", () => {
+  const lines = labAddressLines();
+  assert.equal(lines[0], "client 198.51.100.2 2001:db8:100::2");
+  assert.ok(lines.some((l) => l.includes("VIP 198.51.100.10 2001:db8:100::10")));
+  assert.ok(lines.some((l) => l.includes("front 198.51.100.4 2001:db8:100::4")));
+  assert.ok(lines.some((l) => l.includes("2001:db8:113::20 2001:db8:113::21")));
+  assert.ok(labAddressLines(false).every((l) => !l.includes("2001:")));
 });

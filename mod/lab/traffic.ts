@@ -11,11 +11,43 @@ import dgram from "node:dgram";
 import { parseArgs } from "node:util";
 import { fmix32 } from "../util/hash.ts";
 import { xorshift32 } from "../util/prng.ts";
+import { parseIpv4, parseIpv6 } from "../wire/addr.ts";
+
+/** The lab's IPv4 VIP (DESIGN.md "The lab"). */
+export const VIP = "198.51.100.10";
+/** The lab's IPv6 VIP, beside the IPv4 one (RFC 3849 documentation prefix). */
+export const VIP6 = "2001:db8:100::10";
+
+/** An address family as the traffic options name it. */
+export type Family = 4 | 6;
+
+/** The lab VIP of `family`. */
+export function vipOf(family: Family = 4): string {
+  return family === 6 ? VIP6 : VIP;
+}
+
+/** True for IPv6 address text (it has colons; IPv4 never does). */
+export function isIpv6(address: string): boolean {
+  return address.includes(":");
+}
+
+/** `http://<vip>[:port]<path>` on the lab VIP of `family`, IPv6 in brackets (RFC 3986 §3.2.2). */
+export function vipUrl(path = "/", family: Family = 4, port = 80): string {
+  const host = family === 6 ? `[${VIP6}]` : VIP;
+  return `http://${host}${port === 80 ? "" : `:${port}`}${
+    path.startsWith("/") ? path : `/${path}`
+  }`;
+}
 
 /** Options of one traffic run; see `DEFAULT_TRAFFIC`. */
 export interface TrafficOptions {
-  /** Address of the service (the lab VIP by default). */
+  /** Address of the service, IPv4 or IPv6 (the lab VIP of `family` by default). */
   target: string;
+  /**
+   * Which lab VIP to aim at when `target` is not given: 4 (default, 198.51.100.10) or 6
+   * (2001:db8:100::10).
+   */
+  family?: Family;
   /** TCP echo port. */
   port: number;
   /** UDP echo port. */
@@ -48,7 +80,7 @@ export interface TrafficOptions {
 
 /** Defaults of the CLI: the lab's VIP and the sizes named in the lab brief. */
 export const DEFAULT_TRAFFIC: TrafficOptions = {
-  target: "198.51.100.10",
+  target: VIP,
   port: 7000,
   udpPort: 7001,
   conns: 200,
@@ -341,7 +373,11 @@ class EchoConn {
 
 /** Runs the traffic described by `opts` and resolves with the report when it has ended. */
 export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise<TrafficReport> {
-  const o: TrafficOptions = { ...DEFAULT_TRAFFIC, ...partial };
+  const o: TrafficOptions = {
+    ...DEFAULT_TRAFFIC,
+    ...partial,
+    target: partial.target ?? vipOf(partial.family),
+  };
   const stop = new AbortController();
   const samples = new Samples();
   const errorSamples = new Set<string>();
@@ -499,7 +535,7 @@ export async function runTraffic(partial: Partial<TrafficOptions> = {}): Promise
   // --- UDP flows ---
   const udpFlow = async (f: number): Promise<void> => {
     const id = UDP_ID_BASE + f;
-    const sock = dgram.createSocket("udp4");
+    const sock = dgram.createSocket(isIpv6(o.target) ? "udp6" : "udp4");
     const seen = new Set<number>();
     let sent = 0;
     let allBack: (() => void) | null = null;
@@ -605,6 +641,7 @@ export function parseTrafficArgs(args: string[]): Partial<TrafficOptions> | stri
       args,
       options: {
         target: { type: "string" },
+        family: { type: "string" },
         port: { type: "string" },
         "udp-port": { type: "string" },
         conns: { type: "string" },
@@ -643,9 +680,20 @@ export function parseTrafficArgs(args: string[]): Partial<TrafficOptions> | stri
     }
     (out as Record<string, number>)[key] = n;
   }
+  if (values.family !== undefined) {
+    if (values.family !== "4" && values.family !== "6") return "--family must be 4 or 6";
+    out.family = Number(values.family) as Family;
+  }
   if (values.target !== undefined) {
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(values.target)) return "--target must be an IPv4 address";
-    out.target = values.target;
+    const t = values.target;
+    const ok = isIpv6(t)
+      ? parseIpv6(t) !== undefined
+      : /^\d{1,3}(\.\d{1,3}){3}$/.test(t) && parseIpv4(t) !== undefined;
+    if (!ok) return "--target must be an IPv4 or IPv6 address";
+    if (out.family !== undefined && (out.family === 6) !== isIpv6(t)) {
+      return `--target ${t} is not an IPv${out.family} address (--family ${out.family})`;
+    }
+    out.target = t;
   }
   if (values["stop-file"] !== undefined) out.stopFile = values["stop-file"];
   if (values["mark-file"] !== undefined) out.markFile = values["mark-file"];

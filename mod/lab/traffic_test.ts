@@ -3,6 +3,7 @@ import dgram from "node:dgram";
 import net from "node:net";
 import {
   countDiff,
+  DEFAULT_TRAFFIC,
   HEADER_LEN,
   MARK_WINDOW_MS,
   messageBytes,
@@ -11,8 +12,13 @@ import {
   percentile,
   runTraffic,
   type TrafficReport,
+  VIP,
+  VIP6,
+  vipOf,
+  vipUrl,
   watchdog,
 } from "./traffic.ts";
+import { trafficArgs } from "./harness.ts";
 import { serveLab } from "./servers.ts";
 
 const LO = "127.0.0.1";
@@ -504,4 +510,56 @@ Deno.test("watchdog fires after its time, but not for time this process was not 
     } catch { /* closed */ }
     l.close();
   }
+});
+
+Deno.test("traffic over IPv6 loopback: TCP echo, churn and UDP (udp6) complete byte-exact", async () => {
+  const LO6 = "::1";
+  const srv = await serveLab({ addresses: [LO6], tcpPort: 0, udpPort: 0, httpPort: 0 });
+  try {
+    const p = srv.ports.get(LO6)!;
+    const r = await runTraffic({
+      target: LO6,
+      port: p.tcp,
+      udpPort: p.udp,
+      conns: 4,
+      intervalMs: 10,
+      churnMs: 20,
+      udp: 2,
+      durationMs: 300,
+      timeoutMs: 2000,
+    });
+    assert.equal(r.tcp.completed, 4, JSON.stringify(r.errorSamples));
+    assert.equal(r.tcp.corruptBytes, 0);
+    assert.ok(r.conns.every((c) => c.echoes >= 1 && c.error === null));
+    assert.ok(r.churn.opened >= 1 && r.churn.completed === r.churn.opened);
+    assert.ok(r.udp.sent >= 2 && r.udp.received === r.udp.sent, JSON.stringify(r.udp));
+    assert.equal(r.udp.corrupt, 0);
+  } finally {
+    await srv.close();
+  }
+});
+
+Deno.test("traffic targets: the IPv6 VIP by family, IPv4 stays the default", () => {
+  assert.equal(VIP, "198.51.100.10");
+  assert.equal(VIP6, "2001:db8:100::10");
+  assert.equal(DEFAULT_TRAFFIC.target, VIP);
+  assert.equal(vipOf(), VIP);
+  assert.equal(vipOf(6), VIP6);
+  assert.equal(vipUrl("/"), "http://198.51.100.10/");
+  assert.equal(vipUrl("/bytes?n=5", 6), "http://[2001:db8:100::10]/bytes?n=5");
+  assert.equal(vipUrl("x", 6, 8080), "http://[2001:db8:100::10]:8080/x");
+  assert.deepEqual(parseTrafficArgs(["--target", "2001:db8:100::10"]), { target: VIP6 });
+  assert.deepEqual(parseTrafficArgs(["--family", "6"]), { family: 6 });
+  assert.deepEqual(parseTrafficArgs(["--family", "6", "--target", "::1"]), {
+    family: 6,
+    target: "::1",
+  });
+  assert.match(String(parseTrafficArgs(["--family", "5"])), /--family must be 4 or 6/);
+  assert.match(String(parseTrafficArgs(["--target", "2001:db8::g"])), /IPv4 or IPv6/);
+  assert.match(String(parseTrafficArgs(["--target", "300.1.1.1"])), /IPv4 or IPv6/);
+  assert.match(
+    String(parseTrafficArgs(["--family", "4", "--target", "::1"])),
+    /not an IPv4 address/,
+  );
+  assert.deepEqual(trafficArgs({ family: 6, conns: 2 }), ["--family", "6", "--conns", "2"]);
 });

@@ -27,6 +27,12 @@ import type { Engine } from "../engine/engine.ts";
 import type { HealthChange } from "../engine/health.ts";
 import { ST_PERSIST } from "../flow/states.ts";
 import { addrText, withPort } from "../wire/addr.ts";
+import { parseEndpoint } from "../config/schema.ts";
+
+/** `a.b.c.d:port`, or `[v6]:port` for an IPv6 address (RFC 5952 text, as the config's). */
+export function endpointText(ip: number, ip6: ArrayLike<number> | undefined, port: number): string {
+  return withPort(addrText(ip, ip6), port);
+}
 
 /** How often the health view is re-sent even without a change. */
 export const HEALTH_SHARE_MS = 1000;
@@ -107,7 +113,7 @@ export class Balancer {
     this.#peer = [];
   }
 
-  /** Sets the state of `address` (`a.b.c.d:port`) of service `name` on this unit. */
+  /** Sets the state of `address` (`a.b.c.d:port` or `[v6]:port`) of service `name` on this unit. */
   setAdmin(name: string, address: string, admin: BackendAdmin): AdminResult {
     const services = this.#engine.config.services;
     const svc = services.findIndex((s) => s.name === name && !s.retired);
@@ -115,9 +121,9 @@ export class Balancer {
       return { ok: false, reason: "unknown-service", message: `no service named ${name}` };
     }
     const s = services[svc]!;
-    const backend = s.backends.findIndex((b) =>
-      withPort(addrText(b.ip, b.ip6), b.port) === address
-    );
+    // Any spelling of an IPv6 address finds its backend: compare canonical text.
+    const want = parseEndpoint(address)?.text ?? address;
+    const backend = s.backends.findIndex((b) => endpointText(b.ip, b.ip6, b.port) === want);
     if (backend < 0) {
       return {
         ok: false,
@@ -147,9 +153,7 @@ export class Balancer {
     }
     if (!this.#engine.ctx.pools[svc]!.setAdmin(backend, admin)) return undefined;
     const b = s.backends[backend]!;
-    return `${s.name} ${withPort(addrText(b.ip, b.ip6), b.port)}: ${
-      ADMIN_NAMES[admin]
-    } (from the peer)`;
+    return `${s.name} ${endpointText(b.ip, b.ip6, b.port)}: ${ADMIN_NAMES[admin]} (from the peer)`;
   }
 
   /** Every backend's state as CTRL_BACKEND_ADMIN arguments (what a joining peer needs). */
@@ -165,9 +169,7 @@ export class Balancer {
   /** A readable line for a health flip. */
   describe(c: HealthChange): string {
     const s = this.#engine.config.services[c.svc]!, b = s.backends[c.backend]!;
-    return `${s.name} ${withPort(addrText(b.ip, b.ip6), b.port)} ${
-      c.up ? "up" : `down (${c.why})`
-    }`;
+    return `${s.name} ${endpointText(b.ip, b.ip6, b.port)} ${c.up ? "up" : `down (${c.why})`}`;
   }
 
   /**
@@ -206,14 +208,14 @@ export class Balancer {
       const pool = e.ctx.pools[svc]!, peer = this.#peer[svc];
       return [{
         name: s.name,
-        listen: withPort(addrText(s.vip, s.vip6), s.port),
+        listen: endpointText(s.vip, s.vip6, s.port),
         protocol: s.proto === 6 ? "tcp" : "udp",
         scheduler: s.scheduler,
         health: { kind: s.health?.kind ?? "none", intervalMs: s.health?.intervalMs ?? 0 },
         persistenceMs: s.persistenceMs ? s.persistenceMs : null,
         backendsUp: pool.upCount,
         backends: s.backends.map((b, i) => ({
-          address: withPort(addrText(b.ip, b.ip6), b.port),
+          address: endpointText(b.ip, b.ip6, b.port),
           weight: b.weight ?? 1,
           admin: ADMIN_NAMES[pool.admin[i]!]!,
           health: healthName(pool.health[i]!),

@@ -10,7 +10,8 @@ import {
   RecordingOutput,
   seeded,
 } from "../engine/testing.ts";
-import { Balancer, packAdmin, unpackAdmin } from "./balancer.ts";
+import { parseIpv6 } from "../wire/addr.ts";
+import { Balancer, endpointText, packAdmin, unpackAdmin } from "./balancer.ts";
 
 function balancer() {
   const base = labEngineConfig("a");
@@ -128,4 +129,33 @@ Deno.test("balancer: each backend's flow count is reused for a second, then coun
   feed(engine, clientSyn(engine.config, 40002), 0, 1);
   assert.equal(b.services(false, 999)[0]!.backends[0]!.flows, 1, "within the second: reused");
   assert.equal(b.services(false, 1000)[0]!.backends[0]!.flows, 2, "then counted again");
+});
+
+Deno.test("balancer: an IPv6 service shows [v6]:port and finds a backend by any spelling", () => {
+  const w = (text: string) => parseIpv6(text)!;
+  const base = labEngineConfig("a");
+  const v4 = base.services[0]!;
+  const six = {
+    ...v4,
+    name: "echo6",
+    vip: 0x10,
+    vip6: w("2001:db8:100::10"),
+    backends: [
+      { ip: 0x20, ip6: w("2001:db8:113::20"), port: 7000 },
+      { ip: 0x21, ip6: w("2001:db8:113::21"), port: 7000 },
+    ],
+  };
+  const engine = new Engine({ ...base, services: [v4, six] }, new RecordingOutput(), seeded(1));
+  const b = new Balancer(engine);
+  const st = b.services(false, 0).find((s) => s.name === "echo6")!;
+  assert.equal(st.listen, "[2001:db8:100::10]:7000");
+  assert.deepEqual(st.backends.map((x) => x.address), [
+    "[2001:db8:113::20]:7000",
+    "[2001:db8:113::21]:7000",
+  ]);
+  const r = b.setAdmin("echo6", "[2001:DB8:113:0::21]:7000", "maintenance");
+  assert.deepEqual(r.ok && [r.svc, r.backend, r.admin], [1, 1, A_MAINTENANCE]);
+  const low = b.setAdmin("echo6", "0.0.0.33:7000", "maintenance");
+  assert.equal(!low.ok && low.reason, "unknown-backend", "the low word alone is no address");
+  assert.equal(endpointText(0xcb007114, undefined, 80), "203.0.113.20:80");
 });

@@ -5,7 +5,7 @@
  */
 import type { Config } from "../config/load.ts";
 import { configDigest } from "../config/digest.ts";
-import type { EngineConfig } from "../engine/config.ts";
+import type { EngineConfig, Ip6 } from "../engine/config.ts";
 import type { FailsafeSetup, UnitSetup } from "./unit.ts";
 
 export const VERSION = "0.1.0";
@@ -20,6 +20,19 @@ export function virtualMac(pairId: number, iface: number): Uint8Array {
   return new Uint8Array([0x02, 0x74, 0x6e, (pairId >>> 8) & 255, pairId & 255, iface & 255]);
 }
 
+/**
+ * `{ [key]: copy of w }`, or `{}` when `w` is absent: IPv6 fields appear only where the config
+ * has them, so an IPv4-only config maps to exactly what it always did. The copy keeps the
+ * engine's words apart from the config's.
+ */
+function v6<K extends string>(key: K, w: Ip6 | undefined): { [k in K]?: Ip6 } {
+  return w === undefined ? {} : { [key]: Uint32Array.from(w) } as { [k in K]?: Ip6 };
+}
+
+/**
+ * The engine's view of `cfg`. An IPv6 address travels as `ip6` words with its low word in the
+ * plain field beside it (`ip`, `vip`, `snatIp`), as `engine/config.ts` expects.
+ */
 export function engineConfig(cfg: Config): EngineConfig {
   const ifIndex = (name: string) => cfg.interfaces.findIndex((i) => i.name === name);
   return {
@@ -28,6 +41,8 @@ export function engineConfig(cfg: Config): EngineConfig {
       mac: i.mac,
       ip: i.address,
       prefix: i.prefix,
+      ...v6("ip6", i.address6),
+      ...(i.prefix6 === undefined ? {} : { prefix6: i.prefix6 }),
       vlan: i.vlan,
       mtu: i.mtu,
     })),
@@ -35,21 +50,25 @@ export function engineConfig(cfg: Config): EngineConfig {
       ip: f.address,
       prefix: f.prefix,
       iface: ifIndex(f.interface),
+      ...v6("ip6", f.address6),
     })),
     services: cfg.services.map((s) => ({
       name: s.name,
       proto: s.protocol === "tcp" ? 6 : 17,
       vip: s.listen.address,
+      ...v6("vip6", s.listen.address6),
       port: s.listen.port,
       iface: ifIndex(s.interface),
       backends: s.backends.map((b) => ({
         ip: b.address,
+        ...v6("ip6", b.address6),
         port: b.port,
         weight: b.weight,
         admin: b.admin,
       })),
       scheduler: s.scheduler,
       snatIp: s.sourceNat ?? 0,
+      ...v6("snatIp6", s.sourceNat6),
       randomizeIsn: s.randomizeIsn,
       pickup: s.pickup,
       synProxy: s.synProxy,

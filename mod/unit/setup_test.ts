@@ -4,7 +4,7 @@ import { type Config, parseConfig } from "../config/load.ts";
 import { labConfigText } from "../config/lab_config.ts";
 import { configDigest } from "../config/digest.ts";
 import type { Mode } from "../ha/types.ts";
-import { ipv4ToString, macToString } from "../wire/addr.ts";
+import { ipv4ToString, ipv6ToString, macToString } from "../wire/addr.ts";
 import { engineConfig, unitSetup, VERSION, virtualMac } from "./setup.ts";
 
 const KEY = "0123456789abcdef0123456789abcdef";
@@ -21,14 +21,18 @@ const readFile = (path: string): Uint8Array => {
 // deno-lint-ignore no-explicit-any
 type Doc = Record<string, any>;
 
-/** Lab unit `unit`'s config, optionally edited as a YAML document first. */
+/**
+ * Lab unit `unit`'s config, optionally edited as a YAML document first. IPv4 only unless
+ * `ipv6`: the IPv4 tests see exactly the lab they were written for.
+ */
 function lab(
   unit: "a" | "b",
   edit: (d: Doc) => void = () => {},
   mode: Mode = "standby-forward",
+  ipv6 = false,
 ): Config {
   const doc = parse(
-    labConfigText({ unit, keyFile: "/cfg/peer.key", tokenFile: "/cfg/api.token", mode }),
+    labConfigText({ unit, keyFile: "/cfg/peer.key", tokenFile: "/cfg/api.token", mode, ipv6 }),
   ) as Doc;
   edit(doc);
   return parseConfig(stringify(doc), "/cfg", {}, readFile);
@@ -223,4 +227,59 @@ Deno.test("engineConfig: each interface's mtu reaches the engine", () => {
   assert.deepEqual(engineConfig(lab("a")).interfaces.map((i) => i.mtu), [1500, 1500]);
   const e = engineConfig(lab("a", (d) => (d.interfaces.back.mtu = 1400)));
   assert.deepEqual(e.interfaces.map((i) => [i.name, i.mtu]), [["front", 1500], ["back", 1400]]);
+});
+
+Deno.test("engineConfig: dual stack adds IPv6 words, low words in the plain fields", () => {
+  const e = engineConfig(lab("a", () => {}, "standby-forward", true));
+  const w = (x: ArrayLike<number> | undefined) => x === undefined ? "-" : ipv6ToString(x);
+  assert.deepEqual(
+    e.interfaces.map((i) => [i.name, w(i.ip6), i.prefix6]),
+    [["front", "2001:db8:100::3", 64], ["back", "2001:db8:113::3", 64]],
+  );
+  assert.deepEqual(
+    e.floating.map((f) => [w(f.ip6), f.ip, f.prefix, f.iface]),
+    [
+      ["-", 0xc633640a, 24, 0],
+      ["-", 0xcb007101, 24, 1],
+      ["2001:db8:100::10", 0x10, 64, 0],
+      ["2001:db8:113::1", 0x1, 64, 1],
+    ],
+  );
+  const six = e.services.slice(3);
+  assert.deepEqual(
+    six.map((s) => [s.name, s.proto, w(s.vip6), s.vip, s.port, s.iface, s.snatIp, "snatIp6" in s]),
+    [
+      ["echo6", 6, "2001:db8:100::10", 0x10, 7000, 0, 0, false],
+      ["udp-echo6", 17, "2001:db8:100::10", 0x10, 7001, 0, 0, false],
+      ["http6", 6, "2001:db8:100::10", 0x10, 80, 0, 0, false],
+    ],
+  );
+  assert.deepEqual(
+    six[0]!.backends.map((b) => [w(b.ip6), b.ip, b.port]),
+    [["2001:db8:113::20", 0x20, 7000], ["2001:db8:113::21", 0x21, 7000]],
+  );
+  assert.deepEqual(six[0]!.health, e.services[0]!.health, "the same checks as the IPv4 twin");
+  const snat = engineConfig(
+    lab("a", (d) => (d.services[3].source_nat = "2001:db8:113::1"), "standby-forward", true),
+  ).services[3]!;
+  assert.equal(w(snat.snatIp6), "2001:db8:113::1");
+  assert.equal(snat.snatIp, 1);
+});
+
+Deno.test("engineConfig: the IPv4 part of a dual-stack lab maps exactly as the IPv4-only lab", () => {
+  const v4 = engineConfig(lab("a"));
+  const ds = engineConfig(lab("a", () => {}, "standby-forward", true));
+  assert.ok(v4.interfaces.every((i) => !("ip6" in i) && !("prefix6" in i)), "no IPv6 keys");
+  assert.ok(v4.floating.every((f) => !("ip6" in f)));
+  assert.ok(v4.services.every((s) => !("vip6" in s) && s.backends.every((b) => !("ip6" in b))));
+  assert.deepEqual(
+    ds.interfaces.map(({ ip6: _a, prefix6: _b, ...rest }) => rest),
+    v4.interfaces,
+  );
+  assert.deepEqual(ds.floating.slice(0, 2), v4.floating);
+  assert.deepEqual(ds.services.slice(0, 3), v4.services);
+  // The engine gets its own copy of the words.
+  const cfg = lab("a", () => {}, "standby-forward", true);
+  const e = engineConfig(cfg);
+  assert.notEqual(e.interfaces[0]!.ip6, cfg.interfaces[0]!.address6);
 });
