@@ -718,3 +718,86 @@ Deno.test("ipv6: the SYN proxy answers an IPv6 SYN with a cookie, replays the ha
   same(d.src, VIP6);
   assert.equal(readU32(out.emitted[0]!.frame, d.l4 + 4), cookie + 1, "in the client's terms");
 });
+
+Deno.test("ipv6: a health check of an IPv6 backend solicits it, then checks it by SYN from the back self", () => {
+  const base = config6();
+  base.services = base.services.filter((s) => s.name === "echo6").map((s) => ({
+    ...s,
+    health: {
+      kind: "tcp" as const,
+      intervalMs: 1000,
+      timeoutMs: 500,
+      rise: 1,
+      fall: 1,
+      port: 0,
+      path: "/",
+      expect: 200,
+    },
+  }));
+  const out = new RecordingOutput();
+  const engine = new Engine(base, out, seeded(1));
+  // Checks start spread over 10 ms steps.
+  engine.tick(0);
+  engine.tick(10);
+  // Neither backend is known: a solicitation for each, from the back self address.
+  const nss = out.emitted.map((e) => parse6(e.frame));
+  assert.equal(nss.length, 2);
+  for (const [i, ns] of nss.entries()) {
+    same(ns.src, BACK_SELF.a);
+    same([0, 1, 2, 3].map((k) => readU32(out.emitted[i]!.frame, ns.l4 + 8 + k * 4)), BACKENDS6[i]!);
+  }
+  // Each answers with a solicited advertisement to the self address (no packet was queued, so
+  // the engine has no entry for them: the advertisement alone must teach it).
+  out.clear();
+  for (const b of BACKENDS6) {
+    const na = new Uint8Array(100);
+    const n = buildNeighborAdvert(
+      na,
+      SERVER_MAC,
+      base.interfaces[1]!.mac,
+      b,
+      BACK_SELF.a,
+      b,
+      NA_SOLICITED | NA_OVERRIDE,
+    );
+    feed(engine, na.slice(0, n), 1, 1);
+  }
+  engine.tick(20);
+  engine.tick(30);
+  const syns = out.emitted.map((e) => ({ e, p: parse6(e.frame) })).filter(({ p }) =>
+    p.proto === PROTO_TCP
+  );
+  assert.equal(syns.length, 2, "a SYN to each backend");
+  // Backend 1 answers SYN-ACK: it is checked ok (and the check ends with a reset).
+  const { e, p } = syns.find(({ p }) => p.dst[3] === BACKENDS6[1]![3])!;
+  same(p.src, BACK_SELF.a);
+  const sport = readU16(e.frame, p.l4), iss = readU32(e.frame, p.l4 + 4);
+  const synAck = data6(
+    base.interfaces[1]!.mac,
+    SERVER_MAC,
+    BACKENDS6[1]!,
+    BACK_SELF.a,
+    7000,
+    sport,
+    99,
+    iss + 1,
+    TCP_SYN | TCP_ACK,
+  );
+  feed(engine, synAck, 1, 30);
+  assert.equal(engine.ctx.health.status(0, 1)!.last, "ok");
+  assert.equal(engine.counters.get(EV.health_checks_ok), 1);
+  // The same answer from an address with other high words is not the check's.
+  const stray = data6(
+    base.interfaces[1]!.mac,
+    SERVER_MAC,
+    a6("2001:db8:114::21"),
+    BACK_SELF.a,
+    7000,
+    sport,
+    99,
+    iss + 1,
+    TCP_SYN | TCP_ACK,
+  );
+  feed(engine, stray, 1, 31);
+  assert.equal(engine.counters.get(EV.health_checks_ok), 1);
+});

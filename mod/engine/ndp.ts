@@ -79,7 +79,7 @@ export function ndp(p: Packet, ctx: EngineCtx): number {
   // An advertisement: §7.2.5 updates an entry we have (an unsolicited one included, which is
   // how a takeover moves an address); one for an address we never asked about is ignored.
   const ll = msg.targetLlOff >= 0 ? msg.targetLlOff : p.off + 6;
-  if (nb.known(target[3]!, targetHi)) {
+  if (nb.known(target[3]!, targetHi) || (msg.solicited && p.toSelf)) {
     resolved(ctx, iface, target[3]!, p.buf, ll, p.now, targetHi, 0);
   }
   return V_REPLY;
