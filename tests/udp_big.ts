@@ -1,7 +1,7 @@
 /**
  * Sends UDP datagrams bigger than the link MTU to an echo service at a steady pace, so the
- * client's kernel cuts each one into IPv4 fragments (RFC 791) and the server's kernel cuts each
- * echo again, and counts the echoes that come back whole and byte-exact. Run it inside the
+ * client's kernel cuts each one into IPv4 (RFC 791) or IPv6 (RFC 8200 §4.5) fragments and the
+ * server's kernel cuts each echo again, and counts the echoes that come back whole and byte-exact. Run it inside the
  * client namespace:
  *
  * ```sh
@@ -47,7 +47,8 @@ export async function udpBig(
   everyMs: number,
 ): Promise<UdpBigReport> {
   const nonce = crypto.getRandomValues(new Uint32Array(1))[0]! >>> 8;
-  const sock = dgram.createSocket("udp4");
+  // An IPv6 host gets an IPv6 socket: its datagrams leave in IPv6 fragments (RFC 8200 §4.5).
+  const sock = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
   await new Promise<void>((r) => sock.bind(0, r));
   const sentAt = new Map<number, number>();
   const report: UdpBigReport = {
