@@ -38,11 +38,16 @@ import { K_TCP, type Packet } from "./packet.ts";
 /** Sets `p.flow` and `p.reply`; returns NEXT, or a drop verdict. */
 export function conntrack(p: Packet, ctx: EngineCtx): number {
   const ft = ctx.flows;
-  const proto = p.proto, src = p.src, dst = p.dst, hi = p.hi;
+  const proto = p.proto, hi = p.hi;
   const tcp = p.kind === K_TCP;
   // The SYN proxy stage looked the tuple up already (nothing changed the table since).
-  let ref = p.ref !== -2 ? p.ref : ft.lookup(proto, src, p.sport, dst, p.dport, hi);
+  let ref = p.ref !== -2
+    ? p.ref
+    : p.v6
+    ? ft.lookup6(proto, p.ip6.src(3), p.sport, p.ip6.dst(3), p.dport, hi)
+    : ft.lookup(proto, p.ip.src, p.sport, p.ip.dst, p.dport);
   if (ref < 0) {
+    const src = p.src, dst = p.dst;
     const svc = ctx.serviceFor(proto, dst, p.dport, hi, 3);
     if (svc < 0) {
       if (p.toFloating) return refuse(p, ctx, DROP.no_service);

@@ -60,7 +60,7 @@ export function decideNewFlow(
     const start = ctx.rng() % SNAT_PORT_SPAN;
     for (let i = 0; i < SNAT_PROBES; i++) {
       const port = SNAT_PORT_MIN + ((start + i) % SNAT_PORT_SPAN);
-      if (ft.lookup(proto, b.ip, b.port, s.snatIp, port, r) < 0) {
+      if (ft.lookup6(proto, b.ip, b.port, s.snatIp, port, r) < 0) {
         rDport = port;
         break;
       }

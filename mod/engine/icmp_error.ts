@@ -102,7 +102,7 @@ function icmpv6Error(p: Packet, ctx: EngineCtx): number {
   hi[0] = inner6.dst(0), hi[1] = inner6.dst(1), hi[2] = inner6.dst(2);
   hi[3] = inner6.src(0), hi[4] = inner6.src(1), hi[5] = inner6.src(2);
   const ft = ctx.flows;
-  const ref = ft.lookup(proto, inner6.dst(3), dport, inner6.src(3), sport, hi);
+  const ref = ft.lookup6(proto, inner6.dst(3), dport, inner6.src(3), sport, hi);
   if (ref < 0) return ctx.drop(DROP.no_flow);
   const f = ref >> 1, reply = (ref & 1) === 1, c = ft.c;
   const ip = p.ip6;

@@ -28,6 +28,12 @@ export const MF_PEER_EMITS = 8;
 export const MF_RELAY = 16;
 
 /**
+ * Mirror flag, set by the peer-link codec: the record's flow is IPv6, and the high words of its
+ * addresses (`MIRROR6_ROW`) travel with it.
+ */
+export const MF_IPV6 = 32;
+
+/**
  * One packet as the receiver processed it, with every decision it made (determinism rule):
  * the flow's mirrored fields (read from `flows` row `flow`, or none for `MF_NO_FLOW`), the
  * egress port and next hop, and the rewritten frame.

@@ -33,7 +33,7 @@ export function persistedBackend(
 ): number {
   const s = ctx.cfg.services[svc]!;
   if (!s.persistenceMs) return -1;
-  const ref = ctx.flows.lookup(PROTO_PERSIST, client, 0, s.vip, s.port, hi);
+  const ref = ctx.flows.lookup6(PROTO_PERSIST, client, 0, s.vip, s.port, hi);
   if (ref < 0 || (ref & 1) !== 0) return -1;
   const b = ctx.flows.c.backend[ref >> 1]!;
   return b < s.backends.length && ctx.pools[svc]!.usable(b) ? b : -1;
@@ -51,7 +51,7 @@ export function rememberBackend(ctx: EngineCtx, f: number, now: number): void {
   const client = c.oSrc[f]!, backend = c.backend[f]!;
   // The template's key is the flow's original tuple's addresses (client → VIP), either family.
   const hi = ft.hiOf(f, false, templateHi);
-  const ref = ft.lookup(PROTO_PERSIST, client, 0, s.vip, s.port, hi);
+  const ref = ft.lookup6(PROTO_PERSIST, client, 0, s.vip, s.port, hi);
   if (ref >= 0 && (ref & 1) === 0) {
     const t = ref >> 1;
     if (c.backend[t] === backend && c.service[t] === svc) {

@@ -6,7 +6,7 @@
  * the forwarder for it (`MF_PEER_EMITS`).
  * @module
  */
-import { decodeRow, MIRROR_ROW } from "../flow/fields.ts";
+import { decodeRow, MIRROR6_ROW, MIRROR_ROW } from "../flow/fields.ts";
 import { ST_ICMP, ST_NONE } from "../flow/states.ts";
 import { rememberBackend } from "./persist.ts";
 import {
@@ -41,6 +41,8 @@ export interface MirrorIn {
   view: DataView;
   /** Where the flow's mirrored fields (`MIRROR_ROW`) start. */
   rowOff: number;
+  /** Where an IPv6 flow's high address words (`MIRROR6_ROW`) start; -1 for IPv4. */
+  row6Off: number;
   nextHopOff: number;
   vnetOff: number;
   frameOff: number;
@@ -97,6 +99,7 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
   const ft = ctx.flows, c = ft.c, row = ft.stage;
   ft.clearRow(row);
   decodeRow(ft.cols, MIRROR_ROW, row, rec.view, rec.rowOff);
+  if (rec.row6Off >= 0) decodeRow(ft.cols, MIRROR6_ROW, row, rec.view, rec.row6Off);
   const proto = c.proto[row]!, state = c.state[row]!;
   // The service and backend indexes are kept even when this unit's config does not have them
   // (the peer reloaded first): the flow's NAT lives in its tuples, and every reader of the
@@ -179,7 +182,7 @@ export function applyExpire(ctx: EngineCtx, t: ExpireTuple): boolean {
   const hi = expireHi;
   hi[0] = t.srcHi0, hi[1] = t.srcHi1, hi[2] = t.srcHi2;
   hi[3] = t.dstHi0, hi[4] = t.dstHi1, hi[5] = t.dstHi2;
-  const ref = ctx.flows.lookup(t.proto, t.srcIp, t.srcPort, t.dstIp, t.dstPort, hi);
+  const ref = ctx.flows.lookup6(t.proto, t.srcIp, t.srcPort, t.dstIp, t.dstPort, hi);
   if (ref < 0 || (ref & 1) !== 0) return false;
   ctx.flows.remove(ref >> 1);
   ctx.counters.add(EV.flows_expired);

@@ -210,14 +210,17 @@ const noMac = new Uint8Array(6);
  */
 export function synProxy(p: Packet, ctx: EngineCtx): number {
   if (p.firstFragment) return NEXT;
-  const ft = ctx.flows, src = p.src, dst = p.dst, hi = p.hi;
+  const ft = ctx.flows, hi = p.hi;
   // Kept for conntrack: one lookup per packet, not two.
-  const ref = p.ref = ft.lookup(p.proto, src, p.sport, dst, p.dport, hi);
+  const ref = p.ref = p.v6
+    ? ft.lookup6(p.proto, p.ip6.src(3), p.sport, p.ip6.dst(3), p.dport, hi)
+    : ft.lookup(p.proto, p.ip.src, p.sport, p.ip.dst, p.dport);
   if (ref >= 0) {
     const f = ref >> 1;
     return (ft.c.tcpBits[f]! & TB_PROXY) === 0 ? NEXT : pending(p, ctx, f, (ref & 1) === 1);
   }
   if (!p.toFloating) return NEXT;
+  const src = p.src, dst = p.dst;
   const svc = ctx.serviceFor(p.proto, dst, p.dport, hi, 3);
   if (svc < 0) return NEXT;
   const mode = ctx.cfg.services[svc]!.synProxy;

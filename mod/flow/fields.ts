@@ -7,6 +7,8 @@
  * Each field says how far it travels:
  * - `mirror`: a decision the receiver makes (determinism rule). Carried by every mirror record
  *   and applied verbatim by the peer; part of the digest unless `digest: false`.
+ * - `mirror6`: the same, carried by the mirror records of IPv6 flows only (the high address
+ *   words, zero for IPv4), so IPv4 records are no bigger for IPv6's sake.
  * - `sync`: state the peer rebuilds from the mirrored frames as it applies them (sequence
  *   tracking) or counts for itself (packets, bytes). Carried by bulk sync only, so a joiner
  *   holds everything the engine reads (claims 20, 21).
@@ -19,7 +21,7 @@ export type FieldKind = "u8" | "u16" | "u32" | "f64";
 export interface FieldSpec {
   readonly name: string;
   readonly kind: FieldKind;
-  readonly travel: "mirror" | "sync";
+  readonly travel: "mirror" | "mirror6" | "sync";
   /** Part of the table digest (default: the mirrored fields). */
   readonly digest?: boolean;
 }
@@ -46,25 +48,26 @@ export const FLOW_FIELDS = [
   { name: "rSport", kind: "u16", travel: "mirror" },
   { name: "rDst", kind: "u32", travel: "mirror" },
   { name: "rDport", kind: "u16", travel: "mirror" },
-  // IPv6 (RFC 8200): the three high words of each address above, in network order; the field
-  // above holds the low word. All zero for IPv4: the ::/96 block is never forwarded (RFC 4291
-  // §2.5.5.1), so a zero high part marks an IPv4 address without a family field.
-  { name: "oSrcHi0", kind: "u32", travel: "mirror" },
-  { name: "oSrcHi1", kind: "u32", travel: "mirror" },
-  { name: "oSrcHi2", kind: "u32", travel: "mirror" },
-  { name: "oDstHi0", kind: "u32", travel: "mirror" },
-  { name: "oDstHi1", kind: "u32", travel: "mirror" },
-  { name: "oDstHi2", kind: "u32", travel: "mirror" },
-  { name: "rSrcHi0", kind: "u32", travel: "mirror" },
-  { name: "rSrcHi1", kind: "u32", travel: "mirror" },
-  { name: "rSrcHi2", kind: "u32", travel: "mirror" },
-  { name: "rDstHi0", kind: "u32", travel: "mirror" },
-  { name: "rDstHi1", kind: "u32", travel: "mirror" },
-  { name: "rDstHi2", kind: "u32", travel: "mirror" },
   /** TCP sequence offset: added client → server, subtracted server → client (claims 23, 24). */
   { name: "seqOffset", kind: "u32", travel: "mirror" },
   /** `TB_*` bits of `flow/states.ts`: FINs seen and timestamps seen, per direction. */
   { name: "tcpBits", kind: "u8", travel: "mirror", digest: false },
+  // IPv6 (RFC 8200): the three high words of each address (oSrc, oDst, rSrc, rDst hold the low
+  // word), in network order. All zero for IPv4: the ::/96 block is never forwarded (RFC 4291
+  // §2.5.5.1), so a zero high part marks an IPv4 flow without a family field, and a mirror
+  // record carries them only for an IPv6 flow (`mirror6`).
+  { name: "oSrcHi0", kind: "u32", travel: "mirror6" },
+  { name: "oSrcHi1", kind: "u32", travel: "mirror6" },
+  { name: "oSrcHi2", kind: "u32", travel: "mirror6" },
+  { name: "oDstHi0", kind: "u32", travel: "mirror6" },
+  { name: "oDstHi1", kind: "u32", travel: "mirror6" },
+  { name: "oDstHi2", kind: "u32", travel: "mirror6" },
+  { name: "rSrcHi0", kind: "u32", travel: "mirror6" },
+  { name: "rSrcHi1", kind: "u32", travel: "mirror6" },
+  { name: "rSrcHi2", kind: "u32", travel: "mirror6" },
+  { name: "rDstHi0", kind: "u32", travel: "mirror6" },
+  { name: "rDstHi1", kind: "u32", travel: "mirror6" },
+  { name: "rDstHi2", kind: "u32", travel: "mirror6" },
   // The last sequence state that left the pair in each direction (after translation): next
   // sequence, acknowledgment, window and timestamps (RFC 7323). A survivor builds its
   // takeover probes from them.
@@ -120,8 +123,11 @@ export function allocColumns(rows: number): { named: FlowColumns; list: Column[]
   return { named: named as unknown as FlowColumns, list };
 }
 
-/** Which fields a record carries: the mirrored decisions, or everything (bulk sync). */
-export type RowScope = "mirror" | "sync";
+/**
+ * Which fields a record carries: the mirrored decisions, the IPv6 flow's extra ones, or
+ * everything (bulk sync).
+ */
+export type RowScope = "mirror" | "mirror6" | "sync";
 
 /** Offsets of a flow's fields in a record body, for one scope. */
 export interface RowLayout {
@@ -138,7 +144,7 @@ function layoutFor(scope: RowScope): RowLayout {
   const cols: number[] = [], kinds: FieldKind[] = [], offsets: number[] = [];
   let at = 0;
   (FLOW_FIELDS as readonly FieldSpec[]).forEach((f, i) => {
-    if (scope === "mirror" && f.travel !== "mirror") return;
+    if (scope !== "sync" && f.travel !== scope) return;
     cols.push(i);
     kinds.push(f.kind);
     offsets.push(at);
@@ -149,12 +155,14 @@ function layoutFor(scope: RowScope): RowLayout {
 
 /** The flow fields in a mirror record. */
 export const MIRROR_ROW: RowLayout = layoutFor("mirror");
+/** The fields a mirror record of an IPv6 flow carries besides (`MF_IPV6`). */
+export const MIRROR6_ROW: RowLayout = layoutFor("mirror6");
 /** The flow fields in a bulk-sync record: all of them. */
 export const SYNC_ROW: RowLayout = layoutFor("sync");
 
 /** Column indexes of the digest fields. */
 export const DIGEST_COLS: readonly number[] = (FLOW_FIELDS as readonly FieldSpec[])
-  .map((f, i) => (f.travel === "mirror" && f.digest !== false ? i : -1))
+  .map((f, i) => (f.travel !== "sync" && f.digest !== false ? i : -1))
   .filter((i) => i >= 0);
 
 /** Column index of a field by name. */

@@ -97,17 +97,34 @@ export class FlowTable {
   }
 
   /**
-   * Finds the flow a packet belongs to. Returns `flow * 2 + dir` or -1. `srcIp`/`dstIp` are
-   * IPv4 addresses or the low words of IPv6 ones; `hi` holds the high words (source 0-2,
-   * destination 3-5), zeros for IPv4. Allocation-free: this is the per-packet path.
+   * Finds the flow an IPv4 packet belongs to. Returns `flow * 2 + dir` or -1.
+   * Allocation-free: this is the per-packet path, kept small so V8 inlines it (a 32-bit
+   * address passed to a call that is not inlined is boxed); IPv6 has {@link lookup6}.
    */
-  lookup(
+  lookup(proto: number, srcIp: number, srcPort: number, dstIp: number, dstPort: number): number {
+    const index = this.#index;
+    const mask = this.#mask;
+    let i = tupleHash4(proto, srcIp, srcPort, dstIp, dstPort) & mask;
+    for (;;) {
+      const slot = index[i]!;
+      if (slot === EMPTY) return -1;
+      const ref = slot - 1;
+      if (this.#matches4(ref, proto, srcIp, srcPort, dstIp, dstPort)) return ref;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /**
+   * Finds the flow of a tuple of either family: `srcIp`/`dstIp` are IPv4 addresses or the low
+   * words of IPv6 ones, `hi` the high words (source 0-2, destination 3-5), zeros for IPv4.
+   */
+  lookup6(
     proto: number,
     srcIp: number,
     srcPort: number,
     dstIp: number,
     dstPort: number,
-    hi: Uint32Array = IPV4_HI,
+    hi: Uint32Array,
   ): number {
     const index = this.#index;
     const mask = this.#mask;
@@ -143,7 +160,7 @@ export class FlowTable {
   /** The flow whose original tuple is row `row`'s original tuple, or -1. */
   lookupOrig(row: number): number {
     const c = this.c;
-    const ref = this.lookup(
+    const ref = this.lookup6(
       c.proto[row]!,
       c.oSrc[row]!,
       c.oSport[row]!,
@@ -152,6 +169,26 @@ export class FlowTable {
       this.hiOf(row, false, this.#hi),
     );
     return ref >= 0 && (ref & 1) === 0 ? ref >> 1 : -1;
+  }
+
+  /** {@link #matches} for an IPv4 tuple: a row of an IPv6 flow (high words set) never matches. */
+  #matches4(
+    ref: number,
+    proto: number,
+    srcIp: number,
+    srcPort: number,
+    dstIp: number,
+    dstPort: number,
+  ): boolean {
+    const f = ref >> 1;
+    const c = this.c;
+    if (c.proto[f] !== proto) return false;
+    if ((ref & 1) === 0) {
+      return c.oSrc[f] === srcIp && c.oDst[f] === dstIp && c.oSport[f] === srcPort &&
+        c.oDport[f] === dstPort && (c.oSrcHi0[f]! | c.oSrcHi1[f]! | c.oSrcHi2[f]!) === 0;
+    }
+    return c.rSrc[f] === srcIp && c.rDst[f] === dstIp && c.rSport[f] === srcPort &&
+      c.rDport[f] === dstPort && (c.rSrcHi0[f]! | c.rSrcHi1[f]! | c.rSrcHi2[f]!) === 0;
   }
 
   #matches(
@@ -199,7 +236,7 @@ export class FlowTable {
     const c = this.c;
     const p = c.proto[row]!;
     if (
-      this.lookup(
+      this.lookup6(
           p,
           c.oSrc[row]!,
           c.oSport[row]!,
@@ -207,7 +244,7 @@ export class FlowTable {
           c.oDport[row]!,
           this.hiOf(row, false, this.#hi),
         ) >= 0 ||
-      this.lookup(
+      this.lookup6(
           p,
           c.rSrc[row]!,
           c.rSport[row]!,
@@ -457,6 +494,17 @@ export function tupleHash(
     srcIp ^= fmix32(hi[0]! ^ fmix32(hi[1]! ^ fmix32(hi[2]!)));
     dstIp ^= fmix32(hi[3]! ^ fmix32(hi[4]! ^ fmix32(hi[5]! ^ 0x6a09e667)));
   }
+  return tupleHash4(proto, srcIp, srcPort, dstIp, dstPort);
+}
+
+/** {@link tupleHash} of an IPv4 tuple (no high words): the per-packet IPv4 path's. */
+function tupleHash4(
+  proto: number,
+  srcIp: number,
+  srcPort: number,
+  dstIp: number,
+  dstPort: number,
+): number {
   let h = fmix32(srcIp ^ 0x2545f491);
   h = fmix32(h ^ dstIp);
   h = fmix32(h ^ ((srcPort << 16) | dstPort) ^ (proto << 8));

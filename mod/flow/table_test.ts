@@ -41,8 +41,18 @@ function origOf(e: Partial<FlowEntry>): Tuple {
 function replyOf(e: Partial<FlowEntry>): Tuple {
   return [e.proto!, e.rSrc!, e.rSport!, e.rDst!, e.rDport!, his(e, "rSrc", "rDst")];
 }
+/** Looks `t` up by both paths: the IPv4 one (when `t` is IPv4) must agree with the general one. */
 function find(ft: FlowTable, t: Tuple): number {
-  return ft.lookup(...t);
+  const [proto, src, sport, dst, dport, hi = new Uint32Array(6)] = t;
+  const any = ft.lookup6(proto, src, sport, dst, dport, hi);
+  if (hi.every((w) => w === 0)) {
+    assert.equal(ft.lookup(proto, src, sport, dst, dport), any, "lookup");
+  } else {assert.equal(
+      ft.lookup(proto, src, sport, dst, dport),
+      -1,
+      "no IPv6 flow for an IPv4 lookup",
+    );}
+  return any;
 }
 
 /** Everything observable about a table, to prove a refused operation changed nothing. */

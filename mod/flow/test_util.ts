@@ -51,7 +51,7 @@ export const SAMPLE: Readonly<FlowEntry> = {
   lastSeen: 1_700_000_009_999.25,
 };
 
-/** {@link SAMPLE} as a MIRROR_ROW: the mirrored fields in field order, big-endian (83 bytes). */
+/** {@link SAMPLE} as a MIRROR_ROW: the mirrored fields in field order, big-endian (35 bytes). */
 // deno-fmt-ignore
 export const SAMPLE_MIRROR_BYTES: readonly number[] = [
   0x06, // proto
@@ -66,6 +66,13 @@ export const SAMPLE_MIRROR_BYTES: readonly number[] = [
   0x1b, 0x58, // rSport 7000
   0xc6, 0x33, 0x64, 0x05, // rDst
   0xee, 0x48, // rDport 61000
+  0xde, 0xad, 0xbe, 0xef, // seqOffset
+  0x0d, // tcpBits
+];
+
+/** {@link SAMPLE}'s IPv6 high words as a MIRROR6_ROW, big-endian (48 bytes). */
+// deno-fmt-ignore
+export const SAMPLE_MIRROR6_BYTES: readonly number[] = [
   0x20, 0x01, 0x0d, 0xb8, // oSrcHi0
   0x01, 0x00, 0x00, 0x01, // oSrcHi1
   0x00, 0x02, 0x00, 0x03, // oSrcHi2
@@ -78,14 +85,13 @@ export const SAMPLE_MIRROR_BYTES: readonly number[] = [
   0x20, 0x01, 0x0d, 0xbb, // rDstHi0
   0x01, 0x00, 0x00, 0x0a, // rDstHi1
   0x00, 0x0b, 0x00, 0x0c, // rDstHi2
-  0xde, 0xad, 0xbe, 0xef, // seqOffset
-  0x0d, // tcpBits
 ];
 
 /** {@link SAMPLE} as a SYNC_ROW: every field in field order, big-endian (151 bytes). */
 // deno-fmt-ignore
 export const SAMPLE_SYNC_BYTES: readonly number[] = [
   ...SAMPLE_MIRROR_BYTES,
+  ...SAMPLE_MIRROR6_BYTES,
   0x10, 0x20, 0x30, 0x40, // oSeqNext
   0x50, 0x60, 0x70, 0x80, // oAck
   0x91, 0x92, // oWin

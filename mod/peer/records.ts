@@ -13,7 +13,8 @@
  * fields without breaking an older peer (MIRROR and CONTROL bodies end in variable data).
  * @module
  */
-import { encodeRow, MIRROR_ROW, SYNC_ROW } from "../flow/fields.ts";
+import { encodeRow, MIRROR6_ROW, MIRROR_ROW, SYNC_ROW } from "../flow/fields.ts";
+import { MF_IPV6 } from "../engine/output.ts";
 import type { FlowTable } from "../flow/table.ts";
 import type { MirrorOut } from "../engine/output.ts";
 import type { MirrorIn } from "../engine/replica.ts";
@@ -111,7 +112,9 @@ export const HEARTBEAT = new Layout(
 
 /**
  * MIRROR: one packet as the receiver processed it, with every decision it made. The offload
- * header sits right before the frame, which runs to the end of the body.
+ * header sits right before the frame, which runs to the end of the body. A record of an IPv6
+ * flow has `MF_IPV6` set and its flow's high address words (`MIRROR6_ROW`, 48 bytes) between
+ * the offload header and the frame; an IPv4 record is no bigger for IPv6's sake.
  */
 export const MIRROR = new Layout(
   [
@@ -264,7 +267,8 @@ export function bodySize(r: PeerRecordOut): number {
     case "heartbeat":
       return HEARTBEAT.size;
     case "mirror":
-      return MIRROR.size + (r.rec.frameEnd - r.rec.frameOff);
+      return MIRROR.size + (mirrorsV6(r.rec) ? MIRROR6_ROW.size : 0) +
+        (r.rec.frameEnd - r.rec.frameOff);
     case "ack":
       return ACK.size;
     case "expire":
@@ -311,13 +315,19 @@ export function encodeRecord(b: WireBuf, off: number, r: PeerRecordOut): number 
       mirrorHead.time = m.time;
       mirrorHead.ingress = m.ingress;
       mirrorHead.egress = m.egress;
-      mirrorHead.flags = m.flags;
+      const v6 = mirrorsV6(m);
+      mirrorHead.flags = v6 ? m.flags | MF_IPV6 : m.flags & ~MF_IPV6;
       MIRROR.encode(view, body, mirrorHead);
       bytes.set(m.nextHop, body + at.nextHop);
       if (m.flow >= 0) encodeRow(m.flows.cols, MIRROR_ROW, m.flow, view, body + at.flow);
       else bytes.fill(0, body + at.flow, body + at.flow + MIRROR_ROW.size);
       bytes.set(m.vnet, body + at.vnet);
-      copyInto(b, body + MIRROR.size, m.frame, m.frameOff, m.frameEnd);
+      let frameAt = body + MIRROR.size;
+      if (v6) {
+        encodeRow(m.flows.cols, MIRROR6_ROW, m.flow, view, frameAt);
+        frameAt += MIRROR6_ROW.size;
+      }
+      copyInto(b, frameAt, m.frame, m.frameOff, m.frameEnd);
       break;
     }
     case "ack":
@@ -418,6 +428,7 @@ export class RecordSlots {
       buf: empty,
       view,
       rowOff: 0,
+      row6Off: -1,
       nextHopOff: 0,
       vnetOff: 0,
       frameOff: 0,
@@ -455,6 +466,12 @@ export function decodeRecord(
       m.nextHopOff = off + at.nextHop;
       m.vnetOff = off + at.vnet;
       m.frameOff = off + MIRROR.size;
+      m.row6Off = -1;
+      if (m.flags & MF_IPV6) {
+        if (len < MIRROR.size + MIRROR6_ROW.size) return undefined;
+        m.row6Off = m.frameOff;
+        m.frameOff += MIRROR6_ROW.size;
+      }
       m.frameEnd = off + len;
       return m;
     }
@@ -477,4 +494,9 @@ export function decodeRecord(
       return c;
     }
   }
+}
+
+/** A mirror record of an IPv6 flow (its high address words travel with it). */
+function mirrorsV6(m: MirrorOut): boolean {
+  return m.flow >= 0 && m.flows.isV6(m.flow);
 }
