@@ -9,11 +9,17 @@ import {
   type FlowEntry,
   type FlowField,
   KIND_SIZE,
+  MIRROR6_ROW,
   MIRROR_ROW,
   type RowLayout,
   SYNC_ROW,
 } from "./fields.ts";
-import { SAMPLE, SAMPLE_MIRROR_BYTES, SAMPLE_SYNC_BYTES } from "./test_util.ts";
+import {
+  SAMPLE,
+  SAMPLE_MIRROR6_BYTES,
+  SAMPLE_MIRROR_BYTES,
+  SAMPLE_SYNC_BYTES,
+} from "./test_util.ts";
 import { xorshift32 } from "../util/prng.ts";
 
 const NAMES: string[] = FLOW_FIELDS.map((f) => f.name);
@@ -33,6 +39,12 @@ const MIRRORED = [
   "rSport",
   "rDst",
   "rDport",
+  "seqOffset",
+  "tcpBits",
+];
+
+/** What a mirror record of an IPv6 flow carries besides, in wire order (a wire contract). */
+const MIRRORED6 = [
   "oSrcHi0",
   "oSrcHi1",
   "oSrcHi2",
@@ -45,8 +57,6 @@ const MIRRORED = [
   "rDstHi0",
   "rDstHi1",
   "rDstHi2",
-  "seqOffset",
-  "tcpBits",
 ];
 
 /** Columns of `rows` rows holding SAMPLE in row `row` and zeros elsewhere. */
@@ -107,14 +117,33 @@ Deno.test("fields: MIRROR_ROW carries exactly the mirrored fields, in order, pac
     at += KIND_SIZE[FLOW_FIELDS[c]!.kind];
   });
   assert.equal(MIRROR_ROW.size, at);
-  assert.equal(MIRROR_ROW.size, 83, "wire contract: mirror row size");
+  assert.equal(MIRROR_ROW.size, 35, "wire contract: mirror row size");
   // The mirror row is the head of the sync row: same offsets for the same fields.
   assert.deepEqual(SYNC_ROW.offsets.slice(0, MIRROR_ROW.cols.length), MIRROR_ROW.offsets);
 });
 
+Deno.test("fields: MIRROR6_ROW carries the IPv6 high words, packed, right after the mirror row in a sync row", () => {
+  assert.deepEqual(names(MIRROR6_ROW.cols), MIRRORED6);
+  assert.deepEqual(MIRROR6_ROW.offsets, MIRRORED6.map((_, i) => i * 4));
+  assert.equal(MIRROR6_ROW.size, 48, "wire contract: an IPv6 flow's extra mirror bytes");
+  const n = MIRROR_ROW.cols.length;
+  assert.deepEqual(
+    SYNC_ROW.offsets.slice(n, n + MIRROR6_ROW.cols.length),
+    MIRROR6_ROW.offsets.map((o) => o + MIRROR_ROW.size),
+  );
+  // Encoded alone, they are the golden bytes.
+  const { list } = sampleColumns(2, 1);
+  const buf = new Uint8Array(48);
+  encodeRow(list, MIRROR6_ROW, 1, new DataView(buf.buffer), 0);
+  assert.deepEqual([...buf], SAMPLE_MIRROR6_BYTES);
+});
+
 Deno.test("fields: the digest covers the mirrored decisions except tcpBits", () => {
-  assert.deepEqual(names(DIGEST_COLS), MIRRORED.filter((n) => n !== "tcpBits"));
-  for (const i of DIGEST_COLS) assert.equal(FLOW_FIELDS[i]!.travel, "mirror", NAMES[i]);
+  assert.deepEqual(
+    names(DIGEST_COLS),
+    [...MIRRORED.filter((n) => n !== "tcpBits"), ...MIRRORED6],
+  );
+  for (const i of DIGEST_COLS) assert.notEqual(FLOW_FIELDS[i]!.travel, "sync", NAMES[i]);
 });
 
 Deno.test("fields: encodeRow writes the golden bytes at the offset and nothing around them", () => {
