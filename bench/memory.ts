@@ -65,11 +65,22 @@ const ZERO_TIMEOUTS: EngineTimeouts = {
 
 const yieldLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
+/** The lab's IPv6 prefixes' high words: 2001:db8:100::/64 (clients, VIP), 2001:db8:113::/64. */
+const FRONT6 = [0x20010db8, 0x01000000, 0];
+const BACK6 = [0x20010db8, 0x01130000, 0];
+
 /**
  * Draws the next realistic flow into `e`: 85% TCP to :80 or :7000, 15% UDP to :7001, from any
- * port of 762 client addresses, DNAT to either backend, a random sequence offset.
+ * port of 762 client addresses, DNAT to either backend, a random sequence offset. With `family`
+ * 6 the same flows are IPv6: clients with random interface identifiers in 2001:db8:100::/64, the
+ * VIP 2001:db8:100::10, the backends 2001:db8:113::20 and ::21.
  */
-export function nextFlow(rand: () => number, e: Partial<FlowEntry>): Partial<FlowEntry> {
+export function nextFlow(
+  rand: () => number,
+  e: Partial<FlowEntry>,
+  family: 4 | 6 = 4,
+): Partial<FlowEntry> {
+  if (family === 6) return nextFlow6(rand, e);
   const r = rand();
   const tcp = r % 100 < 85;
   e.proto = tcp ? 6 : 17;
@@ -88,13 +99,34 @@ export function nextFlow(rand: () => number, e: Partial<FlowEntry>): Partial<Flo
   return e;
 }
 
+function nextFlow6(rand: () => number, e: Partial<FlowEntry>): Partial<FlowEntry> {
+  nextFlow(rand, e);
+  // A random 64-bit interface identifier (RFC 4291 §2.5.1) for the client.
+  e.oSrc = rand();
+  e.oSrcHi0 = e.rDstHi0 = FRONT6[0]!;
+  e.oSrcHi1 = e.rDstHi1 = FRONT6[1]!;
+  e.oSrcHi2 = e.rDstHi2 = rand();
+  e.oDst = 0x10;
+  [e.oDstHi0, e.oDstHi1, e.oDstHi2] = FRONT6 as [number, number, number];
+  e.rSrc = 0x20 + e.backend!;
+  [e.rSrcHi0, e.rSrcHi1, e.rSrcHi2] = BACK6 as [number, number, number];
+  e.rDst = e.oSrc;
+  return e;
+}
+
 /** Inserts `n` realistic flows into `table` (a tuple drawn twice is drawn again). */
-export function fillTable(table: FlowTable, n: number, seed = 0x5eed, now = 0): void {
+export function fillTable(
+  table: FlowTable,
+  n: number,
+  seed = 0x5eed,
+  now = 0,
+  family: 4 | 6 = 4,
+): void {
   const rand = rng(seed);
   const e: Partial<FlowEntry> = { created: now, lastSeen: now };
   for (let i = 0; i < n;) {
     // Packet counts spread over decades, so the busiest-first order has work to do.
-    const f = table.addEntry(nextFlow(rand, e));
+    const f = table.addEntry(nextFlow(rand, e, family));
     if (f < 0) continue;
     table.c.packets[f] = rand() % (1 << (rand() % 20));
     i++;
@@ -102,7 +134,10 @@ export function fillTable(table: FlowTable, n: number, seed = 0x5eed, now = 0): 
 }
 
 /** Fills and reaps a table of `n` flows, measuring as it goes. */
-export async function measureMemory(n = MEMORY_FLOWS): Promise<MemoryFigures> {
+export async function measureMemory(
+  n = MEMORY_FLOWS,
+  family: 4 | 6 = 4,
+): Promise<MemoryFigures> {
   const rand = rng(0x5eed);
   const rssBefore = Deno.memoryUsage().rss;
   const table = new FlowTable(n);
@@ -115,7 +150,7 @@ export async function measureMemory(n = MEMORY_FLOWS): Promise<MemoryFigures> {
     const turn = performance.now();
     let prev = turn;
     while (inserted < end) {
-      nextFlow(rand, e);
+      nextFlow(rand, e, family);
       e.created = e.lastSeen = inserted;
       const f = table.addEntry(e);
       const now = performance.now();
@@ -198,6 +233,7 @@ export function memoryResult(
   f: MemoryFigures,
   ctSize: number | undefined,
   now: number,
+  f6?: MemoryFigures,
 ): SuiteResult {
   const linuxBytes = ctSize === undefined ? undefined : ctSize * f.flows;
   const gc = f.maxGcMs;
@@ -255,9 +291,49 @@ export function memoryResult(
       target: "≤ 10 ms",
     },
   ];
+  if (f6 !== undefined) {
+    const gc6 = f6.maxGcMs;
+    rows.push(
+      {
+        metric: `IPv6: flow table storage for ${int(f6.flows)} IPv6 flows, MiB`,
+        tandem: num(f6.storageBytes / MB, 1),
+        linux: linuxBytes === undefined ? NA : num(linuxBytes / MB, 1),
+        target: "≤ 300 MB",
+      },
+      {
+        metric: "IPv6: RSS growth, MiB",
+        tandem: num((f6.rssAfter - f6.rssBefore) / MB, 1),
+        linux: NA,
+        target: "≤ 300 MB",
+      },
+      { metric: "IPv6: fill time, s", tandem: num(f6.insertSeconds, 2), linux: NA, target: "" },
+      {
+        metric: "IPv6: longest single insert, ms",
+        tandem: num(f6.maxInsertMs, 2),
+        linux: NA,
+        target: "≤ 10 ms",
+      },
+      {
+        metric: "IPv6: longest reap call, ms",
+        tandem: num(f6.maxReapCallMs, 2),
+        linux: NA,
+        target: "≤ 10 ms",
+      },
+      {
+        metric: "IPv6: longest V8 GC pause, ms",
+        tandem: gc6 === undefined ? NA : `${num(gc6, 2)} (${f6.gcCount ?? 0} GCs)`,
+        linux: "no GC",
+        target: "≤ 10 ms",
+      },
+    );
+  }
   const notes: string[] = [];
   const over = [
     f.storageBytes > 300e6 ? "storage over 300 MB" : "",
+    f6 !== undefined && f6.rssAfter - f6.rssBefore > 300 * MB ? "IPv6 RSS over 300 MB" : "",
+    f6 !== undefined && f6.maxInsertMs > 10
+      ? `an IPv6 insert paused ${num(f6.maxInsertMs, 1)} ms`
+      : "",
     f.maxInsertMs > 10 ? `an insert paused ${num(f.maxInsertMs, 1)} ms` : "",
     f.maxReapCallMs > 10 ? `a reap call took ${num(f.maxReapCallMs, 1)} ms` : "",
     gc !== undefined && gc > 10 ? `a GC paused ${num(gc, 1)} ms` : "",
@@ -287,6 +363,13 @@ export function memoryResult(
         "machine; to be confirmed on an idle one.",
     );
   }
+  if (f6 !== undefined) {
+    notes.push(
+      "IPv6: the same table, every flow IPv6 (random client interface identifiers): a row holds " +
+        "both families (the high address words are columns of their own, zero for IPv4), so " +
+        "the storage is the same.",
+    );
+  }
   if (linuxBytes !== undefined) {
     notes.push(
       "Linux: kernel slab only (nf_conntrack objects, hash buckets not counted); conntrackd " +
@@ -298,6 +381,19 @@ export function memoryResult(
 
 /** The `memory` suite: measures in a child process (`--trace-gc`) and builds the table. */
 export async function memorySuite(flows = MEMORY_FLOWS): Promise<SuiteResult> {
+  const f = await memoryChild(flows, 4);
+  const f6 = await memoryChild(flows, 6);
+  let ct: number | undefined;
+  try {
+    ct = conntrackObjectSize(await Deno.readTextFile("/proc/slabinfo"));
+  } catch {
+    ct = undefined;
+  }
+  return memoryResult(f, ct, Date.now(), f6);
+}
+
+/** One measurement in a child process of its own (`--trace-gc`), IPv4 or IPv6 flows. */
+async function memoryChild(flows: number, family: 4 | 6): Promise<MemoryFigures> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -306,6 +402,7 @@ export async function memorySuite(flows = MEMORY_FLOWS): Promise<SuiteResult> {
       `${REPO_ROOT}/bench/memory.ts`,
       "--child",
       String(flows),
+      String(family),
     ],
     stdin: "null",
     stdout: "piped",
@@ -324,16 +421,11 @@ export async function memorySuite(flows = MEMORY_FLOWS): Promise<SuiteResult> {
   f.maxGcMs = gc.max;
   f.medianGcMs = gc.median;
   f.gcCount = gc.count;
-  let ct: number | undefined;
-  try {
-    ct = conntrackObjectSize(await Deno.readTextFile("/proc/slabinfo"));
-  } catch {
-    ct = undefined;
-  }
-  return memoryResult(f, ct, Date.now());
+  return f;
 }
 
 if (import.meta.main && Deno.args[0] === "--child") {
   const n = Number(Deno.args[1] ?? MEMORY_FLOWS);
-  console.error(JSON.stringify(await measureMemory(n)));
+  const family = Deno.args[2] === "6" ? 6 : 4;
+  console.error(JSON.stringify(await measureMemory(n, family)));
 }

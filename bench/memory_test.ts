@@ -77,3 +77,24 @@ Deno.test("memoryResult compares against the targets and the kernel's entry size
   assert.match(ok.notes[0]!, /^Meets both targets/);
   assert.equal(ok.rows[0]!.linux, "n/a");
 });
+
+Deno.test("fillTable with family 6 makes IPv6 flows of the lab's prefixes, as many and as distinct", () => {
+  const t = new FlowTable(5000);
+  fillTable(t, 5000, 42, 0, 6);
+  assert.equal(t.count, 5000);
+  for (const f of [0, 1234, 4999]) {
+    assert.equal(t.isV6(f), true);
+    assert.deepEqual([t.c.oDstHi0[f], t.c.oDstHi1[f], t.c.oDstHi2[f], t.c.oDst[f]], [
+      0x20010db8,
+      0x01000000,
+      0,
+      0x10,
+    ], "the IPv6 VIP");
+    assert.deepEqual([t.c.rSrcHi0[f], t.c.rSrcHi1[f]], [0x20010db8, 0x01130000], "a backend");
+    assert.equal(t.c.rDstHi2[f], t.c.oSrcHi2[f], "pure DNAT: replies go back to the client");
+  }
+  const v4 = new FlowTable(5000);
+  fillTable(v4, 5000, 42);
+  assert.equal(v4.isV6(0), false);
+  assert.equal(v4.storageBytes(), t.storageBytes(), "one row shape for both families");
+});
