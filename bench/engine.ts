@@ -16,14 +16,23 @@ import { Engine } from "../mod/engine/engine.ts";
 import { VNET_DATA_VALID, VNET_HDR_LEN } from "../mod/engine/config.ts";
 import { type EngineOutput, type MirrorOut, V_FORWARD } from "../mod/engine/output.ts";
 import {
+  BACKENDS6,
   CLIENT,
+  CLIENT6,
+  CLIENT_MAC,
   clientSegment,
   clientSyn,
+  config6,
+  data6,
   labEngineConfig,
+  learn6,
   learnNeighbors,
+  SERVER_MAC,
   serverSegment,
+  syn6,
   udpFrame,
   VIP,
+  VIP6,
 } from "../mod/engine/testing.ts";
 import { measureLinkCost } from "../mod/peer/link_cost.ts";
 import { BatchWriter, MAC_ROOM, MAX_BATCH } from "../mod/peer/batch.ts";
@@ -290,6 +299,47 @@ function buildCases(n: number): Map<string, () => Case> {
   };
   udpCase("UDP 64 B, existing flow", false);
   udpCase("UDP 64 B, forwarded + mirrored", true);
+
+  // IPv6: the same established TCP flow over IPv6 (the lab's IPv6 half), client → server, a
+  // full segment of a 1500-byte link (its header is 20 bytes longer than IPv4's).
+  const payload6 = new Uint8Array(MSS_PAYLOAD - 8).map((_, i) => i);
+  const v6Name = `IPv6 TCP data ${payload6.length} B, client→server`;
+  cases.set(v6Name, () => {
+    const cfg6 = config6("a", { capacity: 1024 });
+    const e = new Engine(cfg6, new NullOutput(), xorshift32(1));
+    learn6(e);
+    e.vnet = DATA_VALID;
+    const run = (f: Uint8Array, ingress: number, what: string) => {
+      if (e.handle(f, 0, f.length, ingress, NOW) !== V_FORWARD) {
+        throw new Error(`engine bench: IPv6 ${what}`);
+      }
+    };
+    run(syn6(cfg6, CLIENT_PORT, 100), 0, "SYN not forwarded");
+    const f = [...e.flows.ids()][0]!, c = e.flows.c;
+    const backend = BACKENDS6[c.backend[f]!]!, iss = (100 + c.seqOffset[f]!) >>> 0;
+    const me = cfg6.interfaces[1]!.mac;
+    run(
+      data6(me, SERVER_MAC, backend, CLIENT6, 7000, CLIENT_PORT, 5000, iss + 1, 0x12),
+      1,
+      "SYN-ACK dropped",
+    );
+    const vmac = cfg6.virtualMacs[0]!;
+    run(
+      data6(vmac, CLIENT_MAC, CLIENT6, VIP6, CLIENT_PORT, 7000, 101, 5001, 0x10),
+      0,
+      "ACK dropped",
+    );
+    return {
+      name: v6Name,
+      engine: e,
+      ingress: 0,
+      frames: [
+        data6(vmac, CLIENT_MAC, CLIENT6, VIP6, CLIENT_PORT, 7000, 101, 5001, 0x18, payload6),
+      ],
+      work: new Uint8Array(WORK),
+      established: true,
+    };
+  });
   return cases;
 }
 

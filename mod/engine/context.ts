@@ -74,6 +74,9 @@ export class EngineCtx {
   readonly floating6Iface: Int32Array;
   /** The high words of each service's VIP (zeros for IPv4), three per service. */
   readonly vipHi: Uint32Array;
+  /** Each interface's IPv6 prefix as network and mask words (four each; see `route6`). */
+  readonly #net6: Uint32Array;
+  readonly #mask6: Uint32Array;
   /** Per interface: the largest IP packet it sends (`mtu.ts`); and the smallest of them. */
   readonly mtus: Uint16Array;
   readonly minMtu: number;
@@ -101,6 +104,18 @@ export class EngineCtx {
     this.floating6 = new Uint32Array(fl6.length * 4);
     fl6.forEach((f, i) => this.floating6.set(f.ip6!, i * 4));
     this.floating6Iface = Int32Array.from(fl6.map((f) => f.iface));
+    this.#net6 = new Uint32Array(cfg.interfaces.length * 4).fill(0xffffffff);
+    this.#mask6 = new Uint32Array(cfg.interfaces.length * 4).fill(0xffffffff);
+    cfg.interfaces.forEach((x, i) => {
+      if (x.ip6 === undefined) return;
+      const prefix = x.prefix6 ?? 64;
+      for (let w = 0; w < 4; w++) {
+        const bits = Math.max(0, Math.min(32, prefix - w * 32));
+        const m = bits === 0 ? 0 : prefixMask(bits);
+        this.#mask6[i * 4 + w] = m;
+        this.#net6[i * 4 + w] = (x.ip6[w]! & m) >>> 0;
+      }
+    });
     this.vipHi = new Uint32Array(cfg.services.length * 3);
     cfg.services.forEach((v, i) => v.vip6 && this.vipHi.set(v.vip6.subarray(0, 3), i * 3));
     this.mtus = Uint16Array.from(cfg.interfaces.map((i) => i.mtu ?? DEFAULT_MTU));
@@ -179,30 +194,33 @@ export class EngineCtx {
     return false;
   }
 
-  /** Connected routes only: the interface whose subnet holds `ip`, or -1. */
+  /**
+   * Connected routes only: the interface whose subnet holds `ip`, or -1. With `hi` not all
+   * zero, an IPv6 address ({@link route6}); the per-packet paths call the one they need, so
+   * each stays small enough to be inlined.
+   */
   route(ip: number, hi: Uint32Array = NO_HI, at = 0): number {
+    if (!isV4(hi, at)) return this.route6(ip, hi, at);
     const ifs = this.cfg.interfaces;
-    if (isV4(hi, at)) {
-      for (let i = 0; i < ifs.length; i++) {
-        const x = ifs[i]!;
-        if (sameSubnet(ip, x.ip, x.prefix)) return i;
-      }
-      return -1;
-    }
     for (let i = 0; i < ifs.length; i++) {
-      const a = ifs[i]!.ip6;
-      if (a === undefined) continue;
-      const prefix = ifs[i]!.prefix6 ?? 64;
-      // RFC 4291 §2.5: the prefix covers the high words first, then the low one.
-      let same = true;
-      for (let w = 0; w < 4 && same; w++) {
-        const bits = Math.max(0, Math.min(32, prefix - w * 32));
-        if (bits === 0) break;
-        const mask = prefixMask(bits);
-        const v = w === 3 ? ip : hi[at + w]!;
-        same = ((v & mask) >>> 0) === ((a[w]! & mask) >>> 0);
-      }
-      if (same) return i;
+      const x = ifs[i]!;
+      if (sameSubnet(ip, x.ip, x.prefix)) return i;
+    }
+    return -1;
+  }
+
+  /** {@link route} for the IPv6 address (`ip`, `hi[at..]`): the interfaces' IPv6 prefixes. */
+  route6(ip: number, hi: Uint32Array, at: number): number {
+    const net = this.#net6, mask = this.#mask6;
+    for (let i = 0; i < net.length; i += 4) {
+      // RFC 4291 §2.5: the prefix covers the high words first, then the low one. An interface
+      // without IPv6 has an all-ones mask over an all-ones network: nothing matches it.
+      if (
+        ((hi[at]! & mask[i]!) >>> 0) === net[i] &&
+        ((hi[at + 1]! & mask[i + 1]!) >>> 0) === net[i + 1] &&
+        ((hi[at + 2]! & mask[i + 2]!) >>> 0) === net[i + 2] &&
+        ((ip & mask[i + 3]!) >>> 0) === net[i + 3]
+      ) return i >> 2;
     }
     return -1;
   }

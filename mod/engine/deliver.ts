@@ -36,13 +36,14 @@ export function deliver(p: Packet, ctx: EngineCtx, flags = 0): number {
     hi[3] = ip.dst(0), hi[4] = ip.dst(1), hi[5] = ip.dst(2);
     dst = ip.dst(3);
   } else dst = p.ip.dst;
-  const egress = ctx.route(dst, hi, 3);
+  const egress = p.v6 ? ctx.route6(dst, hi, 3) : ctx.route(dst);
   if (egress < 0) return ctx.drop(DROP.no_route);
   p.egress = egress;
   const end = p.ipEnd;
   copyMac(ctx.cfg.interfaces[egress]!.mac, p.buf, p.off + 6);
   if (p.created) flags |= MF_NEW_FLOW;
-  const mac = ctx.neighbors[egress]!.lookup(dst, hi, 3);
+  const nb = ctx.neighbors[egress]!;
+  const mac = p.v6 ? nb.lookup(dst, hi, 3) : nb.lookup(dst);
   if (!mac) {
     const q = ctx.neighbors[egress]!.enqueue(
       dst,

@@ -8,8 +8,6 @@ import assert from "node:assert/strict";
 import {
   buildNeighborAdvert,
   buildNeighborSolicit,
-  buildTcpData6,
-  buildTcpSyn6,
   ETHERTYPE_IPV6,
   ICMPV6_DEST_UNREACHABLE,
   ICMPV6_ECHO_REPLY,
@@ -22,7 +20,6 @@ import {
   NA_SOLICITED,
   NDP_NEIGHBOR_ADVERT,
   NDP_NEIGHBOR_SOLICIT,
-  parseIpv6,
   PROTO_ICMPV6,
   PROTO_TCP,
   PROTO_UDP,
@@ -34,128 +31,29 @@ import {
   writeIpv6Header,
   writeU16,
 } from "../wire/mod.ts";
-import type { EngineConfig } from "./config.ts";
 import { DROP, EV } from "./counters.ts";
 import { Engine } from "./engine.ts";
 import { V_DROP, V_FORWARD, V_MIRROR, V_QUEUED, V_REPLY } from "./output.ts";
 import {
+  a6,
+  BACK_SELF,
+  BACKENDS6,
+  CLIENT6,
   CLIENT_MAC,
+  config6,
+  data6,
+  engine6,
   feed,
-  labEngineConfig,
-  mac,
+  FRONT_SELF,
+  GW6,
+  learn6,
   RecordingOutput,
   relay,
   seeded,
   SERVER_MAC,
+  syn6,
+  VIP6,
 } from "./testing.ts";
-
-const a6 = (s: string) => parseIpv6(s)!;
-const CLIENT6 = a6("2001:db8:100::2");
-const VIP6 = a6("2001:db8:100::10");
-const GW6 = a6("2001:db8:113::1");
-const BACKENDS6 = [a6("2001:db8:113::20"), a6("2001:db8:113::21")];
-const FRONT_SELF = { a: a6("2001:db8:100::3"), b: a6("2001:db8:100::4") };
-const BACK_SELF = { a: a6("2001:db8:113::3"), b: a6("2001:db8:113::4") };
-
-/** The lab's config with its IPv6 half: selves, floating addresses and an `echo6` service. */
-function config6(unit: "a" | "b" = "a", over: Partial<EngineConfig> = {}): EngineConfig {
-  const base = labEngineConfig(unit);
-  base.interfaces[0]!.ip6 = FRONT_SELF[unit];
-  base.interfaces[0]!.prefix6 = 64;
-  base.interfaces[1]!.ip6 = BACK_SELF[unit];
-  base.interfaces[1]!.prefix6 = 64;
-  base.floating.push({ ip: VIP6[3]!, prefix: 64, iface: 0, ip6: VIP6 });
-  base.floating.push({ ip: GW6[3]!, prefix: 64, iface: 1, ip6: GW6 });
-  base.services.push({
-    name: "echo6",
-    proto: 6,
-    vip: VIP6[3]!,
-    vip6: VIP6,
-    port: 7000,
-    iface: 0,
-    backends: BACKENDS6.map((b) => ({ ip: b[3]!, ip6: b, port: 7000 })),
-    scheduler: "round-robin",
-    snatIp: 0,
-    randomizeIsn: true,
-  });
-  base.services.push({
-    name: "udp6",
-    proto: 17,
-    vip: VIP6[3]!,
-    vip6: VIP6,
-    port: 7001,
-    iface: 0,
-    backends: BACKENDS6.map((b) => ({ ip: b[3]!, ip6: b, port: 7001 })),
-    scheduler: "maglev",
-    snatIp: 0,
-    randomizeIsn: false,
-  });
-  return { ...base, ...over };
-}
-
-function engine6(unit: "a" | "b" = "a", over: Partial<EngineConfig> = {}, seed = 1) {
-  const cfg = config6(unit, over);
-  const out = new RecordingOutput();
-  const engine = new Engine(cfg, out, seeded(seed));
-  return { cfg, out, engine };
-}
-
-/** Teaches the engine where the IPv6 client and servers are. */
-function learn6(e: Engine): void {
-  e.neighbors[0]!.learn(CLIENT6[3]!, CLIENT_MAC, 0, 0, CLIENT6, 0);
-  for (const b of BACKENDS6) e.neighbors[1]!.learn(b[3]!, SERVER_MAC, 0, 0, b, 0);
-}
-
-function syn6(cfg: EngineConfig, sport = 40000, seq = 1000): Uint8Array {
-  const buf = new Uint8Array(200);
-  const n = buildTcpSyn6(
-    buf,
-    cfg.virtualMacs[0]!,
-    CLIENT_MAC,
-    CLIENT6,
-    VIP6,
-    sport,
-    7000,
-    seq,
-    0,
-    TCP_SYN,
-    64800,
-    1440,
-    7,
-    true,
-  );
-  return buf.slice(0, n);
-}
-
-function data6(
-  dstMac: Uint8Array,
-  srcMac: Uint8Array,
-  src: Uint32Array,
-  dst: Uint32Array,
-  sport: number,
-  dport: number,
-  seq: number,
-  ack: number,
-  flags: number,
-  payload = new Uint8Array(0),
-): Uint8Array {
-  const buf = new Uint8Array(2000);
-  const n = buildTcpData6(
-    buf,
-    dstMac,
-    srcMac,
-    src,
-    dst,
-    sport,
-    dport,
-    seq,
-    ack,
-    flags,
-    64000,
-    payload,
-  );
-  return buf.slice(0, n);
-}
 
 /** Ethernet + IPv6 + UDP with a valid checksum. */
 function udp6(
@@ -626,9 +524,6 @@ Deno.test("ipv6: malformed IPv6 is counted, never thrown", () => {
   }
   assert.equal(engine.counters.get(DROP.bad_ipv6_header), cases.length);
 });
-
-// The test helpers use `mac` from testing.ts; keep the import honest.
-void mac;
 
 Deno.test("ipv6: the SYN proxy answers an IPv6 SYN with a cookie, replays the handshake and translates the offset", () => {
   const base = config6();

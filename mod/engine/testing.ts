@@ -5,6 +5,8 @@
  * @module
  */
 import {
+  buildTcpData6,
+  buildTcpSyn6,
   EthernetRepr,
   ETHERTYPE_IPV4,
   IcmpPacket,
@@ -13,12 +15,13 @@ import {
   Ipv4Repr,
   PROTO_TCP,
   PROTO_UDP,
+  TCP_SYN,
   TcpRepr,
   TcpSegment,
   UdpDatagram,
   UdpRepr,
 } from "../wire/mod.ts";
-import { parseIpv4, parseMac } from "../wire/addr.ts";
+import { parseIpv4, parseIpv6, parseMac } from "../wire/addr.ts";
 import type { EngineConfig } from "./config.ts";
 import { type EngineOutput, MF_NO_FLOW, MF_RELAY, type MirrorOut } from "./output.ts";
 import { Engine } from "./engine.ts";
@@ -442,4 +445,124 @@ export function fragmentFrame(frame: Uint8Array, chunk: number, ident = 0x4242):
     out.push(f);
   }
   return out;
+}
+
+// IPv6: the lab's IPv6 half (DESIGN.md "The lab"), and the frames its hosts send.
+
+export const a6 = (s: string): Uint32Array => parseIpv6(s)!;
+export const CLIENT6 = a6("2001:db8:100::2");
+export const VIP6 = a6("2001:db8:100::10");
+export const GW6 = a6("2001:db8:113::1");
+export const BACKENDS6: Uint32Array[] = [a6("2001:db8:113::20"), a6("2001:db8:113::21")];
+export const FRONT_SELF: Record<"a" | "b", Uint32Array> = {
+  a: a6("2001:db8:100::3"),
+  b: a6("2001:db8:100::4"),
+};
+export const BACK_SELF: Record<"a" | "b", Uint32Array> = {
+  a: a6("2001:db8:113::3"),
+  b: a6("2001:db8:113::4"),
+};
+
+/** The lab's config with its IPv6 half: selves, floating addresses and an `echo6` service. */
+export function config6(unit: "a" | "b" = "a", over: Partial<EngineConfig> = {}): EngineConfig {
+  const base = labEngineConfig(unit);
+  base.interfaces[0]!.ip6 = FRONT_SELF[unit];
+  base.interfaces[0]!.prefix6 = 64;
+  base.interfaces[1]!.ip6 = BACK_SELF[unit];
+  base.interfaces[1]!.prefix6 = 64;
+  base.floating.push({ ip: VIP6[3]!, prefix: 64, iface: 0, ip6: VIP6 });
+  base.floating.push({ ip: GW6[3]!, prefix: 64, iface: 1, ip6: GW6 });
+  base.services.push({
+    name: "echo6",
+    proto: 6,
+    vip: VIP6[3]!,
+    vip6: VIP6,
+    port: 7000,
+    iface: 0,
+    backends: BACKENDS6.map((b) => ({ ip: b[3]!, ip6: b, port: 7000 })),
+    scheduler: "round-robin",
+    snatIp: 0,
+    randomizeIsn: true,
+  });
+  base.services.push({
+    name: "udp6",
+    proto: 17,
+    vip: VIP6[3]!,
+    vip6: VIP6,
+    port: 7001,
+    iface: 0,
+    backends: BACKENDS6.map((b) => ({ ip: b[3]!, ip6: b, port: 7001 })),
+    scheduler: "maglev",
+    snatIp: 0,
+    randomizeIsn: false,
+  });
+  return { ...base, ...over };
+}
+
+export function engine6(
+  unit: "a" | "b" = "a",
+  over: Partial<EngineConfig> = {},
+  seed = 1,
+): { cfg: EngineConfig; out: RecordingOutput; engine: Engine } {
+  const cfg = config6(unit, over);
+  const out = new RecordingOutput();
+  const engine = new Engine(cfg, out, seeded(seed));
+  return { cfg, out, engine };
+}
+
+/** Teaches the engine where the IPv6 client and servers are. */
+export function learn6(e: Engine): void {
+  e.neighbors[0]!.learn(CLIENT6[3]!, CLIENT_MAC, 0, 0, CLIENT6, 0);
+  for (const b of BACKENDS6) e.neighbors[1]!.learn(b[3]!, SERVER_MAC, 0, 0, b, 0);
+}
+
+export function syn6(cfg: EngineConfig, sport = 40000, seq = 1000): Uint8Array {
+  const buf = new Uint8Array(200);
+  const n = buildTcpSyn6(
+    buf,
+    cfg.virtualMacs[0]!,
+    CLIENT_MAC,
+    CLIENT6,
+    VIP6,
+    sport,
+    7000,
+    seq,
+    0,
+    TCP_SYN,
+    64800,
+    1440,
+    7,
+    true,
+  );
+  return buf.slice(0, n);
+}
+
+export function data6(
+  dstMac: Uint8Array,
+  srcMac: Uint8Array,
+  src: Uint32Array,
+  dst: Uint32Array,
+  sport: number,
+  dport: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  payload = new Uint8Array(0),
+): Uint8Array {
+  const buf = new Uint8Array(2000);
+  const n = buildTcpData6(
+    buf,
+    dstMac,
+    srcMac,
+    src,
+    dst,
+    sport,
+    dport,
+    seq,
+    ack,
+    flags,
+    64000,
+    payload,
+  );
+  return buf.slice(0, n);
 }
