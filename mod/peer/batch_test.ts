@@ -440,7 +440,7 @@ Deno.test("reader: malformed framing under a correct MAC rejects the whole batch
   at([0, 0, 4, 0, 0, 0, 9], 1, "malformed", "type 0");
   at([REC_ACK, 0, 3, 0, 0, 0], 1, "malformed", "ack body shorter than 4");
   at([1, 0, 51, ...new Array(51).fill(0)], 1, "malformed", "heartbeat body of 51");
-  at([2, 0, 113, ...new Array(113).fill(0)], 1, "malformed", "mirror body of 113");
+  at([2, 0, 65, ...new Array(65).fill(0)], 1, "malformed", "mirror body of 65");
   at([4, 0, 36, ...new Array(36).fill(0)], 1, "malformed", "expire body of 36");
   at([5, 0, 150, ...new Array(150).fill(0)], 1, "malformed", "flow body of 150");
   at([6, 0, 4, 0, 0, 0, 0], 1, "malformed", "control body of 4");
@@ -448,8 +448,25 @@ Deno.test("reader: malformed framing under a correct MAC rejects the whole batch
   assert.equal(r.counters.malformed, 16);
   at([REC_ACK, 0, 6, 0, 0, 0, 9, 1, 2], 1, "ok", "a longer body is fine");
   at([6, 0, 5, 8, 0, 0, 0, 1], 1, "ok", "control with no data");
-  at([2, 0, 114, ...new Array(114).fill(0)], 1, "ok", "mirror with an empty frame");
+  at([2, 0, 66, ...new Array(66).fill(0)], 1, "ok", "mirror with an empty frame");
   at([], 0, "ok", "an empty batch is well formed");
+});
+
+Deno.test("reader: an MF_IPV6 mirror shorter than 66 + 48 bytes is malformed framing", () => {
+  // The mirror record's body needs its 48 bytes of high words when MF_IPV6 (32, flags at body
+  // offset 14) is set: framing must reject such a batch whole, not accept it and drop the record.
+  const r = new BatchReader(KEY);
+  let seq = 0;
+  const v6Mirror = (len: number) => {
+    const body = new Array(len).fill(0);
+    body[14] = 32;
+    return [2, len >> 8, len & 255, ...body];
+  };
+  for (const len of [66, 100, 113]) {
+    expectOpen(r, sealRaw(v6Mirror(len), { count: 1, seq: ++seq }), "malformed", `body ${len}`);
+  }
+  const recs = expectOpen(r, sealRaw(v6Mirror(114), { count: 1, seq: ++seq }), "ok", "body 114");
+  assert.equal(recs.length, 1);
 });
 
 Deno.test("reader: a malformed batch moves neither the window nor the epoch", () => {
@@ -517,10 +534,14 @@ Deno.test("reader: 20k random and mutated datagrams never throw, and rejects del
       if (rec.type === "mirror") {
         assert.ok(rec.buf === dg && rec.frameOff <= rec.frameEnd && rec.frameEnd <= end);
         assert.ok(rec.rowOff >= 20 && rec.vnetOff + 10 <= rec.frameOff);
+        // The high words of an IPv6 flow sit between vnet and frame; IPv4 has none.
+        if (rec.row6Off >= 0) {
+          assert.ok(rec.row6Off === rec.vnetOff + 10 && rec.frameOff === rec.row6Off + 48);
+        } else assert.equal(rec.frameOff, rec.vnetOff + 10);
       } else if (rec.type === "control") {
         assert.ok(rec.dataOff <= rec.dataEnd && rec.dataEnd <= end);
       } else if (rec.type === "flow") {
-        assert.ok(rec.rowOff >= 20 && rec.rowOff + 103 <= end);
+        assert.ok(rec.rowOff >= 20 && rec.rowOff + 151 <= end);
       }
     });
     total++;

@@ -34,9 +34,10 @@ import {
   RecordSlots,
   wireBuf,
 } from "./records.ts";
-import { MIRROR_ROW, SYNC_ROW } from "../flow/fields.ts";
+import { decodeRow, FLOW_FIELDS, MIRROR6_ROW, MIRROR_ROW, SYNC_ROW } from "../flow/fields.ts";
 import { FlowTable } from "../flow/table.ts";
-import { SAMPLE } from "../flow/test_util.ts";
+import { SAMPLE, SAMPLE_MIRROR6_BYTES } from "../flow/test_util.ts";
+import { MF_IPV6, MF_NO_FLOW } from "../engine/output.ts";
 import {
   ack,
   ACK_BODY,
@@ -55,6 +56,11 @@ import {
   mirror,
   mirrorBody,
   mirrorOut,
+  NEXT_HOP,
+  SAMPLE_FLOW,
+  SAMPLE_V4,
+  sampleTableV4,
+  VNET,
 } from "./test_util.ts";
 
 const TYPES = [REC_HEARTBEAT, REC_MIRROR, REC_ACK, REC_EXPIRE, REC_FLOW, REC_CONTROL];
@@ -95,6 +101,7 @@ Deno.test("records: type codes, header length and constants are the documented v
     [1, 2, 3, 4, 5, 7, 8],
   );
   assert.deepEqual([HB_RECEIVER, HB_FORWARDER, HB_SYNC_COMPLETE], [1, 2, 4]);
+  assert.equal(MF_IPV6, 32);
 });
 
 Deno.test("records: body layouts have the documented offsets and sizes (wire contract)", () => {
@@ -124,10 +131,12 @@ Deno.test("records: body layouts have the documented offsets and sizes (wire con
     flags: 14,
     nextHop: 15,
     flow: 21,
-    vnet: 104,
+    vnet: 56,
   });
+  assert.equal(MIRROR_ROW.size, 35);
+  assert.equal(MIRROR6_ROW.size, 48);
   assert.equal(MIRROR.at.vnet, 21 + MIRROR_ROW.size);
-  assert.equal(MIRROR.size, 114);
+  assert.equal(MIRROR.size, 66);
   assert.equal(MIRROR.size, 31 + MIRROR_ROW.size);
   assert.deepEqual({ ...ACK.at }, { mseq: 0 });
   assert.equal(ACK.size, 4);
@@ -168,8 +177,13 @@ Deno.test("records: every type encodes to its golden bytes", () => {
 
 Deno.test("records: sizes without encoding", () => {
   assert.equal(bodySize(heartbeat()), 60);
+  // SAMPLE is IPv6: 66 + 48 bytes of high words.
   assert.equal(bodySize(mirror(0)), 114);
   assert.equal(bodySize(mirror(100)), 214, "only frame[frameOff, frameEnd) counts");
+  const v4 = mirror(100);
+  v4.rec.flows = sampleTableV4();
+  assert.equal(bodySize(v4), 166, "IPv4: 66 + 100");
+  assert.equal(recordSize(v4), 169);
   assert.equal(bodySize(ack()), 4);
   assert.equal(bodySize(expire()), 37);
   assert.equal(bodySize(flow()), 151);
@@ -182,9 +196,10 @@ Deno.test("records: sizes without encoding", () => {
 Deno.test("records: a mirror without a flow carries a zeroed row", () => {
   const m = mirror();
   m.rec.flow = -1;
-  const { buf } = encoded(m);
-  const want = mirrorBody();
-  want.fill(0, MIRROR.at.flow, MIRROR.at.flow + MIRROR_ROW.size);
+  const { buf, n } = encoded(m);
+  const want = mirrorBody(8, "none");
+  assert.equal(want.length, 66 + 8);
+  assert.equal(n, 3 + want.length, "no high words without a flow");
   assert.deepEqual([...buf.subarray(5 + 3, 5 + 3 + want.length)], want);
 });
 
@@ -228,7 +243,7 @@ Deno.test("records: a body over 65535 bytes is a RangeError and writes nothing",
 });
 
 Deno.test("records: minBodySize per type, 0 for unknown types", () => {
-  assert.deepEqual(TYPES.map(minBodySize), [60, 114, 4, 37, 151, 5]);
+  assert.deepEqual(TYPES.map(minBodySize), [60, 66, 4, 37, 151, 5]);
   for (const t of [0, 7, 8, 99, 255, -1]) assert.equal(minBodySize(t), 0, String(t));
 });
 
@@ -255,8 +270,8 @@ Deno.test("records: decoded byte parts are offsets into the buffer", () => {
   assert.equal(m.buf, buf);
   assert.equal(m.view, b.view);
   assert.deepEqual(
-    [m.nextHopOff, m.rowOff, m.vnetOff, m.frameOff, m.frameEnd],
-    [8 + 15, 8 + 21, 8 + 104, 8 + 114, 8 + 122],
+    [m.nextHopOff, m.rowOff, m.vnetOff, m.row6Off, m.frameOff, m.frameEnd],
+    [8 + 15, 8 + 21, 8 + 56, 8 + 66, 8 + 114, 8 + 122],
   );
   const c = encoded(control());
   const cb = wireBuf(c.buf);
@@ -300,10 +315,19 @@ Deno.test("records: a body shorter than its type needs, or an unknown type, is u
     const { buf } = encoded(rec);
     const b = wireBuf(buf);
     const min = minBodySize(TYPES[i]!);
+    // The sample mirror is of an IPv6 flow (MF_IPV6): it needs its 48 bytes of high words too.
+    const need = rec.type === "mirror" ? min + 48 : min;
     assert.equal(decodeRecord(TYPES[i]!, b, 8, min - 1, slots), undefined, rec.type);
+    assert.equal(decodeRecord(TYPES[i]!, b, 8, need - 1, slots), undefined, rec.type);
     assert.equal(decodeRecord(TYPES[i]!, b, 8, 0, slots), undefined, rec.type);
-    assert.ok(decodeRecord(TYPES[i]!, b, 8, min, slots), `${rec.type} at its minimum`);
+    assert.ok(decodeRecord(TYPES[i]!, b, 8, need, slots), `${rec.type} at its minimum`);
   });
+  // An IPv4 mirror needs the fixed part only.
+  const v4 = mirror();
+  v4.rec.flows = sampleTableV4();
+  const { buf: b4 } = encoded(v4);
+  assert.equal(decodeRecord(REC_MIRROR, wireBuf(b4), 8, 65, slots), undefined, "IPv4 at 65");
+  assert.ok(decodeRecord(REC_MIRROR, wireBuf(b4), 8, 66, slots), "IPv4 at its minimum");
   const b = wireBuf(new Uint8Array(200));
   for (const t of [0, 7, 99, 255]) assert.equal(decodeRecord(t, b, 0, 150, slots), undefined);
 });
@@ -318,7 +342,8 @@ Deno.test("records: a longer body is accepted, variable parts run to its end", (
   assert.deepEqual(decodeRecord(REC_EXPIRE, b, 3, 40, slots), expire(), "37 + 3 bytes of tail");
   encodeRecord(b, 0, heartbeat());
   assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 60, slots), heartbeat());
-  // MIRROR and CONTROL end in variable data: exactly the minimum means none.
+  // MIRROR and CONTROL end in variable data: exactly the minimum (for SAMPLE, an IPv6 flow,
+  // 66 + 48) means none.
   encodeRecord(b, 0, mirror(0));
   const m = decodeRecord(REC_MIRROR, b, 3, 114, slots);
   assert.ok(m?.type === "mirror");
@@ -382,4 +407,139 @@ Deno.test("records: every control code is distinct (a shared code would merge tw
     .filter(([, v]) => typeof v === "number") as [string, number][];
   assert.ok(codes.length >= 10, codes.map(([k]) => k).join(" "));
   assert.equal(new Set(codes.map(([, v]) => v)).size, codes.length, JSON.stringify(codes));
+});
+
+/** The hi-word (mirror6) fields of {@link SAMPLE}, in field order. */
+const SAMPLE_HI = Object.fromEntries(
+  FLOW_FIELDS.filter((f) => f.travel === "mirror6").map((f) => [f.name, SAMPLE[f.name]]),
+);
+
+Deno.test("records: an IPv4 flow's mirror is the fixed part and the frame, MF_IPV6 clear", () => {
+  assert.deepEqual(Object.keys(SAMPLE_HI).length, 12);
+  for (const engineFlags of [0x0b, 0x0b | MF_IPV6]) {
+    const m = mirror(8);
+    m.rec.flows = sampleTableV4();
+    m.rec.flags = engineFlags;
+    const { buf, n } = encoded(m);
+    // 66 bytes of fixed part (flags 0x0b: MF_IPV6 cleared even when the engine set it), then
+    // the 8 frame bytes right after vnet.
+    assert.equal(n, 3 + 66 + 8, `flags ${engineFlags}`);
+    assert.equal(bodySize(m), MIRROR.size + 8);
+    assert.deepEqual([...buf.subarray(5, 5 + n)], [REC_MIRROR, 0, 74, ...mirrorBody(8, "v4")]);
+    assert.equal(buf[5 + 3 + 14]! & MF_IPV6, 0, "flags byte");
+    assert.equal(m.rec.flags, engineFlags, "the engine's record is left alone");
+    const slots = new RecordSlots();
+    const d = decodeRecord(REC_MIRROR, wireBuf(buf), 8, n - 3, slots);
+    assert.ok(d?.type === "mirror");
+    assert.equal(d.flags, 0x0b);
+    assert.deepEqual(
+      [d.rowOff, d.vnetOff, d.row6Off, d.frameOff, d.frameEnd],
+      [8 + 21, 8 + 56, -1, 8 + 66, 8 + 74],
+    );
+    assert.deepEqual([...buf.subarray(d.vnetOff, d.vnetOff + 10)], VNET);
+    assert.deepEqual([...buf.subarray(d.frameOff, d.frameEnd)], [
+      ...frameBytes(13).subarray(3, 11),
+    ]);
+    const got = copyRecord(d);
+    assert.ok(got.type === "mirror");
+    const want: Record<string, number> = {};
+    for (const f of FLOW_FIELDS) if (f.travel === "mirror") want[f.name] = SAMPLE_V4[f.name]!;
+    assert.deepEqual(got.flow, want, "the 35-byte row, no high words");
+  }
+});
+
+Deno.test("records: an IPv6 flow's mirror carries MF_IPV6 and its 48 bytes of high words", () => {
+  const m = mirror(8);
+  assert.equal(m.rec.flags & MF_IPV6, 0, "the engine did not set it: the encoder does");
+  const { buf, n } = encoded(m);
+  assert.equal(n, 3 + 66 + 48 + 8);
+  const body = 5 + 3;
+  assert.equal(buf[body + 14], 0x0b | MF_IPV6);
+  assert.deepEqual([...buf.subarray(body + 21, body + 56)], [...mirrorBody(8).slice(21, 56)]);
+  assert.deepEqual([...buf.subarray(body + 56, body + 66)], VNET);
+  assert.deepEqual([...buf.subarray(body + 66, body + 114)], SAMPLE_MIRROR6_BYTES);
+  const frame = [...frameBytes(13).subarray(3, 11)];
+  assert.deepEqual([...buf.subarray(body + 114, body + 122)], frame);
+  const slots = new RecordSlots();
+  const b = wireBuf(buf);
+  const d = decodeRecord(REC_MIRROR, b, body, n - 3, slots);
+  assert.ok(d?.type === "mirror");
+  assert.equal(d.flags, 0x2b);
+  assert.deepEqual([...buf.subarray(d.nextHopOff, d.nextHopOff + 6)], NEXT_HOP);
+  assert.deepEqual(
+    [d.rowOff, d.vnetOff, d.row6Off, d.frameOff, d.frameEnd],
+    [body + 21, body + 56, body + 66, body + 114, body + 122],
+  );
+  assert.equal(d.row6Off, d.vnetOff + 10, "right after vnet");
+  assert.equal(d.frameOff, d.row6Off + MIRROR6_ROW.size);
+  assert.deepEqual([...buf.subarray(d.row6Off, d.frameOff)], SAMPLE_MIRROR6_BYTES);
+  assert.deepEqual([...buf.subarray(d.frameOff, d.frameEnd)], frame);
+  // decodeRow(MIRROR6_ROW) at row6Off restores the high words, and nothing else.
+  const ft = new FlowTable(2);
+  decodeRow(ft.cols, MIRROR6_ROW, 1, d.view, d.row6Off);
+  const e = ft.entry(1);
+  for (const f of FLOW_FIELDS) {
+    const want = f.travel === "mirror6" ? SAMPLE[f.name] : 0;
+    assert.equal(e[f.name], want, f.name);
+  }
+  assert.ok(ft.isV6(1));
+  // Both rows together give back every mirrored field.
+  decodeRow(ft.cols, MIRROR_ROW, 1, d.view, d.rowOff);
+  const all = ft.entry(1);
+  for (const f of FLOW_FIELDS) {
+    assert.equal(all[f.name], f.travel === "sync" ? 0 : SAMPLE[f.name], f.name);
+  }
+  assert.deepEqual(
+    Object.fromEntries(Object.keys(SAMPLE_HI).map((k) => [k, all[k as keyof typeof all]])),
+    SAMPLE_HI,
+  );
+});
+
+Deno.test("records: MF_IPV6 with a body shorter than MIRROR.size + 48 is undefined", () => {
+  const slots = new RecordSlots();
+  // An IPv6 mirror with an empty frame: exactly 66 + 48 bytes of body.
+  const { buf, n } = encoded(mirror(0));
+  assert.equal(n, 3 + 114);
+  const b = wireBuf(buf);
+  const d = decodeRecord(REC_MIRROR, b, 8, MIRROR.size + 48, slots);
+  assert.ok(d?.type === "mirror", "exactly MIRROR.size + 48 decodes");
+  assert.deepEqual([d.row6Off, d.frameOff, d.frameEnd], [8 + 66, 8 + 114, 8 + 114]);
+  for (let len = MIRROR.size; len < MIRROR.size + 48; len++) {
+    assert.equal(decodeRecord(REC_MIRROR, b, 8, len, slots), undefined, `body of ${len}`);
+  }
+  // An IPv4 record of 66 bytes decodes; the same bytes with MF_IPV6 set do not.
+  const v4 = mirror(0);
+  v4.rec.flows = sampleTableV4();
+  const e4 = encoded(v4);
+  assert.equal(e4.n, 3 + 66);
+  const b4 = wireBuf(e4.buf);
+  const ok = decodeRecord(REC_MIRROR, b4, 8, 66, slots);
+  assert.ok(ok?.type === "mirror");
+  assert.deepEqual([ok.row6Off, ok.frameOff, ok.frameEnd], [-1, 8 + 66, 8 + 66]);
+  e4.buf[8 + 14] = 0x0b | MF_IPV6;
+  assert.equal(decodeRecord(REC_MIRROR, b4, 8, 66, slots), undefined, "flagged, 66 bytes");
+  assert.equal(decodeRecord(REC_MIRROR, b4, 8, 113, slots), undefined, "flagged, 113 bytes");
+  const flagged = decodeRecord(REC_MIRROR, b4, 8, 114, slots);
+  assert.ok(flagged?.type === "mirror", "flagged, 114 bytes");
+  assert.deepEqual([flagged.row6Off, flagged.frameOff], [8 + 66, 8 + 114]);
+});
+
+Deno.test("records: a mirror without a flow never carries MF_IPV6", () => {
+  for (const engineFlags of [MF_NO_FLOW, MF_NO_FLOW | MF_IPV6]) {
+    // The record's table holds an IPv6 flow (SAMPLE) at SAMPLE_FLOW; flow -1 reads none of it.
+    const m = mirror(8);
+    assert.ok(m.rec.flows.isV6(SAMPLE_FLOW));
+    m.rec.flow = -1;
+    m.rec.flags = engineFlags;
+    const { buf, n } = encoded(m);
+    assert.equal(n, 3 + 66 + 8, `flags ${engineFlags}: no high words`);
+    assert.equal(bodySize(m), 74);
+    const want = mirrorBody(8, "none");
+    want[14] = MF_NO_FLOW;
+    assert.deepEqual([...buf.subarray(5, 5 + n)], [REC_MIRROR, 0, 74, ...want]);
+    const d = decodeRecord(REC_MIRROR, wireBuf(buf), 8, n - 3, new RecordSlots());
+    assert.ok(d?.type === "mirror");
+    assert.equal(d.flags, MF_NO_FLOW);
+    assert.deepEqual([d.row6Off, d.frameOff, d.frameEnd], [-1, 8 + 66, 8 + 74]);
+  }
 });

@@ -17,10 +17,24 @@ import {
   type PeerRecordIn,
   type PeerRecordOut,
 } from "./records.ts";
-import { decodeRow, FLOW_FIELDS, type FlowEntry, MIRROR_ROW, SYNC_ROW } from "../flow/fields.ts";
+import {
+  decodeRow,
+  FLOW_FIELDS,
+  type FlowEntry,
+  MIRROR6_ROW,
+  MIRROR_ROW,
+  SYNC_ROW,
+} from "../flow/fields.ts";
 import { FlowTable } from "../flow/table.ts";
-import { flowN, SAMPLE, SAMPLE_MIRROR_BYTES, SAMPLE_SYNC_BYTES } from "../flow/test_util.ts";
-import type { MirrorOut } from "../engine/output.ts";
+import {
+  flowN,
+  IPV4_HI_FIELDS,
+  SAMPLE,
+  SAMPLE_MIRROR6_BYTES,
+  SAMPLE_MIRROR_BYTES,
+  SAMPLE_SYNC_BYTES,
+} from "../flow/test_util.ts";
+import { MF_IPV6, type MirrorOut } from "../engine/output.ts";
 
 export const KEY = new TextEncoder().encode("tandem test key, 32 bytes long!!");
 
@@ -32,6 +46,18 @@ export function sampleTable(): FlowTable {
   return ft;
 }
 export const SAMPLE_FLOW = 1;
+
+/** {@link SAMPLE} as an IPv4 flow: its high address words zeroed. */
+export const SAMPLE_V4: Readonly<Partial<FlowEntry>> = { ...SAMPLE, ...IPV4_HI_FIELDS };
+
+/** A table holding {@link SAMPLE_V4} as flow {@link SAMPLE_FLOW}. */
+export function sampleTableV4(): FlowTable {
+  const ft = new FlowTable(4);
+  ft.addEntry(flowN(0));
+  if (ft.addEntry(SAMPLE_V4) !== SAMPLE_FLOW) throw new Error("sample flow is not flow 1");
+  if (ft.isV6(SAMPLE_FLOW)) throw new Error("SAMPLE_V4 is IPv6");
+  return ft;
+}
 
 export function heartbeat(): HeartbeatRecord {
   return {
@@ -109,16 +135,22 @@ export function mirror(frameLen = 8, mseq = 0xa1b2c3d4): MirrorRecordOut {
   return { type: "mirror", mseq, rec: mirrorOut(frameLen) };
 }
 
-/** {@link mirror}'s body for `frameLen` bytes of frame. */
-export function mirrorBody(frameLen = 8): number[] {
+/**
+ * {@link mirror}'s body for `frameLen` bytes of frame. `row`: "v6" for {@link SAMPLE} (an IPv6
+ * flow: flags 0x0b | MF_IPV6 = 0x2b, its 48 bytes of high words between vnet and frame), "v4"
+ * for {@link SAMPLE_V4} (flags 0x0b, the same 35-byte row, nothing more), "none" for no flow
+ * (flags 0x0b, a zeroed row).
+ */
+export function mirrorBody(frameLen = 8, row: "v6" | "v4" | "none" = "v6"): number[] {
   // deno-fmt-ignore
   return [
     0xa1, 0xb2, 0xc3, 0xd4, // mseq
     0x42, 0x78, 0xbc, 0xfe, 0x56, 0x80, 0x12, 0x00, // time
-    2, 3, 0x0b, // ingress, egress, flags
+    2, 3, row === "v6" ? 0x2b : 0x0b, // ingress, egress, flags
     ...NEXT_HOP,
-    ...SAMPLE_MIRROR_BYTES,
+    ...(row === "none" ? new Array(35).fill(0) : SAMPLE_MIRROR_BYTES),
     ...VNET,
+    ...(row === "v6" ? SAMPLE_MIRROR6_BYTES : []),
     ...frameBytes(frameLen + 5).subarray(3, 3 + frameLen),
   ];
 }
@@ -186,14 +218,20 @@ export type Copied =
   | { type: "flow"; flow: FlowEntry }
   | { type: "control"; op: number; arg: number; data: number[] };
 
-/** Reads a row into a scratch table and returns its fields (only those the layout carries). */
-function readRow(view: DataView, off: number, mirrorOnly: boolean): FlowEntry {
+/**
+ * Reads a row into a scratch table and returns its fields (only those the layout carries): the
+ * whole SYNC_ROW at `off`, or a mirror record's MIRROR_ROW at `off` and, when `row6Off` is not
+ * -1, its MIRROR6_ROW there.
+ */
+function readRow(view: DataView, off: number, mirrorOnly: boolean, row6Off = -1): FlowEntry {
   const ft = new FlowTable(1);
   decodeRow(ft.cols, mirrorOnly ? MIRROR_ROW : SYNC_ROW, 0, view, off);
+  if (mirrorOnly && row6Off >= 0) decodeRow(ft.cols, MIRROR6_ROW, 0, view, row6Off);
   const e = ft.entry(0);
   if (mirrorOnly) {
     for (const f of FLOW_FIELDS) {
-      if (f.travel !== "mirror") delete (e as Partial<FlowEntry>)[f.name];
+      const kept = f.travel === "mirror" || (f.travel === "mirror6" && row6Off >= 0);
+      if (!kept) delete (e as Partial<FlowEntry>)[f.name];
     }
   }
   return e;
@@ -211,7 +249,7 @@ export function copyRecord(r: PeerRecordIn): Copied {
         ingress: r.ingress,
         egress: r.egress,
         nextHop: [...r.buf.subarray(r.nextHopOff, r.nextHopOff + 6)],
-        flow: readRow(r.view, r.rowOff, true),
+        flow: readRow(r.view, r.rowOff, true, r.row6Off),
         vnet: [...r.buf.subarray(r.vnetOff, r.vnetOff + 10)],
         frame: [...r.buf.subarray(r.frameOff, r.frameEnd)],
       };
@@ -231,8 +269,9 @@ export function copyRecord(r: PeerRecordIn): Copied {
 
 /** What {@link allRecords} look like once delivered and copied. */
 export function allCopied(): Copied[] {
+  // SAMPLE is IPv6: its record carries the mirror and mirror6 fields, and MF_IPV6.
   const mirrored: Partial<FlowEntry> = {};
-  for (const f of FLOW_FIELDS) if (f.travel === "mirror") mirrored[f.name] = SAMPLE[f.name];
+  for (const f of FLOW_FIELDS) if (f.travel !== "sync") mirrored[f.name] = SAMPLE[f.name];
   const m = mirror();
   return [
     heartbeat(),
@@ -240,7 +279,7 @@ export function allCopied(): Copied[] {
       type: "mirror",
       mseq: m.mseq,
       time: m.rec.time,
-      flags: m.rec.flags,
+      flags: m.rec.flags | MF_IPV6,
       ingress: m.rec.ingress,
       egress: m.rec.egress,
       nextHop: NEXT_HOP,
