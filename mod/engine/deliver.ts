@@ -29,12 +29,12 @@ import type { Packet } from "./packet.ts";
 /** Delivers the translated packet `p` of flow `p.flow` (or of none, -1). */
 export function deliver(p: Packet, ctx: EngineCtx, flags = 0): number {
   // The translated destination: IPv4, or IPv6 with its high words read back from the header.
-  const hi = p.hi;
+  const hi = p.hi, d6 = p.dst6;
   let dst: number;
   if (p.v6) {
     const ip = p.ip6;
-    hi[3] = ip.dst(0), hi[4] = ip.dst(1), hi[5] = ip.dst(2);
-    dst = ip.dst(3);
+    d6[0] = hi[3] = ip.dst(0), d6[1] = hi[4] = ip.dst(1), d6[2] = hi[5] = ip.dst(2);
+    d6[3] = dst = ip.dst(3);
   } else dst = p.ip.dst;
   const egress = p.v6 ? ctx.route6(dst, hi, 3) : ctx.route(dst);
   if (egress < 0) return ctx.drop(DROP.no_route);
@@ -43,7 +43,7 @@ export function deliver(p: Packet, ctx: EngineCtx, flags = 0): number {
   copyMac(ctx.cfg.interfaces[egress]!.mac, p.buf, p.off + 6);
   if (p.created) flags |= MF_NEW_FLOW;
   const nb = ctx.neighbors[egress]!;
-  const mac = p.v6 ? nb.lookup(dst, hi, 3) : nb.lookup(dst);
+  const mac = p.v6 ? nb.lookup6(d6) : nb.lookup(dst);
   if (!mac) {
     const q = ctx.neighbors[egress]!.enqueue(
       dst,

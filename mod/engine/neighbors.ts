@@ -10,7 +10,6 @@
  * unresolved, never on an established flow's path.
  * @module
  */
-import { fmix32 } from "../util/hash.ts";
 
 /** Retry an unanswered request after this long; give up after `RETRIES`. */
 export const ARP_RETRY_MS = 300;
@@ -140,6 +139,25 @@ export class Neighbors {
     return e !== undefined && e.resolved ? e.mac : undefined;
   }
 
+  /**
+   * {@link lookup} of the IPv6 address whose four words are `a`: the per-packet IPv6 path.
+   * No address travels as a number argument, so none is boxed when V8 does not inline it.
+   */
+  lookup6(a: Uint32Array): Uint8Array | undefined {
+    const keys = this.#keys, slot = this.#slot, mask = this.#mask;
+    for (let i = keyHash(a[3]!, a, 0) & mask;; i = (i + 1) & mask) {
+      const s = slot[i]!;
+      if (s === 0) return undefined;
+      const k = i * 4;
+      if (
+        keys[k + 3] === a[3] && keys[k] === a[0] && keys[k + 1] === a[1] && keys[k + 2] === a[2]
+      ) {
+        const e = this.#entries[s - 1]!;
+        return e.resolved ? e.mac : undefined;
+      }
+    }
+  }
+
   get size(): number {
     return this.#entries.length;
   }
@@ -213,8 +231,15 @@ export class Neighbors {
   }
 }
 
-/** Index hash of an address (high words folded in only when there are any). */
+/**
+ * Index hash of an address (murmur3's finaliser over the words folded by multiplication). Int32
+ * arithmetic only and no calls: a 32-bit result returned across a call V8 does not inline is
+ * boxed, which would make garbage per packet.
+ */
 function keyHash(ip: number, hi: Uint32Array, at: number): number {
-  const h0 = hi[at]!, h1 = hi[at + 1]!, h2 = hi[at + 2]!;
-  return (h0 | h1 | h2) === 0 ? fmix32(ip) : fmix32(ip ^ fmix32(h0 ^ fmix32(h1 ^ fmix32(h2))));
+  let h = ip ^ Math.imul(hi[at]!, 0x9e3779b1) ^ Math.imul(hi[at + 1]!, 0x85ebca6b) ^
+    Math.imul(hi[at + 2]!, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }

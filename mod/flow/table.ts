@@ -490,10 +490,11 @@ export function tupleHash(
   dstPort: number,
   hi: Uint32Array = IPV4_HI,
 ): number {
-  if ((hi[0]! | hi[1]! | hi[2]! | hi[3]! | hi[4]! | hi[5]!) !== 0) {
-    srcIp ^= fmix32(hi[0]! ^ fmix32(hi[1]! ^ fmix32(hi[2]!)));
-    dstIp ^= fmix32(hi[3]! ^ fmix32(hi[4]! ^ fmix32(hi[5]! ^ 0x6a09e667)));
-  }
+  // Folded by multiplication (int32, no calls: see `neighbors.ts`); zeros leave IPv4's hash.
+  srcIp ^= Math.imul(hi[0]!, 0x9e3779b1) ^ Math.imul(hi[1]!, 0x85ebca6b) ^
+    Math.imul(hi[2]!, 0xc2b2ae35);
+  dstIp ^= Math.imul(hi[3]!, 0x27d4eb2f) ^ Math.imul(hi[4]!, 0x165667b1) ^
+    Math.imul(hi[5]!, 0x6a09e667);
   return tupleHash4(proto, srcIp, srcPort, dstIp, dstPort);
 }
 

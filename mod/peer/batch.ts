@@ -19,7 +19,7 @@ import { ReplayWindow } from "./replay_window.ts";
 import {
   decodeRecord,
   encodeRecord,
-  minBodySize,
+  minBodyOf,
   type PeerRecordIn,
   type PeerRecordOut,
   RECORD_HEADER_LEN,
@@ -227,8 +227,9 @@ export class BatchReader {
       const type = v.getUint8(off);
       const blen = v.getUint16(off + 1);
       const body = off + RECORD_HEADER_LEN;
-      const min = minBodySize(type);
-      if (body + blen > end || min === 0 || blen < min) return this.#reject("malformed");
+      if (body + blen > end) return this.#reject("malformed");
+      const min = minBodyOf(type, v, body, blen);
+      if (min === 0 || blen < min) return this.#reject("malformed");
       off = body + blen;
     }
     if (off !== end) return this.#reject("malformed");

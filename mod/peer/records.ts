@@ -371,6 +371,18 @@ export function minBodySize(type: number): number {
   }
 }
 
+/**
+ * The least body this record may have, from its own bytes: {@link minBodySize}, and for a
+ * MIRROR with `MF_IPV6` the 48 bytes of high address words besides. 0: unknown type. The batch
+ * reader checks every record with it before delivering any, so a malformed batch delivers
+ * nothing.
+ */
+export function minBodyOf(type: number, view: DataView, body: number, blen: number): number {
+  const min = minBodySize(type);
+  if (type !== REC_MIRROR || blen < min) return min;
+  return (view.getUint8(body + MIRROR.at.flags) & MF_IPV6) !== 0 ? min + MIRROR6_ROW.size : min;
+}
+
 /** An empty heartbeat record to refill. */
 export function newHeartbeat(): HeartbeatRecord {
   return {
