@@ -9,7 +9,8 @@
  */
 
 import { hasCommand, pidAlive, spawnInNs, stopPid } from "../mod/lab/netns.ts";
-import { labStateDir, labToolCommand } from "../mod/lab/topology.ts";
+import { labStateDir, labToolCommand, nsAddresses } from "../mod/lab/topology.ts";
+import { ALL_BACKEND_ADDRESSES } from "../mod/lab/servers.ts";
 import {
   cmd,
   type CmdResult,
@@ -94,9 +95,18 @@ export async function startServers(prefix: string): Promise<BenchServers> {
   const dir = labStateDir(prefix);
   await Deno.mkdir(dir, { recursive: true });
   const server = ns(prefix, "server");
+  // Only the backend addresses this lab's server holds (the Linux pair's lab has no IPv6).
+  const held = new Set([
+    ...await nsAddresses(server, "-4"),
+    ...await nsAddresses(server, "-6"),
+  ]);
+  const addresses = ALL_BACKEND_ADDRESSES.filter((a) => held.has(a)).flatMap((a) => [
+    "--address",
+    a,
+  ]);
   const echo = await spawnInNs(
     server,
-    [...labToolCommand("serve"), "--http-port", "8080"],
+    [...labToolCommand("serve"), "--http-port", "8080", ...addresses],
     `${dir}/bench-servers.log`,
     `${dir}/bench-servers.pid`,
     REPO_ROOT,
