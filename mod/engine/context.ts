@@ -72,8 +72,11 @@ export class EngineCtx {
   /** IPv6 floating addresses, four words each, and the interface of each. */
   readonly floating6: Uint32Array;
   readonly floating6Iface: Int32Array;
-  /** The high words of each service's VIP (zeros for IPv4), three per service. */
-  readonly vipHi: Uint32Array;
+  /**
+   * The high words of each service's VIP (zeros for IPv4), three per service; a reload
+   * (`reconfigure.ts`) rebuilds it with the services.
+   */
+  vipHi: Uint32Array;
   /** Each interface's IPv6 prefix as network and mask words (four each; see `route6`). */
   readonly #net6: Uint32Array;
   readonly #mask6: Uint32Array;
@@ -116,8 +119,7 @@ export class EngineCtx {
         this.#net6[i * 4 + w] = (x.ip6[w]! & m) >>> 0;
       }
     });
-    this.vipHi = new Uint32Array(cfg.services.length * 3);
-    cfg.services.forEach((v, i) => v.vip6 && this.vipHi.set(v.vip6.subarray(0, 3), i * 3));
+    this.vipHi = vipHiOf(cfg.services);
     this.mtus = Uint16Array.from(cfg.interfaces.map((i) => i.mtu ?? DEFAULT_MTU));
     this.minMtu = Math.min(...this.mtus);
     this.neighbors = cfg.interfaces.map(() => new Neighbors(cfg.arpQueueLimit));
@@ -267,4 +269,11 @@ function find6(list: Uint32Array, ip: number, hi: Uint32Array, at: number): numb
     ) return i >> 2;
   }
   return -1;
+}
+
+/** Each service's VIP high words, three per service (zeros for IPv4). */
+export function vipHiOf(services: readonly { vip6?: Uint32Array }[]): Uint32Array {
+  const out = new Uint32Array(services.length * 3);
+  services.forEach((v, i) => v.vip6 && out.set(v.vip6.subarray(0, 3), i * 3));
+  return out;
 }

@@ -696,3 +696,24 @@ Deno.test("ipv6: a health check of an IPv6 backend solicits it, then checks it b
   feed(engine, stray, 1, 31);
   assert.equal(engine.counters.get(EV.health_checks_ok), 1);
 });
+
+Deno.test("ipv6: a reload that adds an IPv6 service (or one after it) serves it at once", () => {
+  const full = config6();
+  const { cfg, out, engine } = engine6("a", {
+    services: full.services.filter((s) => s.name !== "udp6"),
+  });
+  learn6(engine);
+  const u = () => udp6(cfg.virtualMacs[0]!, CLIENT6, VIP6, 5000, 7001, new Uint8Array([1]));
+  assert.equal(feed(engine, u(), 0, 1), V_DROP, "no service yet");
+  engine.reconfigure(full);
+  out.clear();
+  assert.equal(feed(engine, u(), 0, 2), V_FORWARD, "the added service");
+  same(parse6(out.emitted[0]!.frame).dst.subarray(0, 3), BACKENDS6[0]!.subarray(0, 3));
+  // And an IPv4 service added after the IPv6 ones is not taken for an IPv6 one.
+  const more = {
+    ...full,
+    services: [...full.services, { ...full.services[0]!, name: "echo-new", port: 7002 }],
+  };
+  engine.reconfigure(more);
+  assert.equal(engine.ctx.serviceFor(6, full.services[0]!.vip, 7002), more.services.length - 1);
+});

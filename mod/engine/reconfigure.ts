@@ -13,7 +13,7 @@
 import { ST_PERSIST } from "../flow/states.ts";
 import { BackendPool, NO_BACKEND } from "./backends.ts";
 import type { EngineConfig, EngineService } from "./config.ts";
-import type { EngineCtx } from "./context.ts";
+import { type EngineCtx, vipHiOf } from "./context.ts";
 import { HealthChecks } from "./health.ts";
 import { SynProxyState } from "./synproxy.ts";
 
@@ -73,6 +73,7 @@ export function reconfigure(ctx: EngineCtx, next: EngineConfig): ReloadSummary {
     orphaned: 0,
   };
   ctx.cfg = { ...next, services };
+  ctx.vipHi = vipHiOf(services);
   ctx.pools = services.map((s) => new BackendPool(s));
   // SYN rates start over (indexes moved); the cookie secret stays.
   ctx.syn = new SynProxyState(services.length);
