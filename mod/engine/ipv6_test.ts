@@ -717,3 +717,37 @@ Deno.test("ipv6: a reload that adds an IPv6 service (or one after it) serves it 
   engine.reconfigure(more);
   assert.equal(engine.ctx.serviceFor(6, full.services[0]!.vip, 7002), more.services.length - 1);
 });
+
+Deno.test("ipv6: SNAT to the IPv6 gateway address: the backend sees the gateway, the client the VIP", () => {
+  const base = config6();
+  base.services = base.services.map((s) =>
+    s.name === "echo6" ? { ...s, snatIp: GW6[3]!, snatIp6: GW6 } : s
+  );
+  const out = new RecordingOutput();
+  const engine = new Engine(base, out, seeded(3));
+  learn6(engine);
+  assert.equal(feed(engine, syn6(base, 40000, 1000), 0, 1), V_FORWARD);
+  const fw = parse6(out.emitted[0]!.frame);
+  same(fw.src, GW6);
+  same(fw.dst, BACKENDS6[0]!);
+  const sport = readU16(out.emitted[0]!.frame, fw.l4);
+  assert.ok(sport >= 1024, `an ephemeral SNAT port, ${sport}`);
+  const seq = readU32(out.emitted[0]!.frame, fw.l4 + 4);
+  out.clear();
+  const synAck = data6(
+    base.interfaces[1]!.mac,
+    SERVER_MAC,
+    BACKENDS6[0]!,
+    GW6,
+    7000,
+    sport,
+    5000,
+    (seq + 1) >>> 0,
+    TCP_SYN | TCP_ACK,
+  );
+  assert.equal(feed(engine, synAck, 1, 2), V_FORWARD);
+  const back = parse6(out.emitted[0]!.frame);
+  same(back.src, VIP6);
+  same(back.dst, CLIENT6);
+  assert.equal(readU16(out.emitted[0]!.frame, back.l4 + 2), 40000);
+});
