@@ -17,14 +17,7 @@ import {
   isIcmpError,
 } from "./icmp.ts";
 import { TCP_ACK, TCP_HEADER_LEN, TCP_RST, TcpSegment, writeTcpHeader } from "./tcp.ts";
-import {
-  OPT_MSS,
-  OPT_NOP,
-  OPT_SACK_PERMITTED,
-  OPT_TIMESTAMPS,
-  OPT_TIMESTAMPS_LEN,
-  OPT_WSCALE,
-} from "./tcp_options.ts";
+import { synOptionsLen, writeSynOptions, writeTimestampsOption } from "./tcp_options.ts";
 import { readU16, writeU32 } from "./bytes.ts";
 
 /** TTL of originated packets (the Linux default, RFC 1700 recommends 64). */
@@ -238,15 +231,7 @@ export function buildTcpSegment(
     tcpLen,
     tcpLen,
   );
-  if (ts) {
-    const o = TCP_AT + TCP_HEADER_LEN;
-    buf[o] = OPT_NOP;
-    buf[o + 1] = OPT_NOP;
-    buf[o + 2] = OPT_TIMESTAMPS;
-    buf[o + 3] = OPT_TIMESTAMPS_LEN;
-    writeU32(buf, o + 4, tsVal);
-    writeU32(buf, o + 8, tsEcr);
-  }
+  if (ts) writeTimestampsOption(buf, TCP_AT + TCP_HEADER_LEN, tsVal, tsEcr);
   return finishTcp(buf, len, src, dst);
 }
 
@@ -272,7 +257,7 @@ export function buildTcpSyn(
   wscale: number,
   sack: boolean,
 ): number {
-  const tcpLen = TCP_HEADER_LEN + 4 + (wscale >= 0 ? 4 : 0) + (sack ? 4 : 0);
+  const tcpLen = TCP_HEADER_LEN + synOptionsLen(wscale, sack);
   const len = TCP_AT + tcpLen;
   if (buf.length < len) return 0;
   startTcp(
@@ -290,23 +275,7 @@ export function buildTcpSyn(
     tcpLen,
     tcpLen,
   );
-  let o = TCP_AT + TCP_HEADER_LEN;
-  buf[o++] = OPT_MSS;
-  buf[o++] = 4;
-  buf[o++] = (mss >>> 8) & 0xff;
-  buf[o++] = mss & 0xff;
-  if (wscale >= 0) {
-    buf[o++] = OPT_NOP;
-    buf[o++] = OPT_WSCALE;
-    buf[o++] = 3;
-    buf[o++] = wscale;
-  }
-  if (sack) {
-    buf[o++] = OPT_NOP;
-    buf[o++] = OPT_NOP;
-    buf[o++] = OPT_SACK_PERMITTED;
-    buf[o++] = 2;
-  }
+  writeSynOptions(buf, TCP_AT + TCP_HEADER_LEN, mss, wscale, sack);
   return finishTcp(buf, len, src, dst);
 }
 

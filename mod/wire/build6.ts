@@ -27,15 +27,7 @@ import {
   NDP_REDIRECT,
 } from "./icmpv6.ts";
 import { TCP_ACK, TCP_HEADER_LEN, TCP_RST, TcpSegment, writeTcpHeader } from "./tcp.ts";
-import {
-  OPT_MSS,
-  OPT_NOP,
-  OPT_SACK_PERMITTED,
-  OPT_TIMESTAMPS,
-  OPT_TIMESTAMPS_LEN,
-  OPT_WSCALE,
-} from "./tcp_options.ts";
-import { writeU32 } from "./bytes.ts";
+import { synOptionsLen, writeSynOptions, writeTimestampsOption } from "./tcp_options.ts";
 import { DEFAULT_TTL } from "./build.ts";
 
 const L3 = ETHERNET_HEADER_LEN;
@@ -271,15 +263,7 @@ export function buildTcpSegment6(
     tcpLen,
     tcpLen,
   );
-  if (ts) {
-    const o = TCP6_AT + TCP_HEADER_LEN;
-    buf[o] = OPT_NOP;
-    buf[o + 1] = OPT_NOP;
-    buf[o + 2] = OPT_TIMESTAMPS;
-    buf[o + 3] = OPT_TIMESTAMPS_LEN;
-    writeU32(buf, o + 4, tsVal);
-    writeU32(buf, o + 8, tsEcr);
-  }
+  if (ts) writeTimestampsOption(buf, TCP6_AT + TCP_HEADER_LEN, tsVal, tsEcr);
   return finishTcp6(buf, len, src, dst);
 }
 
@@ -305,7 +289,7 @@ export function buildTcpSyn6(
   wscale: number,
   sack: boolean,
 ): number {
-  const tcpLen = TCP_HEADER_LEN + 4 + (wscale >= 0 ? 4 : 0) + (sack ? 4 : 0);
+  const tcpLen = TCP_HEADER_LEN + synOptionsLen(wscale, sack);
   const len = TCP6_AT + tcpLen;
   if (buf.length < len) return 0;
   startTcp6(
@@ -323,23 +307,7 @@ export function buildTcpSyn6(
     tcpLen,
     tcpLen,
   );
-  let o = TCP6_AT + TCP_HEADER_LEN;
-  buf[o++] = OPT_MSS;
-  buf[o++] = 4;
-  buf[o++] = (mss >>> 8) & 0xff;
-  buf[o++] = mss & 0xff;
-  if (wscale >= 0) {
-    buf[o++] = OPT_NOP;
-    buf[o++] = OPT_WSCALE;
-    buf[o++] = 3;
-    buf[o++] = wscale;
-  }
-  if (sack) {
-    buf[o++] = OPT_NOP;
-    buf[o++] = OPT_NOP;
-    buf[o++] = OPT_SACK_PERMITTED;
-    buf[o++] = 2;
-  }
+  writeSynOptions(buf, TCP6_AT + TCP_HEADER_LEN, mss, wscale, sack);
   return finishTcp6(buf, len, src, dst);
 }
 

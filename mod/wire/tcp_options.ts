@@ -100,3 +100,49 @@ export function rewriteOptionU32(
   sum = adjust16(sum, w2, readU16(buf, p + 3));
   seg.checksum = sum;
 }
+
+/** Bytes of the options {@link writeSynOptions} writes. */
+export function synOptionsLen(wscale: number, sack: boolean): number {
+  return 4 + (wscale >= 0 ? 4 : 0) + (sack ? 4 : 0);
+}
+
+/**
+ * Writes a SYN's options at `buf[o]`, each padded to a word: MSS; NOP + window scale when
+ * `wscale` ≥ 0 (RFC 7323 §2); NOP, NOP, SACK-permitted when `sack` (RFC 2018). Returns the
+ * offset after them.
+ */
+export function writeSynOptions(
+  buf: Uint8Array,
+  o: number,
+  mss: number,
+  wscale: number,
+  sack: boolean,
+): number {
+  buf[o++] = OPT_MSS;
+  buf[o++] = 4;
+  buf[o++] = (mss >>> 8) & 0xff;
+  buf[o++] = mss & 0xff;
+  if (wscale >= 0) {
+    buf[o++] = OPT_NOP;
+    buf[o++] = OPT_WSCALE;
+    buf[o++] = 3;
+    buf[o++] = wscale;
+  }
+  if (sack) {
+    buf[o++] = OPT_NOP;
+    buf[o++] = OPT_NOP;
+    buf[o++] = OPT_SACK_PERMITTED;
+    buf[o++] = 2;
+  }
+  return o;
+}
+
+/** Writes NOP, NOP, timestamps (RFC 7323 §3) at `buf[o]`: 12 bytes. */
+export function writeTimestampsOption(buf: Uint8Array, o: number, val: number, ecr: number): void {
+  buf[o] = OPT_NOP;
+  buf[o + 1] = OPT_NOP;
+  buf[o + 2] = OPT_TIMESTAMPS;
+  buf[o + 3] = OPT_TIMESTAMPS_LEN;
+  writeU32(buf, o + 4, val);
+  writeU32(buf, o + 8, ecr);
+}
