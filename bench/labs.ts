@@ -95,18 +95,21 @@ export async function startServers(prefix: string): Promise<BenchServers> {
   const dir = labStateDir(prefix);
   await Deno.mkdir(dir, { recursive: true });
   const server = ns(prefix, "server");
-  // Only the backend addresses this lab's server holds (the Linux pair's lab has no IPv6).
-  const held = new Set([
+  // Only the backend addresses the namespace has: the Linux pair's lab is IPv4 only, and the
+  // echo server exits when it cannot bind one of its addresses.
+  const have = new Set([
     ...await nsAddresses(server, "-4"),
     ...await nsAddresses(server, "-6"),
   ]);
-  const addresses = ALL_BACKEND_ADDRESSES.filter((a) => held.has(a)).flatMap((a) => [
-    "--address",
-    a,
-  ]);
+  const addresses = ALL_BACKEND_ADDRESSES.filter((a) => have.has(a));
   const echo = await spawnInNs(
     server,
-    [...labToolCommand("serve"), "--http-port", "8080", ...addresses],
+    [
+      ...labToolCommand("serve"),
+      "--http-port",
+      "8080",
+      ...addresses.flatMap((a) => ["--address", a]),
+    ],
     `${dir}/bench-servers.log`,
     `${dir}/bench-servers.pid`,
     REPO_ROOT,
@@ -118,7 +121,11 @@ export async function startServers(prefix: string): Promise<BenchServers> {
     `${dir}/bench-iperf3.pid`,
   );
   await waitFor("echo and iperf3 servers", async () => {
-    if (!pidAlive(echo) || !pidAlive(iperf)) throw new Error("a server exited at start");
+    for (const [pid, log] of [[echo, "bench-servers.log"], [iperf, "bench-iperf3.log"]] as const) {
+      if (pidAlive(pid)) continue;
+      const tail = (await Deno.readTextFile(`${dir}/${log}`).catch(() => "")).trim().slice(-300);
+      throw new Error(`a server exited at start (${log}: ${tail || "empty"})`);
+    }
     const r = await nsCmd(server, ["ss", "-Hltn"], 3000);
     return r.stdout.includes(":7000") && r.stdout.includes(`:${IPERF_PORT}`) ? true : undefined;
   }, 15_000);

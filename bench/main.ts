@@ -1,7 +1,8 @@
 /**
  * `deno task bench [suite...] [--write]`: measures tandem beside the Linux reference pair
  * (DESIGN.md "Targets") and prints one table per suite; `--write` also rewrites each suite's
- * section of `BENCHMARKS.md`. Suites: engine, forward, failover, memory, sync (none named = all).
+ * section of `BENCHMARKS.md`. Suites: engine, forward, failover, synflood, memory, sync (none named =
+ * all).
  * Lab suites need root and skip with a reason without it; every lab is torn down on the way out,
  * also on Ctrl-C.
  * @module
@@ -13,6 +14,7 @@ import { engineSuite } from "./engine.ts";
 import { forwardSuite } from "./forward.ts";
 import { failoverSuite } from "./failover.ts";
 import { memorySuite } from "./memory.ts";
+import { SYNFLOOD_LINUX_PREFIX, SYNFLOOD_TANDEM_PREFIX, synfloodSuite } from "./synflood.ts";
 import { syncSuite } from "./sync.ts";
 import { cmd, linuxLabDown, linuxMissing, REPO_ROOT } from "./labs.ts";
 import {
@@ -30,13 +32,14 @@ const RUNNERS: Record<SuiteName, () => SuiteResult | Promise<SuiteResult>> = {
   engine: engineSuite,
   forward: forwardSuite,
   failover: failoverSuite,
+  synflood: synfloodSuite,
   memory: memorySuite,
   sync: syncSuite,
 };
 
 /** Every lab prefix a suite may build: torn down again on Ctrl-C. */
-const TANDEM_PREFIXES = ["bf1", "bf2", "bf3", "bf4", "bf5"];
-const LINUX_PREFIXES = ["lx1", "lx2"];
+const TANDEM_PREFIXES = ["bf1", "bf2", "bf3", "bf4", "bf5", SYNFLOOD_TANDEM_PREFIX];
+const LINUX_PREFIXES = ["lx1", "lx2", SYNFLOOD_LINUX_PREFIX];
 
 export const USAGE = `usage: deno task bench [${SUITES.join("|")}]... [--write] [--file PATH]
   no suite named: run all. --write: update each suite's section of BENCHMARKS.md.`;

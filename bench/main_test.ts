@@ -4,7 +4,7 @@ import { parseBenchArgs } from "./main.ts";
 Deno.test("parseBenchArgs: no suite means all, in the canonical order", () => {
   const o = parseBenchArgs([]);
   assert.ok(typeof o !== "string");
-  assert.deepEqual(o.suites, ["engine", "forward", "failover", "memory", "sync"]);
+  assert.deepEqual(o.suites, ["engine", "forward", "failover", "synflood", "memory", "sync"]);
   assert.equal(o.write, false);
   assert.ok(o.file.endsWith("/BENCHMARKS.md"));
 });

@@ -6,6 +6,8 @@
  * - `engineSuite`: `Engine.handle` ns/packet and the peer link's cost per record (no Linux column).
  * - `forwardSuite`: iperf3, 64-byte UDP rate and echo RTT through one unit and through the pair.
  * - `failoverSuite`: survival, detection and stall when the active unit crashes, every mode.
+ * - `synfloodSuite`: the SYN proxy under a SYN flood beside the Linux pair (conntrack, backend
+ *   cookies).
  * - `memorySuite`: a 1M-flow table's size, RSS and pauses (insert, reap, GC).
  * - `syncSuite`: bulk sync of 1M flows, codec bound and two real units over UDP.
  * @module
@@ -49,6 +51,21 @@ export {
   type Scenario,
   SCENARIOS,
 } from "./failover.ts";
+export {
+  floodPace,
+  type FloodSample,
+  type FloodSide,
+  parseHpingSent,
+  parseNetstat,
+  SYNFLOOD_LINUX_PREFIX,
+  SYNFLOOD_TANDEM_PREFIX,
+  SYNFLOOD_TRAFFIC,
+  type SynfloodFigures,
+  synfloodLinux,
+  synfloodResult,
+  synfloodSuite,
+  synfloodTandem,
+} from "./synflood.ts";
 export {
   conntrackObjectSize,
   fillTable,

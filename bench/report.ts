@@ -6,7 +6,7 @@
  */
 
 /** The suites of `deno task bench`, in the order they run. */
-export const SUITES = ["engine", "forward", "failover", "memory", "sync"] as const;
+export const SUITES = ["engine", "forward", "failover", "synflood", "memory", "sync"] as const;
 export type SuiteName = typeof SUITES[number];
 
 /** One measured figure, tandem beside the Linux reference ("n/a" where Linux has no peer). */

@@ -31,8 +31,10 @@ Deno.test("num and int format figures and say n/a for missing ones", () => {
   assert.equal(int(Infinity), "n/a");
 });
 
-Deno.test("isSuite accepts exactly the five suites", () => {
-  for (const s of ["engine", "forward", "failover", "memory", "sync"]) assert.ok(isSuite(s), s);
+Deno.test("isSuite accepts exactly the six suites", () => {
+  for (const s of ["engine", "forward", "failover", "synflood", "memory", "sync"]) {
+    assert.ok(isSuite(s), s);
+  }
   assert.equal(isSuite("machine"), false);
   assert.equal(isSuite(""), false);
 });
