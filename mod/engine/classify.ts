@@ -191,7 +191,7 @@ function classifyIpv6(p: Packet, ctx: EngineCtx): number {
   hi[0] = ip.src(0), hi[1] = ip.src(1), hi[2] = ip.src(2);
   hi[3] = ip.dst(0), hi[4] = ip.dst(1), hi[5] = ip.dst(2);
   const dst = ip.dst(3);
-  const toSelf = ctx.isSelf(dst, hi, 3);
+  const toSelf = ctx.self6Iface(dst, hi, 3) >= 0;
   p.toSelf = toSelf;
   p.toFloating = !toSelf && ctx.isFloating(dst, hi, 3);
   const proto = ip.protocol;

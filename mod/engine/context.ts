@@ -162,18 +162,12 @@ export class EngineCtx {
   // Every address below is an IPv4 address `ip`, or the low word `ip` of an IPv6 address
   // whose high words are `hi[at, at + 3)` (a packet's `hi` holds the destination's at 3).
 
-  /** The interface whose self address `ip` is, or -1. */
-  selfIface(ip: number, hi: Uint32Array = NO_HI, at = 0): number {
-    const ifs = this.cfg.interfaces;
-    if (isV4(hi, at)) {
-      for (let i = 0; i < ifs.length; i++) if (ifs[i]!.ip === ip && !isV6Only(ifs[i]!)) return i;
-      return -1;
-    }
+  /**
+   * The interface whose IPv6 self address is (`ip`, `hi[at..]`), or -1. (IPv4 selves are
+   * scanned inline by `classify.ts`, from `selfAddrs`.)
+   */
+  self6Iface(ip: number, hi: Uint32Array, at: number): number {
     return find6(this.self6, ip, hi, at);
-  }
-
-  isSelf(ip: number, hi: Uint32Array = NO_HI, at = 0): boolean {
-    return this.selfIface(ip, hi, at) >= 0;
   }
 
   isFloating(ip: number, hi: Uint32Array = NO_HI, at = 0): boolean {
@@ -253,11 +247,6 @@ const NO_HI = new Uint32Array(3);
 
 function isV4(hi: Uint32Array, at: number): boolean {
   return (hi[at]! | hi[at + 1]! | hi[at + 2]!) === 0;
-}
-
-/** An interface configured with an IPv6 address only has no IPv4 self (its `ip` is 0). */
-function isV6Only(x: { ip: number }): boolean {
-  return x.ip === 0;
 }
 
 /** Index of the IPv6 address (`ip`, `hi[at..]`) in `list` (four words each), or -1. */

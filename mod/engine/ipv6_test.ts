@@ -46,6 +46,7 @@ import {
   feed,
   FRONT_SELF,
   GW6,
+  labEngineConfig,
   learn6,
   RecordingOutput,
   relay,
@@ -114,8 +115,8 @@ function parse6(frame: Uint8Array) {
   };
 }
 
-const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  assert.deepEqual(Array.from(a), Array.from(b));
+const same = (a: ArrayLike<number>, b: ArrayLike<number>, msg?: string) =>
+  assert.deepEqual(Array.from(a), Array.from(b), msg);
 
 Deno.test("ipv6: a neighbour solicitation for the VIP is answered from the virtual MAC, only by the receiver", () => {
   const { cfg, out, engine } = engine6();
@@ -238,7 +239,9 @@ Deno.test("ipv6: an unresolved backend is solicited from the back self address; 
   same(ns.subarray(0, 6), [0x33, 0x33, 0xff, 0x00, 0x00, 0x20]);
   const p = parse6(ns);
   same(p.src, BACK_SELF.a);
+  same(p.dst, a6("ff02::1:ff00:20"), "the target's solicited-node address");
   assert.equal(ns[p.l4], NDP_NEIGHBOR_SOLICIT);
+  same([0, 1, 2, 3].map((k) => readU32(ns, p.l4 + 8 + k * 4)), BACKENDS6[0]!, "the target");
   assert.equal(engine.counters.get(EV.ndp_solicitations), 1);
   // The backend answers; the SYN leaves.
   const na = new Uint8Array(100);
@@ -411,6 +414,7 @@ Deno.test("ipv6: a backend's ICMPv6 error about a flow reaches the client in its
   const r = parse6(out.emitted[0]!.frame);
   same(r.src, VIP6);
   same(r.dst, CLIENT6);
+  assert.equal(r.hop, 63, "forwarded: hop limit decremented");
   const f = out.emitted[0]!.frame;
   assert.equal(f[r.l4], ICMPV6_PACKET_TOO_BIG);
   // The quote is now the client's own datagram: client → VIP, its ports.
@@ -750,4 +754,24 @@ Deno.test("ipv6: SNAT to the IPv6 gateway address: the backend sees the gateway,
   same(back.src, VIP6);
   same(back.dst, CLIENT6);
   assert.equal(readU16(out.emitted[0]!.frame, back.l4 + 2), 40000);
+});
+
+Deno.test("ipv6: routes follow each interface's whole prefix, not just its first 64 bits", () => {
+  // The back segment is a /120: 2001:db8:113::20 is on it, 2001:db8:113::1:0:20 is not.
+  const cfg = config6();
+  cfg.interfaces[1]!.prefix6 = 120;
+  const e = new Engine(cfg, new RecordingOutput(), seeded(1));
+  const words = (s: string) => a6(s);
+  const on = words("2001:db8:113::20"), off = words("2001:db8:113::1:0:20");
+  const far = words("2001:db8:114::20"), front = words("2001:db8:100::99");
+  assert.equal(e.ctx.route6(on[3]!, on, 0), 1);
+  assert.equal(e.ctx.route6(off[3]!, off, 0), -1, "word 2 differs");
+  assert.equal(e.ctx.route6(far[3]!, far, 0), -1, "word 1 differs");
+  assert.equal(e.ctx.route6(front[3]!, front, 0), 0);
+  const low = words("2001:db8:113::120");
+  assert.equal(e.ctx.route6(low[3]!, low, 0), -1, "the low word's bits past the prefix");
+  // An interface without IPv6 routes nothing.
+  const v4only = labEngineConfig("a");
+  const e4 = new Engine(v4only, new RecordingOutput(), seeded(1));
+  assert.equal(e4.ctx.route6(on[3]!, on, 0), -1);
 });
