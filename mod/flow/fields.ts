@@ -160,10 +160,13 @@ export const MIRROR6_ROW: RowLayout = layoutFor("mirror6");
 /** The flow fields in a bulk-sync record: all of them. */
 export const SYNC_ROW: RowLayout = layoutFor("sync");
 
-/** Column indexes of the digest fields. */
+/** Column indexes of the digest fields: the mirrored ones, then the `mirror6` ones. */
 export const DIGEST_COLS: readonly number[] = (FLOW_FIELDS as readonly FieldSpec[])
   .map((f, i) => (f.travel !== "sync" && f.digest !== false ? i : -1))
   .filter((i) => i >= 0);
+/** How many of {@link DIGEST_COLS} an IPv4 flow has (its `mirror6` ones are all zero). */
+export const DIGEST_COLS_V4: number = (FLOW_FIELDS as readonly FieldSpec[])
+  .filter((f) => f.travel === "mirror" && f.digest !== false).length;
 
 /** Column index of a field by name. */
 export function colIndex(name: FlowField): number {

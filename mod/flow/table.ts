@@ -19,6 +19,7 @@ import {
   allocColumns,
   type Column,
   DIGEST_COLS,
+  DIGEST_COLS_V4,
   FLOW_FIELDS,
   type FlowColumns,
   type FlowEntry,
@@ -52,6 +53,11 @@ export class FlowTable {
   readonly #mask: number;
   /** Scratch high words for lookups the table makes itself. */
   readonly #hi = new Uint32Array(6);
+  /** The columns grouped by array type, for whole-row copies. */
+  readonly #u8: Uint8Array[];
+  readonly #u16: Uint16Array[];
+  readonly #u32: Uint32Array[];
+  readonly #f64: Float64Array[];
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("capacity must be >= 1");
@@ -60,6 +66,10 @@ export class FlowTable {
     const { named, list } = allocColumns(capacity + 1);
     this.c = named;
     this.cols = list;
+    this.#u8 = list.filter((c) => c instanceof Uint8Array) as Uint8Array[];
+    this.#u16 = list.filter((c) => c instanceof Uint16Array) as Uint16Array[];
+    this.#u32 = list.filter((c) => c instanceof Uint32Array) as Uint32Array[];
+    this.#f64 = list.filter((c) => c instanceof Float64Array) as Float64Array[];
     this.#free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.#free[i] = capacity - 1 - i;
     this.#freeTop = capacity;
@@ -217,25 +227,47 @@ export class FlowTable {
 
   /** Zeroes every field of `row` (the stage, before a flow is built in it). */
   clearRow(row: number): void {
-    const cols = this.cols;
-    for (let i = 0; i < cols.length; i++) cols[i]![row] = 0;
+    // One loop per array type: each stays monomorphic (a loop over all columns would not).
+    const u8 = this.#u8, u16 = this.#u16, u32 = this.#u32, f64 = this.#f64;
+    for (let i = 0; i < u8.length; i++) u8[i]![row] = 0;
+    for (let i = 0; i < u16.length; i++) u16[i]![row] = 0;
+    for (let i = 0; i < u32.length; i++) u32[i]![row] = 0;
+    for (let i = 0; i < f64.length; i++) f64[i]![row] = 0;
   }
 
   /** Copies every field of row `from` to row `to`. */
   copyRow(from: number, to: number): void {
-    const cols = this.cols;
-    for (let i = 0; i < cols.length; i++) cols[i]![to] = cols[i]![from]!;
+    const u8 = this.#u8, u16 = this.#u16, u32 = this.#u32, f64 = this.#f64;
+    for (let i = 0; i < u8.length; i++) u8[i]![to] = u8[i]![from]!;
+    for (let i = 0; i < u16.length; i++) u16[i]![to] = u16[i]![from]!;
+    for (let i = 0; i < u32.length; i++) u32[i]![to] = u32[i]![from]!;
+    for (let i = 0; i < f64.length; i++) f64[i]![to] = f64[i]![from]!;
   }
 
   /**
    * Adds the flow built in `row` (normally {@link stage}) as a new flow; returns its id, or -1
-   * when the table is full or either tuple is already taken (the caller counts the drop).
+   * when the table is full, either tuple is already taken, or its addresses are not all of one
+   * family (the caller counts the drop).
    */
   add(row: number): number {
     if (this.#freeTop === 0) return -1;
     const c = this.c;
     const p = c.proto[row]!;
+    // One family for the four addresses (no NAT64): a row mixing them, which only a forged or
+    // broken record could hold, would be indexed under one family and looked up under another.
+    const v6 = this.isV6(row);
     if (
+      ((c.oDstHi0[row]! | c.oDstHi1[row]! | c.oDstHi2[row]!) !== 0) !== v6 ||
+      ((c.rSrcHi0[row]! | c.rSrcHi1[row]! | c.rSrcHi2[row]!) !== 0) !== v6 ||
+      ((c.rDstHi0[row]! | c.rDstHi1[row]! | c.rDstHi2[row]!) !== 0) !== v6
+    ) return -1;
+    if (!v6) {
+      // IPv4 (a flow is one family): the lookups of the per-packet path.
+      if (
+        this.lookup(p, c.oSrc[row]!, c.oSport[row]!, c.oDst[row]!, c.oDport[row]!) >= 0 ||
+        this.lookup(p, c.rSrc[row]!, c.rSport[row]!, c.rDst[row]!, c.rDport[row]!) >= 0
+      ) return -1;
+    } else if (
       this.lookup6(
           p,
           c.oSrc[row]!,
@@ -411,7 +443,13 @@ export class FlowTable {
   #hashOf(ref: number): number {
     const f = ref >> 1;
     const c = this.c;
-    const reply = (ref & 1) === 1, hi = this.hiOf(f, reply, this.#hi);
+    const reply = (ref & 1) === 1;
+    if (!this.isV6(f)) {
+      return reply
+        ? tupleHash4(c.proto[f]!, c.rSrc[f]!, c.rSport[f]!, c.rDst[f]!, c.rDport[f]!)
+        : tupleHash4(c.proto[f]!, c.oSrc[f]!, c.oSport[f]!, c.oDst[f]!, c.oDport[f]!);
+    }
+    const hi = this.hiOf(f, reply, this.#hi);
     return reply
       ? tupleHash(c.proto[f]!, c.rSrc[f]!, c.rSport[f]!, c.rDst[f]!, c.rDport[f]!, hi)
       : tupleHash(c.proto[f]!, c.oSrc[f]!, c.oSport[f]!, c.oDst[f]!, c.oDport[f]!, hi);
@@ -468,7 +506,9 @@ export class FlowTable {
   #mix(f: number): void {
     const cols = this.cols;
     let lo = 0x2545f491, hi = 0x9e3779b9;
-    for (let i = 0; i < DIGEST_COLS.length; i++) {
+    // An IPv4 flow's high address words are all zero: they are left out, not mixed in.
+    const n = this.isV6(f) ? DIGEST_COLS.length : DIGEST_COLS_V4;
+    for (let i = 0; i < n; i++) {
       const v = cols[DIGEST_COLS[i]!]![f]! >>> 0;
       lo = fmix32(lo ^ v ^ (i << 27));
       hi = fmix32(Math.imul(hi ^ v, 0x27d4eb2f) + i);

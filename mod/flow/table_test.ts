@@ -371,7 +371,7 @@ Deno.test("table: upsert adds a new flow, overwrites the same one, replaces a ch
   assert.equal(find(ft, replyOf(a)), 1);
   // A reply differing in any one field replaces the flow: the old reply is gone.
   let cur = a2;
-  for (const k of ["rSrc", "rSport", "rDst", "rDport", "rSrcHi1", "rDstHi2"] as const) {
+  for (const k of ["rSrc", "rSport", "rDst", "rDport"] as const) {
     const next = { ...cur, [k]: bump(k, cur[k]!) };
     const f = ft.upsert(stageWith(ft, next));
     assert.ok(f >= 0, k);
@@ -625,4 +625,27 @@ Deno.test("table: setSeqOffset keeps the digest the XOR of every flow's fields",
   a.setSeqOffset(f, 77);
   assert.equal(a.c.seqOffset[f], 77);
   assert.equal(a.digest, b.digest);
+});
+
+Deno.test("table: the four addresses of a flow are one family; IPv6 replies are told apart by their high words", () => {
+  const ft = new FlowTable(4);
+  const v6 = { ...SAMPLE };
+  // Any one address of the other family: refused, nothing changes.
+  for (const a of ["oDst", "rSrc", "rDst"] as const) {
+    const before = snapshot(ft);
+    const v4addr = { [`${a}Hi0`]: 0, [`${a}Hi1`]: 0, [`${a}Hi2`]: 0 };
+    assert.equal(ft.addEntry({ ...v6, ...v4addr }), -1, `${a} IPv4 in an IPv6 flow`);
+    assert.deepEqual(snapshot(ft), before, a);
+  }
+  assert.equal(ft.addEntry({ ...flowN(1), rSrcHi1: 5 }), -1, "an IPv4 flow with one IPv6 address");
+  const f = ft.addEntry(v6);
+  assert.ok(f >= 0);
+  // A reply differing only in a high word is another flow's: upsert replaces, old reply gone.
+  const next = { ...v6, rSrcHi1: bump("rSrcHi1", v6.rSrcHi1) };
+  const g = ft.upsert(stageWith(ft, next));
+  assert.ok(g >= 0);
+  assert.equal(ft.count, 1);
+  assert.equal(find(ft, replyOf(v6)), -1);
+  assert.equal(find(ft, replyOf(next)), g * 2 + 1);
+  assert.equal(ft.digest, digestOf([next]));
 });
