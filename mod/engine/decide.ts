@@ -83,10 +83,13 @@ export function decideNewFlow(
   c.rSport[row] = b.port;
   c.rDst[row] = rDst;
   c.rDport[row] = rDport;
-  c.oSrcHi0[row] = hi[0]!, c.oSrcHi1[row] = hi[1]!, c.oSrcHi2[row] = hi[2]!;
-  c.oDstHi0[row] = hi[3]!, c.oDstHi1[row] = hi[4]!, c.oDstHi2[row] = hi[5]!;
-  c.rSrcHi0[row] = r[0]!, c.rSrcHi1[row] = r[1]!, c.rSrcHi2[row] = r[2]!;
-  c.rDstHi0[row] = r[3]!, c.rDstHi1[row] = r[4]!, c.rDstHi2[row] = r[5]!;
+  // IPv6: the high words (an IPv4 flow's stay as `clearRow` left them, zero).
+  if ((hi[0]! | hi[1]! | hi[2]!) !== 0) {
+    c.oSrcHi0[row] = hi[0]!, c.oSrcHi1[row] = hi[1]!, c.oSrcHi2[row] = hi[2]!;
+    c.oDstHi0[row] = hi[3]!, c.oDstHi1[row] = hi[4]!, c.oDstHi2[row] = hi[5]!;
+    c.rSrcHi0[row] = r[0]!, c.rSrcHi1[row] = r[1]!, c.rSrcHi2[row] = r[2]!;
+    c.rDstHi0[row] = r[3]!, c.rDstHi1[row] = r[4]!, c.rDstHi2[row] = r[5]!;
+  }
   // Claims 23, 24: a per-flow sequence offset, decided once and mirrored.
   c.seqOffset[row] = proto === PROTO_TCP && s.randomizeIsn ? ctx.rng() >>> 0 : 0;
   c.created[row] = now;

@@ -57,6 +57,9 @@ export class FlowTable {
   readonly #u8: Uint8Array[];
   readonly #u16: Uint16Array[];
   readonly #u32: Uint32Array[];
+  /** The u32 columns but the twelve high address words, and those twelve. */
+  readonly #u32v4: Uint32Array[];
+  readonly #hiCols: Uint32Array[];
   readonly #f64: Float64Array[];
 
   constructor(capacity: number) {
@@ -70,6 +73,11 @@ export class FlowTable {
     this.#u16 = list.filter((c) => c instanceof Uint16Array) as Uint16Array[];
     this.#u32 = list.filter((c) => c instanceof Uint32Array) as Uint32Array[];
     this.#f64 = list.filter((c) => c instanceof Float64Array) as Float64Array[];
+    const hiCols = new Set<Column>(
+      FLOW_FIELDS.flatMap((f, i) => f.travel === "mirror6" ? [list[i]!] : []),
+    );
+    this.#hiCols = this.#u32.filter((c) => hiCols.has(c));
+    this.#u32v4 = this.#u32.filter((c) => !hiCols.has(c));
     this.#free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.#free[i] = capacity - 1 - i;
     this.#freeTop = capacity;
@@ -235,9 +243,13 @@ export class FlowTable {
     for (let i = 0; i < f64.length; i++) f64[i]![row] = 0;
   }
 
-  /** Copies every field of row `from` to row `to`. */
-  copyRow(from: number, to: number): void {
-    const u8 = this.#u8, u16 = this.#u16, u32 = this.#u32, f64 = this.#f64;
+  /**
+   * Copies every field of row `from` to row `to`. `v6` false: `from` is an IPv4 flow, whose
+   * high address words are zero, and so are `to`'s already (a free row's are: `remove` and
+   * `clear` see to it), so they are not copied.
+   */
+  copyRow(from: number, to: number, v6 = true): void {
+    const u8 = this.#u8, u16 = this.#u16, u32 = v6 ? this.#u32 : this.#u32v4, f64 = this.#f64;
     for (let i = 0; i < u8.length; i++) u8[i]![to] = u8[i]![from]!;
     for (let i = 0; i < u16.length; i++) u16[i]![to] = u16[i]![from]!;
     for (let i = 0; i < u32.length; i++) u32[i]![to] = u32[i]![from]!;
@@ -286,7 +298,7 @@ export class FlowTable {
         ) >= 0
     ) return -1;
     const f = this.#free[--this.#freeTop]!;
-    this.copyRow(row, f);
+    this.copyRow(row, f, v6);
     this.#put(f * 2, this.#hashOf(f * 2));
     this.#put(f * 2 + 1, this.#hashOf(f * 2 + 1));
     this.#count++;
@@ -306,8 +318,9 @@ export class FlowTable {
       f = -1;
     }
     if (f < 0) return this.add(row);
+    // The same original tuple: the same family, high words included.
     this.#mix(f);
-    this.copyRow(row, f);
+    this.copyRow(row, f, this.isV6(row));
     this.#mix(f);
     return f;
   }
@@ -356,6 +369,8 @@ export class FlowTable {
     this.#del(flow * 2, this.#hashOf(flow * 2));
     this.#del(flow * 2 + 1, this.#hashOf(flow * 2 + 1));
     this.c.state[flow] = ST_NONE;
+    // A free row's high address words are zero, so an IPv4 flow need not copy them in.
+    if (this.isV6(flow)) { for (const col of this.#hiCols) col[flow] = 0; }
     this.#free[this.#freeTop++] = flow;
     this.#count--;
   }
@@ -432,6 +447,7 @@ export class FlowTable {
   /** Empties the table in one pass over the arrays (a joiner drops its stale table at once). */
   clear(): void {
     this.c.state.fill(ST_NONE);
+    for (const col of this.#hiCols) col.fill(0);
     this.#index.fill(EMPTY);
     for (let i = 0; i < this.capacity; i++) this.#free[i] = this.capacity - 1 - i;
     this.#freeTop = this.capacity;

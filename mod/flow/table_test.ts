@@ -17,7 +17,7 @@ import {
   ST_TCP_SYN_SENT,
   ST_UDP_NEW,
 } from "./states.ts";
-import { flowN, SAMPLE } from "./test_util.ts";
+import { flowN, IPV4_HI_FIELDS, SAMPLE } from "./test_util.ts";
 import { xorshift32 } from "../util/prng.ts";
 
 type Tuple = [
@@ -648,4 +648,24 @@ Deno.test("table: the four addresses of a flow are one family; IPv6 replies are 
   assert.equal(find(ft, replyOf(v6)), -1);
   assert.equal(find(ft, replyOf(next)), g * 2 + 1);
   assert.equal(ft.digest, digestOf([next]));
+});
+
+Deno.test("table: an IPv4 flow in a row an IPv6 flow left has zero high words (remove and clear zero them)", () => {
+  const ft = new FlowTable(1);
+  const f6 = ft.addEntry({ ...SAMPLE });
+  assert.equal(f6, 0);
+  ft.remove(f6);
+  const f4 = ft.addEntry(flowN(3));
+  assert.equal(f4, 0, "the same row");
+  assert.equal(ft.isV6(f4), false);
+  assert.deepEqual(ft.entry(f4), { ...ft.entry(f4), ...IPV4_HI_FIELDS }, "no stale high word");
+  assert.equal(find(ft, origOf(flowN(3))), 0);
+  assert.equal(ft.digest, digestOf([flowN(3)]));
+  ft.clear();
+  const g = ft.addEntry({ ...SAMPLE });
+  ft.c.state[g] = 0; // as if freed without remove: clear must still zero the row's words
+  ft.clear();
+  assert.equal(ft.addEntry(flowN(4)), 0);
+  assert.equal(ft.isV6(0), false);
+  assert.deepEqual(ft.entry(0), { ...ft.entry(0), ...IPV4_HI_FIELDS });
 });
