@@ -7,9 +7,9 @@
  *
  * (deliver emits or mirrors)
  *
- * with ICMP errors of tracked flows translated on their own path, and a later IPv4 fragment
- * finding its flow by its datagram instead of conntrack (`fragments.ts`). Each stage is a file of its
- * own. The peer side (`replica.ts`) applies another unit's decisions verbatim; the reaper and
+ * with ICMP errors of tracked flows translated on their own path, and a later IPv4 or IPv6
+ * fragment finding its flow by its datagram instead of conntrack (`fragments.ts`). Each stage is
+ * a file of its own. The peer side (`replica.ts`) applies another unit's decisions verbatim; the reaper and
  * the takeover actions (GARP, probes) run from `tick` and the unit's role changes.
  *
  * Roles (DESIGN.md, patent FIG 1-3): the *receiver* owns the floating addresses and makes
