@@ -4,15 +4,13 @@
  * stray ARP from a floating address moves it in every neighbour's cache (DESIGN.md).
  * @module
  */
-import { ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, buildArpFrame } from "../wire/mod.ts";
+import { ARP_REPLY, ARP_REQUEST, buildArpFrame } from "../wire/mod.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import { resolved } from "./deliver.ts";
 import { V_REPLY } from "./output.ts";
 import type { Packet } from "./packet.ts";
 import { announce } from "./takeover.ts";
-
-const ZERO_MAC = new Uint8Array(6);
 
 /** Handles a checked ARP packet. */
 export function arp(p: Packet, ctx: EngineCtx): number {
@@ -41,17 +39,4 @@ export function arp(p: Packet, ctx: EngineCtx): number {
     return V_REPLY;
   }
   return a.op === ARP_REPLY || forSelf || forFloating ? V_REPLY : ctx.drop(DROP.not_for_us);
-}
-
-/**
- * Asks who has `target` on `iface`. Requests always come from the self address: only the
- * receiver may speak for a floating address (DESIGN.md "Losing a unit").
- */
-export function arpRequest(ctx: EngineCtx, iface: number, target: number): void {
-  const me = ctx.cfg.interfaces[iface]!;
-  ctx.emitScratch(
-    iface,
-    buildArpFrame(ctx.scratch, ARP_REQUEST, me.mac, me.ip, ZERO_MAC, target, BROADCAST_MAC),
-  );
-  ctx.counters.add(EV.arp_requests);
 }

@@ -12,8 +12,7 @@
  * @module
  */
 import { copyMac } from "../wire/ethernet.ts";
-import { arpRequest } from "./arp.ts";
-import { solicit } from "./ndp.ts";
+import { resolve } from "./resolve.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import {
@@ -173,19 +172,4 @@ export function resolved(
     }
     send(ctx, iface, q.frame, 0, q.frame.length, q.vnet, mac, q.flow, q.flags, q.ingress, q.time);
   }
-}
-
-/**
- * Asks for a next hop's MAC: ARP for IPv4, a neighbour solicitation for IPv6 (`hi[at..]` not
- * all zero; RFC 4861 §7.2.2).
- */
-export function resolve(
-  ctx: EngineCtx,
-  iface: number,
-  ip: number,
-  hi: Uint32Array,
-  at: number,
-): void {
-  if ((hi[at]! | hi[at + 1]! | hi[at + 2]!) === 0) arpRequest(ctx, iface, ip);
-  else solicit(ctx, iface, ip, hi, at);
 }

@@ -24,7 +24,7 @@ import {
   TCP_RST,
   TCP_SYN,
 } from "../wire/mod.ts";
-import { resolve } from "./deliver.ts";
+import { resolve } from "./resolve.ts";
 import { A_MAINTENANCE, H_DOWN, H_UP } from "./backends.ts";
 import type { EngineCtx } from "./context.ts";
 import { EV } from "./counters.ts";

@@ -7,7 +7,7 @@
  * `arping` track script. Pure: time comes in, frames go out through the engine context.
  * @module
  */
-import { arpRequest } from "./arp.ts";
+import { arpRequest } from "./resolve.ts";
 import type { EngineCtx } from "./context.ts";
 
 /** Told of every ARP packet the engine handles (sender address, interface, time). */

@@ -8,7 +8,6 @@
  */
 import {
   buildNeighborAdvert,
-  buildNeighborSolicit,
   buildUnsolicitedNeighborAdvert,
   NA_OVERRIDE,
   NA_ROUTER,
@@ -83,42 +82,4 @@ export function ndp(p: Packet, ctx: EngineCtx): number {
     resolved(ctx, iface, target[3]!, p.buf, ll, p.now, targetHi, 0);
   }
   return V_REPLY;
-}
-
-/**
- * Asks for the MAC of the IPv6 address (`ip`, `hi[at..]`) on `iface` (RFC 4861 §7.2.2), from
- * the interface's self address: only the receiver may speak for a floating one. Counted as
- * unresolvable when the interface has no IPv6 address.
- */
-export function solicit(
-  ctx: EngineCtx,
-  iface: number,
-  ip: number,
-  hi: Uint32Array,
-  at: number,
-): void {
-  const me = ctx.cfg.interfaces[iface]!;
-  if (me.ip6 === undefined) return;
-  target[0] = hi[at]!, target[1] = hi[at + 1]!, target[2] = hi[at + 2]!, target[3] = ip;
-  ctx.emitScratch(iface, buildNeighborSolicit(ctx.scratch, me.mac, me.ip6, target));
-  ctx.counters.add(EV.ndp_solicitations);
-}
-
-/**
- * Unsolicited advertisements of every IPv6 floating address from the virtual MAC (RFC 4861
- * §7.2.6, override set): the IPv6 counterpart of gratuitous ARP. Returns how many were sent.
- */
-export function announce6(ctx: EngineCtx): number {
-  let n = 0;
-  for (const fl of ctx.cfg.floating) {
-    if (fl.ip6 === undefined) continue;
-    const vmac = ctx.cfg.virtualMacs[fl.iface]!;
-    ctx.emitScratch(
-      fl.iface,
-      buildUnsolicitedNeighborAdvert(ctx.scratch, vmac, fl.ip6, fl.ip6, true),
-    );
-    ctx.counters.add(EV.unsolicited_na_sent);
-    n++;
-  }
-  return n;
 }

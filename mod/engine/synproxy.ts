@@ -52,7 +52,8 @@ import {
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import { decideNewFlow } from "./decide.ts";
-import { resolve, send } from "./deliver.ts";
+import { send } from "./deliver.ts";
+import { resolve } from "./resolve.ts";
 import { refuse } from "./local.ts";
 import { MF_NEW_FLOW, NEXT, V_DROP, V_QUEUED, V_REPLY } from "./output.ts";
 import type { Packet } from "./packet.ts";

@@ -9,6 +9,7 @@ import {
   buildGratuitousArp,
   buildTcpSegment,
   buildTcpSegment6,
+  buildUnsolicitedNeighborAdvert,
   PROTO_TCP,
   TCP_ACK,
 } from "../wire/mod.ts";
@@ -16,7 +17,6 @@ import type { EngineCtx } from "./context.ts";
 import { EV } from "./counters.ts";
 import { MF_PEER_EMITS, MF_RELAY } from "./output.ts";
 import type { MirrorIn } from "./replica.ts";
-import { announce6 } from "./ndp.ts";
 
 /**
  * Gratuitous ARP for every IPv4 floating address (RFC 5227 §3) and an unsolicited neighbour
@@ -187,4 +187,23 @@ export function replay(ctx: EngineCtx, rec: MirrorIn): boolean {
   ctx.emit(rec.egress, buf, at, rec.frameEnd, replayVnet);
   ctx.counters.add(EV.replayed);
   return true;
+}
+
+/**
+ * Unsolicited advertisements of every IPv6 floating address from the virtual MAC (RFC 4861
+ * §7.2.6, override set): the IPv6 counterpart of gratuitous ARP. Returns how many were sent.
+ */
+export function announce6(ctx: EngineCtx): number {
+  let n = 0;
+  for (const fl of ctx.cfg.floating) {
+    if (fl.ip6 === undefined) continue;
+    const vmac = ctx.cfg.virtualMacs[fl.iface]!;
+    ctx.emitScratch(
+      fl.iface,
+      buildUnsolicitedNeighborAdvert(ctx.scratch, vmac, fl.ip6, fl.ip6, true),
+    );
+    ctx.counters.add(EV.unsolicited_na_sent);
+    n++;
+  }
+  return n;
 }
