@@ -35,6 +35,7 @@ import {
   VIP6,
 } from "../mod/engine/testing.ts";
 import { measureLinkCost } from "../mod/peer/link_cost.ts";
+import { CRYPTO_SIZES, type CryptoCost, measureLinkCrypto } from "./link_crypto.ts";
 import { BatchWriter, MAC_ROOM, MAX_BATCH } from "../mod/peer/batch.ts";
 import type { MirrorRecordOut } from "../mod/peer/records.ts";
 import { Arena } from "../mod/unit/arena.ts";
@@ -213,6 +214,8 @@ function allocation(c: Case, n: number): { bytesPerPacket: number; gcsPerMillion
 export interface EngineFigures {
   cases: { name: string; ns: number; bytesPerPacket?: number; gcsPerMillion?: number }[];
   link: { nsPerRecord: number; bytesPerRecord: number };
+  /** Sealing a batch with each authenticator `node:crypto` offers (issue 11); absent: skipped. */
+  crypto?: CryptoCost[];
 }
 
 /** Builds every case, by name, in the order the suite reports them. */
@@ -375,7 +378,8 @@ export async function measureEngine(scale = 1, alloc = true): Promise<EngineFigu
     const l = measureLinkCost(Math.max(1000, Math.round(200_000 * scale)), MAX_BATCH);
     if (l.nsPerRecord < link.nsPerRecord) link = l;
   }
-  return { cases: out, link };
+  const crypto = measureLinkCrypto(scale < 1 ? 50 : 2000, rounds);
+  return { cases: out, link, crypto };
 }
 
 /** Runs `allocation` for one case in a child process: `warm` packets first, then `count`. */
@@ -454,10 +458,32 @@ export function engineResult(f: EngineFigures, now: number): SuiteResult {
     linux: NA,
     target: "",
   });
+  for (const c of f.crypto ?? []) {
+    for (const size of CRYPTO_SIZES) {
+      rows.push({
+        metric: `peer link batch of ${int(size)} B sealed with ${c.name}: ns (GB/s)`,
+        tandem: `${num(c.ns[size]!, 0)} (${num(size / c.ns[size]!, 2)})`,
+        linux: NA,
+        target: "",
+      });
+    }
+  }
   const mirrored = f.cases.find((c) => c.name.startsWith("UDP 64 B, forwarded + mirrored"));
   const notes: string[] = [
     "One core, no I/O: the CPU ceiling of the data plane before any TAP read/write or sendto.",
   ];
+  const today = f.crypto?.[0], size = CRYPTO_SIZES[0]!;
+  const best = f.crypto?.filter((c) => c.name.includes("authenticate only"))
+    .sort((a, b) => a.ns[size]! - b.ns[size]!)[0];
+  if (today && best) {
+    notes.push(
+      `Peer-link authenticators (issue 11; the link still uses ${today.name.split(" ")[0]}): ` +
+        `a ${int(size)}-byte batch costs ${num(today.ns[size]! / 1000, 1)} µs with it and ` +
+        `${num(best.ns[size]! / 1000, 1)} µs with ${best.name} ` +
+        `(${num(today.ns[size]! / best.ns[size]!, 2)}× faster), the AEAD taking the batch as ` +
+        "additional data under a nonce that must never repeat per key.",
+    );
+  }
   if (mirrored) {
     const pps = 1e9 / mirrored.ns;
     notes.push(

@@ -26,6 +26,7 @@ Deno.test("measureEngine times every packet kind (each one forwarded), its garba
     assert.ok(c.bytesPerPacket! < 4, `${c.name}: ${c.bytesPerPacket} bytes/packet`);
   }
   assert.ok(f.link.nsPerRecord > 0);
+  assert.ok((f.crypto ?? []).length >= 3, "the peer link's authenticators compared");
   // A MIRROR record of a 100-byte frame: fixed fields + 3 header + frame + a share of the batch.
   assert.ok(f.link.bytesPerRecord > 160 && f.link.bytesPerRecord < 180, `${f.link.bytesPerRecord}`);
 });
