@@ -187,13 +187,15 @@ function classifyIpv6(p: Packet, ctx: EngineCtx): number {
   const ip = p.ip6;
   if (!ip.check(p.buf, p.eth.payloadOff, p.end)) return ctx.drop(DROP.bad_ipv6_header);
   p.v6 = true;
-  const hi = p.hi;
-  hi[0] = ip.src(0), hi[1] = ip.src(1), hi[2] = ip.src(2);
-  hi[3] = ip.dst(0), hi[4] = ip.dst(1), hi[5] = ip.dst(2);
-  const dst = ip.dst(3);
-  const toSelf = ctx.self6Iface(dst, hi, 3) >= 0;
+  // The addresses as words (`src6`, `dst6`), and their high words as lookups take them (`hi`).
+  const hi = p.hi, s6 = p.src6, d6 = p.dst6;
+  ip.copySrc(s6);
+  ip.copyDst(d6);
+  hi[0] = s6[0]!, hi[1] = s6[1]!, hi[2] = s6[2]!;
+  hi[3] = d6[0]!, hi[4] = d6[1]!, hi[5] = d6[2]!;
+  const toSelf = ctx.self6Iface(d6) >= 0;
   p.toSelf = toSelf;
-  p.toFloating = !toSelf && ctx.isFloating(dst, hi, 3);
+  p.toFloating = !toSelf && ctx.floating6Index(d6) >= 0;
   const proto = ip.protocol;
   p.proto = proto;
   if (ip.isFragment) {

@@ -44,7 +44,7 @@ export function conntrack(p: Packet, ctx: EngineCtx): number {
   let ref = p.ref !== -2
     ? p.ref
     : p.v6
-    ? ft.lookup6(proto, p.ip6.src(3), p.sport, p.ip6.dst(3), p.dport, hi)
+    ? ft.lookupWords(proto, p.src6, p.sport, p.dst6, p.dport)
     : ft.lookup(proto, p.ip.src, p.sport, p.ip.dst, p.dport);
   if (ref < 0) {
     const src = p.src, dst = p.dst;

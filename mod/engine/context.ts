@@ -79,6 +79,7 @@ export class EngineCtx {
   vipHi: Uint32Array;
   /** Each interface's IPv6 prefix as network and mask words (four each; see `route6`). */
   readonly #net6: Uint32Array;
+  readonly #scratch6 = new Uint32Array(4);
   readonly #mask6: Uint32Array;
   /** Per interface: the largest IP packet it sends (`mtu.ts`); and the smallest of them. */
   readonly mtus: Uint16Array;
@@ -161,17 +162,32 @@ export class EngineCtx {
 
   // Every address below is an IPv4 address `ip`, or the low word `ip` of an IPv6 address
   // whose high words are `hi[at, at + 3)` (a packet's `hi` holds the destination's at 3).
+  // The `*6` methods take an IPv6 address as its four words instead: the per-packet IPv6 path
+  // calls them, so no 32-bit word travels as a number argument, which V8 would box when the
+  // call is not inlined.
 
   /**
-   * The interface whose IPv6 self address is (`ip`, `hi[at..]`), or -1. (IPv4 selves are
-   * scanned inline by `classify.ts`, from `selfAddrs`.)
+   * The interface whose IPv6 self address is `a` (four words), or -1. (IPv4 selves are scanned
+   * inline by `classify.ts`, from `selfAddrs`.)
    */
-  self6Iface(ip: number, hi: Uint32Array, at: number): number {
-    return find6(this.self6, ip, hi, at);
+  self6Iface(a: Uint32Array): number {
+    return find6(this.self6, a);
+  }
+
+  /** The index of the IPv6 floating address `a` (four words), or -1. */
+  floating6Index(a: Uint32Array): number {
+    return find6(this.floating6, a);
+  }
+
+  /** `ip` with its high words `hi[at..]` as four words, in a scratch array. */
+  #words(ip: number, hi: Uint32Array, at: number): Uint32Array {
+    const a = this.#scratch6;
+    a[0] = hi[at]!, a[1] = hi[at + 1]!, a[2] = hi[at + 2]!, a[3] = ip;
+    return a;
   }
 
   isFloating(ip: number, hi: Uint32Array = NO_HI, at = 0): boolean {
-    if (!isV4(hi, at)) return find6(this.floating6, ip, hi, at) >= 0;
+    if (!isV4(hi, at)) return this.floating6Index(this.#words(ip, hi, at)) >= 0;
     const fl = this.floatingAddrs;
     for (let i = 0; i < fl.length; i++) if (fl[i] === ip) return true;
     return false;
@@ -180,7 +196,7 @@ export class EngineCtx {
   /** True when `ip` is a floating address living on interface `iface`. */
   floatingOn(ip: number, iface: number, hi: Uint32Array = NO_HI, at = 0): boolean {
     if (!isV4(hi, at)) {
-      const i = find6(this.floating6, ip, hi, at);
+      const i = this.floating6Index(this.#words(ip, hi, at));
       return i >= 0 && this.floating6Iface[i] === iface;
     }
     const fl = this.cfg.floating;
@@ -196,7 +212,7 @@ export class EngineCtx {
    * each stays small enough to be inlined.
    */
   route(ip: number, hi: Uint32Array = NO_HI, at = 0): number {
-    if (!isV4(hi, at)) return this.route6(ip, hi, at);
+    if (!isV4(hi, at)) return this.route6(this.#words(ip, hi, at));
     const ifs = this.cfg.interfaces;
     for (let i = 0; i < ifs.length; i++) {
       const x = ifs[i]!;
@@ -205,17 +221,17 @@ export class EngineCtx {
     return -1;
   }
 
-  /** {@link route} for the IPv6 address (`ip`, `hi[at..]`): the interfaces' IPv6 prefixes. */
-  route6(ip: number, hi: Uint32Array, at: number): number {
+  /** {@link route} for the IPv6 address `a` (four words): the interfaces' IPv6 prefixes. */
+  route6(a: Uint32Array): number {
     const net = this.#net6, mask = this.#mask6;
     for (let i = 0; i < net.length; i += 4) {
       // RFC 4291 §2.5: the prefix covers the high words first, then the low one. An interface
       // without IPv6 has an all-ones mask over an all-ones network: nothing matches it.
       if (
-        ((hi[at]! & mask[i]!) >>> 0) === net[i] &&
-        ((hi[at + 1]! & mask[i + 1]!) >>> 0) === net[i + 1] &&
-        ((hi[at + 2]! & mask[i + 2]!) >>> 0) === net[i + 2] &&
-        ((ip & mask[i + 3]!) >>> 0) === net[i + 3]
+        ((a[0]! & mask[i]!) >>> 0) === net[i] &&
+        ((a[1]! & mask[i + 1]!) >>> 0) === net[i + 1] &&
+        ((a[2]! & mask[i + 2]!) >>> 0) === net[i + 2] &&
+        ((a[3]! & mask[i + 3]!) >>> 0) === net[i + 3]
       ) return i >> 2;
     }
     return -1;
@@ -249,12 +265,11 @@ function isV4(hi: Uint32Array, at: number): boolean {
   return (hi[at]! | hi[at + 1]! | hi[at + 2]!) === 0;
 }
 
-/** Index of the IPv6 address (`ip`, `hi[at..]`) in `list` (four words each), or -1. */
-function find6(list: Uint32Array, ip: number, hi: Uint32Array, at: number): number {
+/** Index of the IPv6 address `a` (four words) in `list` (four words each), or -1. */
+function find6(list: Uint32Array, a: Uint32Array): number {
   for (let i = 0; i < list.length; i += 4) {
     if (
-      list[i + 3] === ip && list[i] === hi[at] && list[i + 1] === hi[at + 1] &&
-      list[i + 2] === hi[at + 2]
+      list[i + 3] === a[3] && list[i] === a[0] && list[i + 1] === a[1] && list[i + 2] === a[2]
     ) return i >> 2;
   }
   return -1;

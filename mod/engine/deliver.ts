@@ -31,11 +31,11 @@ export function deliver(p: Packet, ctx: EngineCtx, flags = 0): number {
   const hi = p.hi, d6 = p.dst6;
   let dst: number;
   if (p.v6) {
-    const ip = p.ip6;
-    d6[0] = hi[3] = ip.dst(0), d6[1] = hi[4] = ip.dst(1), d6[2] = hi[5] = ip.dst(2);
-    d6[3] = dst = ip.dst(3);
+    p.ip6.copyDst(d6);
+    hi[3] = d6[0]!, hi[4] = d6[1]!, hi[5] = d6[2]!;
+    dst = d6[3]!;
   } else dst = p.ip.dst;
-  const egress = p.v6 ? ctx.route6(dst, hi, 3) : ctx.route(dst);
+  const egress = p.v6 ? ctx.route6(d6) : ctx.route(dst);
   if (egress < 0) return ctx.drop(DROP.no_route);
   p.egress = egress;
   const end = p.ipEnd;

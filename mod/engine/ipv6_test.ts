@@ -764,14 +764,14 @@ Deno.test("ipv6: routes follow each interface's whole prefix, not just its first
   const words = (s: string) => a6(s);
   const on = words("2001:db8:113::20"), off = words("2001:db8:113::1:0:20");
   const far = words("2001:db8:114::20"), front = words("2001:db8:100::99");
-  assert.equal(e.ctx.route6(on[3]!, on, 0), 1);
-  assert.equal(e.ctx.route6(off[3]!, off, 0), -1, "word 2 differs");
-  assert.equal(e.ctx.route6(far[3]!, far, 0), -1, "word 1 differs");
-  assert.equal(e.ctx.route6(front[3]!, front, 0), 0);
+  assert.equal(e.ctx.route6(on), 1);
+  assert.equal(e.ctx.route6(off), -1, "word 2 differs");
+  assert.equal(e.ctx.route6(far), -1, "word 1 differs");
+  assert.equal(e.ctx.route6(front), 0);
   const low = words("2001:db8:113::120");
-  assert.equal(e.ctx.route6(low[3]!, low, 0), -1, "the low word's bits past the prefix");
+  assert.equal(e.ctx.route6(low), -1, "the low word's bits past the prefix");
   // An interface without IPv6 routes nothing.
   const v4only = labEngineConfig("a");
   const e4 = new Engine(v4only, new RecordingOutput(), seeded(1));
-  assert.equal(e4.ctx.route6(on[3]!, on, 0), -1);
+  assert.equal(e4.ctx.route6(on), -1);
 });

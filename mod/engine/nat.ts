@@ -41,7 +41,7 @@ export function nat(p: Packet, ctx: EngineCtx): void {
   // for a SYN-proxied flow, the server's. `shiftSeq` says whether this packet's seq moves.
   const shiftSeq = ((c.tcpBits[f]! & TB_OFF_REPLY) !== 0) === reply;
   let addrDelta: number;
-  if (p.v6) addrDelta = rewrite6(p, ctx, f, reply, newSrc, newDst);
+  if (p.v6) addrDelta = rewrite6(p, ctx, f, reply);
   else {
     const ip = p.ip;
     // One's-complement sum of the address words' change: the IP header and the L4
@@ -134,28 +134,36 @@ function partial(
  * The IPv6 header's part of the translation (RFC 8200): the four words of each address from
  * the flow's tuple, and the hop limit decremented (§3). There is no header checksum; the
  * returned sum of the address words' change goes into the L4 checksum's pseudo-header.
+ *
+ * The addresses are read and written as bytes and the new words taken from the flow here: a
+ * 32-bit word passed to or returned from a call V8 does not inline is boxed, which would make
+ * garbage per packet (real IPv6 addresses' words exceed V8's small integers).
  */
-function rewrite6(
-  p: Packet,
-  ctx: EngineCtx,
-  f: number,
-  reply: boolean,
-  newSrc: number,
-  newDst: number,
-): number {
-  const c = ctx.flows.c, ip = p.ip6;
+function rewrite6(p: Packet, ctx: EngineCtx, f: number, reply: boolean): number {
+  const c = ctx.flows.c, w = newWords;
   // Leaving: the reply direction as the original tuple reversed, the original as the reply's.
-  const s0 = reply ? c.oDstHi0[f]! : c.rDstHi0[f]!;
-  const s1 = reply ? c.oDstHi1[f]! : c.rDstHi1[f]!;
-  const s2 = reply ? c.oDstHi2[f]! : c.rDstHi2[f]!;
-  const d0 = reply ? c.oSrcHi0[f]! : c.rSrcHi0[f]!;
-  const d1 = reply ? c.oSrcHi1[f]! : c.rSrcHi1[f]!;
-  const d2 = reply ? c.oSrcHi2[f]! : c.rSrcHi2[f]!;
-  const delta = wordDelta32(ip.src(0), s0) + wordDelta32(ip.src(1), s1) +
-    wordDelta32(ip.src(2), s2) + wordDelta32(ip.src(3), newSrc) + wordDelta32(ip.dst(0), d0) +
-    wordDelta32(ip.dst(1), d1) + wordDelta32(ip.dst(2), d2) + wordDelta32(ip.dst(3), newDst);
-  ip.setSrc(0, s0), ip.setSrc(1, s1), ip.setSrc(2, s2), ip.setSrc(3, newSrc);
-  ip.setDst(0, d0), ip.setDst(1, d1), ip.setDst(2, d2), ip.setDst(3, newDst);
+  if (reply) {
+    w[0] = c.oDstHi0[f]!, w[1] = c.oDstHi1[f]!, w[2] = c.oDstHi2[f]!, w[3] = c.oDst[f]!;
+    w[4] = c.oSrcHi0[f]!, w[5] = c.oSrcHi1[f]!, w[6] = c.oSrcHi2[f]!, w[7] = c.oSrc[f]!;
+  } else {
+    w[0] = c.rDstHi0[f]!, w[1] = c.rDstHi1[f]!, w[2] = c.rDstHi2[f]!, w[3] = c.rDst[f]!;
+    w[4] = c.rSrcHi0[f]!, w[5] = c.rSrcHi1[f]!, w[6] = c.rSrcHi2[f]!, w[7] = c.rSrc[f]!;
+  }
+  const ip = p.ip6, buf = p.buf, base = ip.off + 8; // source at 8, destination at 24
+  let delta = 0;
+  for (let k = 0; k < 8; k++) {
+    const o = base + k * 4, v = w[k]!;
+    const oldHi = (buf[o]! << 8) | buf[o + 1]!, oldLo = (buf[o + 2]! << 8) | buf[o + 3]!;
+    // RFC 1624 eqn 3, word by word: ~m + m'.
+    delta += (~oldHi & 0xffff) + (~oldLo & 0xffff) + (v >>> 16) + (v & 0xffff);
+    buf[o] = v >>> 24;
+    buf[o + 1] = (v >>> 16) & 0xff;
+    buf[o + 2] = (v >>> 8) & 0xff;
+    buf[o + 3] = v & 0xff;
+  }
   ip.hopLimit = ip.hopLimit - 1;
   return delta;
 }
+
+/** The new source (0-3) and destination (4-7) words of `rewrite6`. */
+const newWords = new Uint32Array(8);

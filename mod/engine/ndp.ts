@@ -40,7 +40,7 @@ export function ndp(p: Packet, ctx: EngineCtx): number {
   targetHi.set(target.subarray(0, 3));
   sourceHi.set(source.subarray(0, 3));
   const iface = p.ingress, me = ctx.cfg.interfaces[iface]!;
-  const forSelf = ctx.self6Iface(target[3]!, targetHi, 0) === iface;
+  const forSelf = ctx.self6Iface(target) === iface;
   const forFloating = ctx.roles.receiver && ctx.floatingOn(target[3]!, iface, targetHi);
   const nb = ctx.neighbors[iface]!;
   if (msg.type === NDP_NEIGHBOR_SOLICIT) {

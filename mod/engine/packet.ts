@@ -55,7 +55,10 @@ export class Packet {
    * for IPv4 (`flow/fields.ts`). Flow-table lookups take them as they are.
    */
   readonly hi = new Uint32Array(6);
-  /** Scratch for an IPv6 packet's whole source and destination (four words each). */
+  /**
+   * An IPv6 packet's whole source and destination, four words each (set by `classify`; the
+   * destination is rewritten by `deliver` after the NAT). Scratch for IPv4.
+   */
   readonly src6 = new Uint32Array(4);
   readonly dst6 = new Uint32Array(4);
   readonly tcp = new TcpSegment();

@@ -214,7 +214,7 @@ export function synProxy(p: Packet, ctx: EngineCtx): number {
   const ft = ctx.flows, hi = p.hi;
   // Kept for conntrack: one lookup per packet, not two.
   const ref = p.ref = p.v6
-    ? ft.lookup6(p.proto, p.ip6.src(3), p.sport, p.ip6.dst(3), p.dport, hi)
+    ? ft.lookupWords(p.proto, p.src6, p.sport, p.dst6, p.dport)
     : ft.lookup(p.proto, p.ip.src, p.sport, p.ip.dst, p.dport);
   if (ref >= 0) {
     const f = ref >> 1;

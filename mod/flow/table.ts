@@ -156,6 +156,42 @@ export class FlowTable {
     }
   }
 
+  /**
+   * {@link lookup6} of an IPv6 packet's tuple with its addresses as four words each (`s`, `d`):
+   * the per-packet IPv6 path. No address word travels as a number argument, so none is boxed
+   * when V8 does not inline the call.
+   */
+  lookupWords(proto: number, s: Uint32Array, sport: number, d: Uint32Array, dport: number): number {
+    const index = this.#index;
+    const mask = this.#mask;
+    // The fold of `tupleHash`, from the words.
+    const srcKey = s[3]! ^ Math.imul(s[0]!, 0x9e3779b1) ^ Math.imul(s[1]!, 0x85ebca6b) ^
+      Math.imul(s[2]!, 0xc2b2ae35);
+    const dstKey = d[3]! ^ Math.imul(d[0]!, 0x27d4eb2f) ^ Math.imul(d[1]!, 0x165667b1) ^
+      Math.imul(d[2]!, 0x6a09e667);
+    let i = tupleHash4(proto, srcKey, sport, dstKey, dport) & mask;
+    const c = this.c;
+    for (;;) {
+      const slot = index[i]!;
+      if (slot === EMPTY) return -1;
+      const ref = slot - 1, f = ref >> 1;
+      if (c.proto[f] === proto) {
+        if (
+          (ref & 1) === 0
+            ? c.oSrc[f] === s[3] && c.oDst[f] === d[3] && c.oSport[f] === sport &&
+              c.oDport[f] === dport && c.oSrcHi0[f] === s[0] && c.oSrcHi1[f] === s[1] &&
+              c.oSrcHi2[f] === s[2] && c.oDstHi0[f] === d[0] && c.oDstHi1[f] === d[1] &&
+              c.oDstHi2[f] === d[2]
+            : c.rSrc[f] === s[3] && c.rDst[f] === d[3] && c.rSport[f] === sport &&
+              c.rDport[f] === dport && c.rSrcHi0[f] === s[0] && c.rSrcHi1[f] === s[1] &&
+              c.rSrcHi2[f] === s[2] && c.rDstHi0[f] === d[0] && c.rDstHi1[f] === d[1] &&
+              c.rDstHi2[f] === d[2]
+        ) return ref;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
   /** Copies the high address words of row `f`'s original (dir 0) or reply tuple into `hi`. */
   hiOf(f: number, reply: boolean, hi: Uint32Array): Uint32Array {
     const c = this.c;

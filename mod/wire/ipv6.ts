@@ -148,6 +148,17 @@ export class Ipv6Packet {
   setDst(i: number, v: number): void {
     writeU32(this.buf, this.off + DST + i * 4, v);
   }
+  /**
+   * Copies the source address's four words into `out[at, at + 4)`. The per-packet path reads
+   * addresses so: a word returned from a call V8 does not inline would be boxed.
+   */
+  copySrc(out: Uint32Array, at = 0): void {
+    for (let i = 0; i < 4; i++) out[at + i] = readU32(this.buf, this.off + SRC + i * 4);
+  }
+  /** Copies the destination address's four words into `out[at, at + 4)` (see `copySrc`). */
+  copyDst(out: Uint32Array, at = 0): void {
+    for (let i = 0; i < 4; i++) out[at + i] = readU32(this.buf, this.off + DST + i * 4);
+  }
   /** End of the packet (Ethernet padding excluded). */
   get packetEnd(): number {
     return this.end;
