@@ -209,7 +209,7 @@ Deno.test("ipv6: a SYN to the IPv6 VIP is DNATed to an IPv6 backend, and the SYN
   same(out.emitted[1]!.frame.subarray(6, 12), cfg.interfaces[0]!.mac);
 });
 
-Deno.test("ipv6: an IPv4 flow and an IPv6 flow with the same low address words stay apart", () => {
+Deno.test("ipv6: flows whose addresses differ only in high words stay apart; an IPv4 lookup of the low words finds neither", () => {
   const { cfg, out, engine } = engine6();
   learn6(engine);
   assert.equal(feed(engine, syn6(cfg, 40000), 0, 1), V_FORWARD);

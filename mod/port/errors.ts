@@ -4,7 +4,7 @@
  * @module
  */
 
-import { libc } from "./ffi.ts";
+import { errnoNow, libc } from "./ffi.ts";
 
 /** errno values used by the ports (Linux numbering, identical on x86-64 and AArch64). */
 export const ERRNO = {
@@ -130,21 +130,14 @@ export class OsError extends Error {
   }
 }
 
-let errnoView: Deno.UnsafePointerView | undefined;
-
 /**
- * errno of the JS thread, read through `__errno_location`. Valid only right
- * after a synchronous libc call that failed: errno is thread-local, and a
- * `nonblocking: true` call sets it on a worker thread we cannot see.
+ * errno of the JS thread, read through `__errno_location` (its address fetched when libc was
+ * opened). Valid only right after a synchronous libc call that failed: errno is thread-local,
+ * and a `nonblocking: true` call sets it on a worker thread we cannot see.
  */
 export function lastErrno(): number {
-  if (errnoView === undefined) {
-    // The address is per thread and stable for the thread's life, so fetch it once.
-    const ptr = libc().__errno_location();
-    if (ptr === null) return 0;
-    errnoView = new Deno.UnsafePointerView(ptr);
-  }
-  return errnoView.getInt32();
+  libc();
+  return errnoNow();
 }
 
 /** Builds an {@link OsError} from the current errno. */

@@ -69,8 +69,22 @@ let opened: Deno.DynamicLibrary<typeof LIBC> | undefined;
  * module never needs `--allow-ffi` unless a real port is opened.
  */
 export function libc(): Libc {
-  opened ??= Deno.dlopen("libc.so.6", LIBC);
+  if (opened === undefined) {
+    opened = Deno.dlopen("libc.so.6", LIBC);
+    // errno's address (per thread, stable for its life) is fetched once, here: the first call
+    // of a symbol may run the runtime's own code, which must never come between a failing
+    // call and the read of its errno (`errors.ts`).
+    const at = opened.symbols.__errno_location();
+    errnoView = at === null ? undefined : new Deno.UnsafePointerView(at);
+  }
   return opened.symbols;
+}
+
+let errnoView: Deno.UnsafePointerView | undefined;
+
+/** The calling thread's errno now (0 if its address is unknown). */
+export function errnoNow(): number {
+  return errnoView === undefined ? 0 : errnoView.getInt32();
 }
 
 /** Encodes a string as a NUL-terminated C string. */

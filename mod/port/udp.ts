@@ -76,6 +76,9 @@ export class UdpPort {
   lastPort = 0;
   /** errno of the last sendTo that returned false, 0 before any. */
   lastSendErrno = 0;
+  /** Receives that failed with an errno that does not mean a broken socket, and the last one. */
+  recvErrors = 0;
+  lastRecvErrno = 0;
   #fd: number;
   readonly #to = new Uint8Array(SOCKADDR_IN_SIZE);
   readonly #toView = new DataView(this.#to.buffer);
@@ -96,7 +99,9 @@ export class UdpPort {
 
   /**
    * Receives one datagram into buf (truncated to buf.length). Returns its
-   * length, or 0 when none is waiting; an empty datagram also reads as 0.
+   * length, or 0 when none is waiting or the receive failed in a way that does
+   * not break the socket (counted in {@link recvErrors}); an empty datagram also
+   * reads as 0. EBADF, EFAULT and EINVAL throw OsError.
    */
   recvFrom(buf: Uint8Array): number {
     const sym = libc();
@@ -112,7 +117,14 @@ export class UdpPort {
       if (errno === ERRNO.EAGAIN) return 0;
       if (errno === ERRNO.EINTR && attempt < EINTR_RETRIES) continue;
       if (errno === ERRNO.EINTR) return 0;
-      throw new OsError("recvfrom", errno, this.name);
+      // Only a socket we misuse is fatal; anything else (a queued ICMP error such as
+      // ECONNREFUSED, ENOMEM) loses this datagram at most: counted, the unit goes on.
+      if (errno === ERRNO.EBADF || errno === ERRNO.EFAULT || errno === ERRNO.EINVAL) {
+        throw new OsError("recvfrom", errno, this.name);
+      }
+      this.recvErrors++;
+      this.lastRecvErrno = errno;
+      return 0;
     }
   }
 

@@ -460,6 +460,7 @@ export class PeerLink {
         out.drop_peer_bad_record! += v;
       }
       out.peer_tx_full = (out.peer_tx_full ?? 0) + ch.txFull;
+      out.peer_rx_errors = (out.peer_rx_errors ?? 0) + ch.udp.recvErrors;
       out.drop_peer_wrong_source = (out.drop_peer_wrong_source ?? 0) + ch.wrongSource;
     }
     out.peer_duplicate_batches = this.#data.reader.counters.replay;

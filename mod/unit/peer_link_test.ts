@@ -249,6 +249,7 @@ const BASE_COUNTERS = {
   drop_peer_stale_epoch: 0,
   drop_peer_malformed: 0,
   peer_tx_full: 0,
+  peer_rx_errors: 0,
   drop_peer_wrong_source: 0,
   peer_duplicate_batches: 0,
   drop_mirror_too_big: 0,
