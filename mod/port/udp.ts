@@ -76,7 +76,13 @@ export class UdpPort {
   lastPort = 0;
   /** errno of the last sendTo that returned false, 0 before any. */
   lastSendErrno = 0;
-  /** Receives that failed with an errno that does not mean a broken socket, and the last one. */
+  /**
+   * Count a failed receive whose errno does not mean a misused socket (anything but EBADF,
+   * EFAULT, EINVAL) instead of throwing it: the unit's peer sockets, which must not end the
+   * unit over one datagram. Off by default: a probe wants ECONNREFUSED thrown.
+   */
+  countRecvErrors = false;
+  /** Receives counted under {@link countRecvErrors}, and the last one's errno. */
   recvErrors = 0;
   lastRecvErrno = 0;
   #fd: number;
@@ -99,9 +105,9 @@ export class UdpPort {
 
   /**
    * Receives one datagram into buf (truncated to buf.length). Returns its
-   * length, or 0 when none is waiting or the receive failed in a way that does
-   * not break the socket (counted in {@link recvErrors}); an empty datagram also
-   * reads as 0. EBADF, EFAULT and EINVAL throw OsError.
+   * length, or 0 when none is waiting (or a failure was counted, see
+   * {@link countRecvErrors}); an empty datagram also reads as 0. Other failures
+   * throw OsError.
    */
   recvFrom(buf: Uint8Array): number {
     const sym = libc();
@@ -117,9 +123,12 @@ export class UdpPort {
       if (errno === ERRNO.EAGAIN) return 0;
       if (errno === ERRNO.EINTR && attempt < EINTR_RETRIES) continue;
       if (errno === ERRNO.EINTR) return 0;
-      // Only a socket we misuse is fatal; anything else (a queued ICMP error such as
-      // ECONNREFUSED, ENOMEM) loses this datagram at most: counted, the unit goes on.
-      if (errno === ERRNO.EBADF || errno === ERRNO.EFAULT || errno === ERRNO.EINVAL) {
+      // With `countRecvErrors`, only a socket we misuse is fatal; anything else (an ICMP
+      // error reported as ECONNREFUSED, ENOMEM) loses this receive at most: counted.
+      if (
+        !this.countRecvErrors || errno === ERRNO.EBADF || errno === ERRNO.EFAULT ||
+        errno === ERRNO.EINVAL
+      ) {
         throw new OsError("recvfrom", errno, this.name);
       }
       this.recvErrors++;

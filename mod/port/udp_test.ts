@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { openUdp } from "./udp.ts";
+import { openUdp, type UdpPort } from "./udp.ts";
+import { libc } from "./ffi.ts";
 import { Poller } from "./poller.ts";
 import { OsError } from "./errors.ts";
 import { ip4 } from "./test_util.ts";
@@ -93,4 +94,46 @@ Deno.test("UDP: use after close throws OsError EBADF", () => {
     () => s.recvFrom(new Uint8Array(8)),
     (e) => e instanceof OsError && e.code === "EBADF",
   );
+});
+
+Deno.test("UDP: an ICMP error on receive throws by default, and is counted with countRecvErrors", async () => {
+  // ip(7): with IP_RECVERR an unconnected socket reports a port unreachable as ECONNREFUSED on
+  // its next receive. A port just closed on loopback answers so.
+  const closed = openUdp(LOOPBACK, 0);
+  const deadPort = closed.localPort;
+  closed.close();
+  const recvErr = (s: UdpPort) => {
+    const on = new Int32Array([1]);
+    assert.equal(libc().setsockopt(s.fd, 0, 11, new Uint8Array(on.buffer), 4), 0);
+  };
+  const refused = async (s: UdpPort) => {
+    assert.equal(s.sendTo(new Uint8Array(8), 8, LOOPBACK, deadPort), true);
+    await new Promise((r) => setTimeout(r, 50)); // the ICMP error is queued meanwhile
+  };
+  const a = openUdp(LOOPBACK, 0);
+  try {
+    recvErr(a);
+    await refused(a);
+    assert.throws(() => a.recvFrom(new Uint8Array(64)), (e) => {
+      assert.ok(e instanceof OsError);
+      assert.equal(e.code, "ECONNREFUSED");
+      return true;
+    });
+  } finally {
+    a.close();
+  }
+  const b = openUdp(LOOPBACK, 0);
+  try {
+    recvErr(b);
+    b.countRecvErrors = true;
+    await refused(b);
+    assert.equal(b.recvFrom(new Uint8Array(64)), 0, "counted, not thrown");
+    assert.equal(b.recvErrors, 1);
+    assert.equal(b.lastRecvErrno, 111);
+    // A misused socket still throws.
+    b.close();
+    assert.throws(() => b.recvFrom(new Uint8Array(64)), (e) => e instanceof OsError);
+  } finally {
+    b.close();
+  }
 });

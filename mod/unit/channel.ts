@@ -39,6 +39,8 @@ export class PeerChannel {
     buffer?: Uint8Array,
   ) {
     this.udp = udp;
+    // One bad receive must not end the unit: counted (`peer_rx_errors`), the link goes on.
+    udp.countRecvErrors = true;
     this.writer = new BatchWriter(key, epoch, maxBytes, buffer);
     this.reader = new BatchReader(key);
     this.#ip = peerIp;

@@ -30,6 +30,7 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
   const seq = new Int32Array(init.seqShared);
   const out = openUdp(init.bindIp, 0);
   const lane = new UdpPort(init.listenFd, "heartbeat lane", 0);
+  lane.countRecvErrors = true; // a bad receive loses one heartbeat, not the thread
   const poller = new Poller([lane.fd]);
   const writer = new BatchWriter(init.key, init.epoch, 512);
   const reader = new BatchReader(init.key);
