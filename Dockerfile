@@ -21,10 +21,11 @@ COPY mod ./mod
 #   --allow-ffi --allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys
 RUN deno task compile && ./tandem version
 
-# Stage 2: a slim runtime, with iproute2 for setting up and inspecting links.
+# Stage 2: a slim runtime, with iproute2 for setting up and inspecting links, and OpenSSL's
+# libcrypto for the peer link's HMAC (docs/performance.md).
 FROM debian:bookworm-slim
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends iproute2 \
+  && apt-get install -y --no-install-recommends iproute2 libssl3 \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/tandem /usr/local/bin/tandem
 VOLUME ["/etc/tandem"]

@@ -47,6 +47,8 @@ export const LIBC = {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
     result: "i32",
   },
+  /** int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags): many datagrams, one call. */
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   recvfrom: {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
     result: "i32",
@@ -85,6 +87,45 @@ let errnoView: Deno.UnsafePointerView | undefined;
 /** The calling thread's errno now (0 if its address is unknown). */
 export function errnoNow(): number {
   return errnoView === undefined ? 0 : errnoView.getInt32();
+}
+
+/**
+ * libcrypto (OpenSSL 3) symbols: the peer link's HMAC-SHA256. node:crypto's one-shot hash
+ * returns a new buffer per call, and a busy link made about 12 000 a second; their memory went
+ * back to malloc in bursts after a GC, and the loop stood still for 100–480 ms in free() and
+ * malloc_consolidate (seen with perf). HMAC() writes the digest into our own buffer.
+ */
+export const LIBCRYPTO = {
+  /** const EVP_MD *EVP_sha256(void): a static digest description. */
+  EVP_sha256: { parameters: [], result: "pointer" },
+  /**
+   * unsigned char *HMAC(const EVP_MD *md, const void *key, int key_len, const unsigned char *d,
+   * size_t n, unsigned char *md_out, unsigned int *md_len): NULL on failure.
+   */
+  HMAC: {
+    parameters: ["pointer", "buffer", "i32", "buffer", "usize", "buffer", "buffer"],
+    result: "pointer",
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The opened libcrypto's symbols. */
+export type Libcrypto = Deno.DynamicLibrary<typeof LIBCRYPTO>["symbols"];
+
+let crypto: Deno.DynamicLibrary<typeof LIBCRYPTO> | null | undefined;
+
+/**
+ * Opens libcrypto on first use; null when it is missing (no OpenSSL 3 on the host) or FFI is
+ * not allowed, and the caller falls back to node:crypto.
+ */
+export function libcrypto(): Libcrypto | null {
+  if (crypto === undefined) {
+    try {
+      crypto = Deno.dlopen("libcrypto.so.3", LIBCRYPTO);
+    } catch {
+      crypto = null;
+    }
+  }
+  return crypto?.symbols ?? null;
 }
 
 /** Encodes a string as a NUL-terminated C string. */
