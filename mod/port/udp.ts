@@ -19,6 +19,10 @@ const SO_RCVBUF = 8;
 /** Root (CAP_NET_ADMIN) may exceed net.core.{r,w}mem_max with the *FORCE variants. */
 const SO_SNDBUFFORCE = 32;
 const SO_RCVBUFFORCE = 33;
+/** Datagrams per {@link UdpPort.sendBurst}. */
+export const MAX_BURST = 64;
+/** sizeof(struct mmsghdr) on LP64: a 56-byte msghdr, the u32 msg_len, padding. */
+const MMSGHDR_SIZE = 64;
 /** sizeof(struct sockaddr_in) */
 const SOCKADDR_IN_SIZE = 16;
 /** Socket buffers large enough to absorb a burst of mirror records between polls. */
@@ -157,6 +161,63 @@ export class UdpPort {
       }
       throw new OsError("sendto", errno, `${this.name} -> ${formatAddr(ip, port)}`);
     }
+  }
+
+  /**
+   * Sends the first len bytes of buf to ip:port `count` times (at most {@link MAX_BURST}) with
+   * one sendmmsg(2): a traffic generator's way to offer more datagrams per second than one
+   * sendto per datagram can. Returns how many the kernel took (0 when the queue is full).
+   */
+  sendBurst(buf: Uint8Array, len: number, count: number, ip: number, port: number): number {
+    const n = Math.max(0, Math.min(count, MAX_BURST));
+    if (n === 0) return 0;
+    const vec = this.#burst(buf, Math.max(0, Math.min(len, buf.length)), ip, port);
+    for (let attempt = 0;; attempt++) {
+      const sent = libc().sendmmsg(this.#fd, vec, n, 0);
+      if (sent >= 0) return sent;
+      const errno = lastErrno();
+      if (errno === ERRNO.EINTR && attempt < EINTR_RETRIES) continue;
+      if (errno === ERRNO.EINTR || SEND_DROP_ERRNOS.has(errno)) {
+        this.lastSendErrno = errno;
+        return 0;
+      }
+      throw new OsError("sendmmsg", errno, `${this.name} -> ${formatAddr(ip, port)}`);
+    }
+  }
+
+  #burstVec: Uint8Array | null = null;
+  #burstKey = "";
+  /** Keeps the iovecs' and names' targets alive while the kernel reads them. */
+  #burstKeep: Uint8Array[] = [];
+
+  /** The mmsghdr array of a burst (x86-64/AArch64 LP64 layout), built once per target. */
+  #burst(buf: Uint8Array, len: number, ip: number, port: number): Uint8Array {
+    const key = `${ip}:${port}:${len}`;
+    if (this.#burstVec !== null && this.#burstKey === key && this.#burstKeep[0] === buf) {
+      return this.#burstVec;
+    }
+    const name = new Uint8Array(SOCKADDR_IN_SIZE);
+    fillSockaddr(new DataView(name.buffer), ip, port);
+    const iov = new BigUint64Array(2);
+    iov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+    iov[1] = BigInt(len);
+    const iovBytes = new Uint8Array(iov.buffer);
+    const vec = new Uint8Array(MMSGHDR_SIZE * MAX_BURST);
+    const v = new DataView(vec.buffer);
+    const namePtr = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(name)));
+    const iovPtr = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(iovBytes)));
+    for (let i = 0; i < MAX_BURST; i++) {
+      const at = i * MMSGHDR_SIZE;
+      // struct msghdr: name, namelen, iov, iovlen, control, controllen, flags; then msg_len.
+      v.setBigUint64(at, namePtr, true);
+      v.setUint32(at + 8, SOCKADDR_IN_SIZE, true);
+      v.setBigUint64(at + 16, iovPtr, true);
+      v.setBigUint64(at + 24, 1n, true);
+    }
+    this.#burstVec = vec;
+    this.#burstKey = key;
+    this.#burstKeep = [buf, name, iovBytes];
+    return vec;
   }
 
   close(): void {

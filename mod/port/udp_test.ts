@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openUdp, type UdpPort } from "./udp.ts";
+import { MAX_BURST, openUdp, type UdpPort } from "./udp.ts";
 import { libc } from "./ffi.ts";
 import { Poller } from "./poller.ts";
 import { OsError } from "./errors.ts";
@@ -134,6 +134,45 @@ Deno.test("UDP: an ICMP error on receive throws by default, and is counted with 
     b.close();
     assert.throws(() => b.recvFrom(new Uint8Array(64)), (e) => e instanceof OsError);
   } finally {
+    b.close();
+  }
+});
+
+Deno.test("UDP: a burst sends the datagram count times in one call, capped at MAX_BURST", async () => {
+  const a = openUdp(LOOPBACK, 0);
+  const b = openUdp(LOOPBACK, 0);
+  try {
+    const out = new Uint8Array(100).map((_, i) => i);
+    assert.equal(a.sendBurst(out, 64, 10, LOOPBACK, b.localPort), 10);
+    // A second target rebuilds the header array; the count is capped.
+    const c = openUdp(LOOPBACK, 0);
+    try {
+      assert.equal(a.sendBurst(out, 64, 1000, LOOPBACK, c.localPort), MAX_BURST);
+      assert.equal(a.sendBurst(out, 64, 0, LOOPBACK, c.localPort), 0);
+      const buf = new Uint8Array(2048);
+      const count = async (s: UdpPort, want: number) => {
+        const poller = new Poller([s.fd]);
+        let got = 0;
+        const deadline = performance.now() + 2000;
+        while (got < want && performance.now() < deadline) {
+          if ((await poller.wait(100)) === 0) continue;
+          for (let n = s.recvFrom(buf); n > 0; n = s.recvFrom(buf)) {
+            assert.equal(n, 64);
+            assert.deepEqual(buf.subarray(0, 64), out.subarray(0, 64));
+            assert.equal(s.lastPort, a.localPort);
+            got++;
+          }
+        }
+        return got;
+      };
+      assert.equal(await count(b, 10), 10);
+      assert.equal(await count(c, MAX_BURST), MAX_BURST);
+      assert.equal(b.recvFrom(buf), 0, "nothing more than asked");
+    } finally {
+      c.close();
+    }
+  } finally {
+    a.close();
     b.close();
   }
 });
