@@ -24,6 +24,7 @@ import { isRealtime, setNice, setRealtime } from "./mod/port/priority.ts";
 import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
+import { nativeHmac } from "./mod/peer/hmac.ts";
 import { type HeartbeatThread, startHeartbeatWorker } from "./mod/unit/heartbeat.ts";
 import { engineConfig, unitSetup, VERSION } from "./mod/unit/setup.ts";
 
@@ -55,6 +56,12 @@ async function run(
         errno: err,
       });
     }
+  }
+  if (cfg.peer && !nativeHmac()) {
+    log.warn(
+      "libcrypto.so.3 (OpenSSL 3) not found: the peer link's HMAC falls back to node:crypto, " +
+        "whose garbage pauses the loop under load; install libssl3",
+    );
   }
   const ports: FramePort[] = [];
   let peer: { data: UdpPort; control: UdpPort } | null = null;
@@ -140,7 +147,7 @@ async function run(
     let last: Record<string, number> = {};
     const watch = setInterval(() => {
       const now = performance.now();
-      const counters = unit.snapshot().counters;
+      const counters = unit.counters();
       for (const [k, v] of Object.entries(counters)) {
         if (!k.startsWith("drop_")) continue;
         const delta = v - (last[k] ?? 0);

@@ -93,6 +93,18 @@ const DIRECTIONAL: Record<string, { family: "packets" | "bytes"; dir: "rx" | "tx
 /** Family stems used by this file; a generic counter with the same stem is renamed. */
 const RESERVED_STEMS = new Set(["packets", "bytes", "drops"]);
 
+/** Counters that are not monotonic: the loop's longest pauses, in µs, shown as seconds. */
+const LOOP_GAUGES: Record<string, string> = {
+  loop_longest_pause_us: "tandem_loop_longest_pause_seconds",
+  loop_longest_pause_60s_us: "tandem_loop_longest_pause_60s_seconds",
+};
+const LOOP_GAUGE_HELP: Record<string, string> = {
+  tandem_loop_longest_pause_seconds:
+    "Longest time the data-plane loop went without reading frames, since start.",
+  tandem_loop_longest_pause_60s_seconds:
+    "Longest time the data-plane loop went without reading frames, in the last 60 s.",
+};
+
 /** Renders every counter, gauge and histogram of one snapshot. */
 export function renderMetrics(s: StatusSnapshot): string {
   const w = new Writer();
@@ -100,6 +112,7 @@ export function renderMetrics(s: StatusSnapshot): string {
   const bytes: Sample[] = [];
   const drops: Sample[] = [];
   const other = new Map<string, number>();
+  const gauges: [name: string, seconds: number][] = [];
 
   for (const key of Object.keys(s.counters).sort()) {
     const value = s.counters[key]!;
@@ -108,6 +121,8 @@ export function renderMetrics(s: StatusSnapshot): string {
       (d.family === "packets" ? packets : bytes).push({ labels: { dir: d.dir }, value });
     } else if (key.startsWith("drop_")) {
       drops.push({ labels: { reason: key.slice(5) }, value });
+    } else if (LOOP_GAUGES[key]) {
+      gauges.push([LOOP_GAUGES[key]!, value / 1e6]);
     } else {
       let stem = sanitizeName(key).replace(/_total$/, "");
       if (RESERVED_STEMS.has(stem)) stem = `counter_${stem}`;
@@ -122,6 +137,9 @@ export function renderMetrics(s: StatusSnapshot): string {
   w.family("tandem_drops_total", "counter", "Frames dropped, by reason.", drops);
   for (const [name, value] of other) {
     w.family(name, "counter", `Counter ${name.slice(7, -6)}.`, [{ value }]);
+  }
+  for (const [name, value] of gauges) {
+    w.family(name, "gauge", LOOP_GAUGE_HELP[name]!, [{ value }]);
   }
 
   const bool = (b: boolean): number => (b ? 1 : 0);

@@ -231,6 +231,19 @@ Deno.test("metrics: a counter named like a labelled family does not collide with
   assert.equal(find(samples, "tandem_mirror_sent_total")[0]?.value, 1_234_001);
 });
 
+Deno.test("metrics: the loop's longest pauses are gauges in seconds, not counters", () => {
+  const snap = fixtureSnapshot();
+  snap.counters.loop_longest_pause_us = 12_500;
+  snap.counters.loop_longest_pause_60s_us = 3_000;
+  snap.counters.loop_turns = 77;
+  const { types, samples } = parseExposition(renderMetrics(snap));
+  assert.equal(types.get("tandem_loop_longest_pause_seconds"), "gauge");
+  assert.equal(find(samples, "tandem_loop_longest_pause_seconds")[0]?.value, 0.0125);
+  assert.equal(find(samples, "tandem_loop_longest_pause_60s_seconds")[0]?.value, 0.003);
+  assert.equal(find(samples, "tandem_loop_longest_pause_us_total").length, 0);
+  assert.equal(find(samples, "tandem_loop_turns_total")[0]?.value, 77);
+});
+
 Deno.test("metrics: sync ratio", () => {
   assert.equal(syncRatio({ state: "receiving", done: 250, total: 1000 }), 0.25);
   assert.equal(syncRatio({ state: "receiving", done: 0, total: 0 }), 0);

@@ -185,6 +185,8 @@ export interface Config {
   timeouts: TimeoutsMs;
   log: { level: LogLevel; format: LogFormat };
   scheduling: "realtime" | "nice" | "normal";
+  /** Busy-poll bound of the idle loop, ms; 0 = off. */
+  busyPollMs: number;
   failsafe: FailsafeConfig;
 }
 
@@ -497,6 +499,7 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
     },
     log: { level: p.log.level, format: p.log.format },
     scheduling: p.scheduling,
+    busyPollMs: p.busy_poll,
     failsafe: resolveFailsafe(p, interfaces, floating, baseDir),
   };
 }

@@ -4,6 +4,7 @@ import { parse, stringify } from "yaml";
 import { ipv4ToString, macToString } from "../wire/addr.ts";
 import { configDigest } from "./digest.ts";
 import { labConfigText } from "./lab_config.ts";
+import { DEFAULT_BUSY_POLL_MS } from "./schema.ts";
 import {
   type Config,
   ConfigError,
@@ -450,6 +451,14 @@ Deno.test("config: defaults are applied", () => {
   assert.deepEqual(c.log, { level: "info", format: "text" });
   // An appliance's heartbeats must not wait behind other load (docs/pair.md).
   assert.equal(c.scheduling, "realtime");
+  assert.equal(c.busyPollMs, DEFAULT_BUSY_POLL_MS);
+});
+
+Deno.test("config: busy_poll takes a duration up to 10 ms; more is refused by name", () => {
+  assert.equal(parseA((d) => d.busy_poll = "50us").busyPollMs, 0.05);
+  assert.equal(parseA((d) => d.busy_poll = "0ms").busyPollMs, 0);
+  assert.throws(() => parseA((d) => d.busy_poll = "11ms"), /busy_poll.*out of range 0ms\.\.10ms/);
+  assert.throws(() => parseA((d) => d.busy_poll = 5), /busy_poll/);
 });
 
 Deno.test("config: given values are converted (durations with decimals, SNAT, ISN)", () => {

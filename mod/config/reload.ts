@@ -23,6 +23,7 @@ export function restartField(running: Config, next: Config): string | undefined 
     ["flows.capacity", (c) => c.flows.capacity],
     ["log", (c) => c.log],
     ["scheduling", (c) => c.scheduling],
+    ["busy_poll", (c) => c.busyPollMs],
   ];
   for (const [name, get] of fields) if (json(get(running)) !== json(get(next))) return name;
   return undefined;

@@ -132,11 +132,19 @@ export function parseCidr(text: string): Cidr | undefined {
   return { address, prefix };
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = {
+  us: 0.001,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+/** `busy_poll`'s default, ms (docs/performance.md has the measurement behind it). */
+export const DEFAULT_BUSY_POLL_MS = 0;
 
-/** Parses `250ms`, `1.5s`, `2m`, `2h` into milliseconds. */
+/** Parses `200us`, `250ms`, `1.5s`, `2m`, `2h` into milliseconds. */
 export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  const m = /^(\d+(?:\.\d+)?)(us|ms|s|m|h)$/.exec(text);
   if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
   const unit = DURATION_UNITS[m[2]];
   return unit === undefined ? undefined : Number(m[1]) * unit;
@@ -524,6 +532,12 @@ export const configSchema = z.strictObject({
    * and failed over falsely; `realtime` units did not (docs/pair.md).
    */
   scheduling: oneOf(["realtime", "nice", "normal"] as const).default("realtime"),
+  /**
+   * How long an idle data-plane loop keeps polling before it sleeps (Linux's
+   * `net.core.busy_poll`): a frame that comes within it skips a thread wake-up. It costs up to
+   * this much CPU after every burst of traffic; 0 turns it off. See docs/performance.md.
+   */
+  busy_poll: duration(0, 10).default(DEFAULT_BUSY_POLL_MS),
   track: trackSchema.optional(),
   /** The configured-active unit takes its role back once synced and healthy (default off). */
   preempt: bool.default(false),

@@ -32,13 +32,14 @@ Deno.test("parseCidr: prefix 1..32 only", () => {
   }
 });
 
-Deno.test("parseDuration: ms, s, m, h with decimals", () => {
+Deno.test("parseDuration: us, ms, s, m, h with decimals", () => {
+  assert.equal(parseDuration("250us"), 0.25);
   assert.equal(parseDuration("10ms"), 10);
   assert.equal(parseDuration("0.25ms"), 0.25);
   assert.equal(parseDuration("1.5s"), 1500);
   assert.equal(parseDuration("2m"), 120_000);
   assert.equal(parseDuration("2h"), 7_200_000);
-  for (const bad of ["10", "ms", "-1s", "1 s", "1d", "1.s", "250us"]) {
+  for (const bad of ["10", "ms", "-1s", "1 s", "1d", "1.s", "250µs", "1ns"]) {
     assert.equal(parseDuration(bad), undefined, bad);
   }
 });

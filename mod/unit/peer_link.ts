@@ -46,6 +46,11 @@ export const MAX_DATAGRAM = 65507;
 export const MAX_MIRROR_FRAME = MAX_DATAGRAM - 20 - 16 - 3 - 128;
 /** Datagrams read per lane per drain: a flood on one lane cannot starve the loop. */
 const PEER_BUDGET = 8;
+/**
+ * And bytes per drain: eight 64 KiB batches of mirrored GSO frames, each frame written to a TAP,
+ * made a forwarder's turn 15-25 ms long; 256 KiB keeps it near a millisecond.
+ */
+const PEER_BYTE_BUDGET = 256 * 1024;
 /** A datagram plus the HMAC's room in front of it. */
 export const PEER_RX_BUFFER = 65536 + 128;
 /** The data lane's batch buffer: the HMAC's room plus the largest datagram. */
@@ -129,6 +134,8 @@ export class PeerLink {
   readonly #nackTo = new Uint8Array(4);
   /** Mirror records refused because the frame cannot fit a datagram. */
   tooBig = 0;
+  /** Data-lane datagrams read (mirror records, sync): traffic, unlike control and heartbeats. */
+  dataRead = 0;
   /** Held frames sent at the bound, without an ack. */
   holdTimeouts = 0;
   /** Held frames sent, acked or timed out. */
@@ -396,10 +403,12 @@ export class PeerLink {
 
   #drainData(buf: Uint8Array): number {
     const ch = this.#data, room = buf.subarray(MAC_ROOM), order = this.#order;
-    let n = 0;
-    for (; n < PEER_BUDGET; n++) {
+    let n = 0, bytes = 0;
+    for (; n < PEER_BUDGET && bytes < PEER_BYTE_BUDGET; n++) {
       const len = ch.udp.recvFrom(room);
       if (len <= 0) break;
+      bytes += len;
+      this.dataRead++;
       if (ch.udp.lastAddr !== this.#o.ip) {
         ch.wrongSource++;
         continue;
@@ -418,7 +427,7 @@ export class PeerLink {
         this.#deliverHeld();
       } else if (v === IN_ORDER_HELD) order.hold(res.seq, dg);
     }
-    this.#lagging = n === PEER_BUDGET;
+    this.#lagging = n === PEER_BUDGET || bytes >= PEER_BYTE_BUDGET;
     return n;
   }
 

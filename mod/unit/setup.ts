@@ -106,6 +106,9 @@ export function unitSetup(cfg: Config): UnitSetup {
       }
       : null,
     failsafe: failsafeSetup(cfg),
+    busyPollMs: cfg.busyPollMs,
+    // One unit per process: its loop may block the thread while traffic flows.
+    blockingWait: true,
   };
 }
 

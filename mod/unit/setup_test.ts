@@ -211,6 +211,9 @@ Deno.test("unitSetup: node, mode, role, version, digest and the peer's settings"
     garpRepeat: 5,
     probe: false,
   });
+  // A unit process: the loop may block its thread while traffic flows; busy-poll as configured.
+  assert.equal(s.blockingWait, true);
+  assert.equal(s.busyPollMs, cfg.busyPollMs);
   const held = unitSetup(lab("a", (d) => d.peer.hold_new_flows = "15ms", "active-forward"));
   assert.equal(held.peer?.holdNewFlowsMs, 15);
   assert.equal(held.role, "active");

@@ -55,6 +55,8 @@ import {
 } from "../peer/mod.ts";
 import type { FramePort } from "../port/frame_port.ts";
 import { Poller } from "../port/poller.ts";
+import { LoopYield } from "../port/loop_yield.ts";
+import { LoopStats } from "./loop_stats.ts";
 import { digestHex, digestWords } from "../config/digest.ts";
 import { ipv4ToString } from "../wire/addr.ts";
 import { HB, type HeartbeatThread, newHeartbeat, readPeer, SEQ } from "./heartbeat.ts";
@@ -127,6 +129,17 @@ export interface UnitSetup {
    * or an exception whose message is the one clear line to log. Absent: reload is refused.
    */
   loadConfig?: () => LoadedConfig;
+  /**
+   * How long an idle loop keeps polling without sleeping before it sleeps in poll(): a frame
+   * that comes within it is read at once instead of after a thread wake-up. 0: never spin.
+   */
+  busyPollMs?: number;
+  /**
+   * While traffic flows, sleep in a poll() that blocks the thread (see `run`): the fast wake-up.
+   * Default off, for units that share a process and its event loop (tests), where one unit's
+   * blocking wait would stall the others; a unit process (`unitSetup`) turns it on.
+   */
+  blockingWait?: boolean;
 }
 
 /**
@@ -134,6 +147,17 @@ export interface UnitSetup {
  * every frame is mirrored, so timers and heartbeats run on time under full load.
  */
 const TAP_BUDGET = 64;
+/**
+ * And bytes per port per turn: 64 GSO frames of 64 KiB, each mirrored, made a turn of 15-25 ms
+ * (the loop's longest pauses under saturation); 256 KiB keeps a turn near a millisecond.
+ */
+const TAP_BYTE_BUDGET = 256 * 1024;
+/** Wall-clock ms of the host, whatever clock the unit was given (the loop's own pacing). */
+const realNow = (): number => performance.timeOrigin + performance.now();
+/** A busy loop still yields to the API and signal handlers this often, ms. */
+const YIELD_MS = 5;
+/** After the last frame, how long the loop keeps sleeping in a blocking poll(), ms. */
+const HOT_MS = 200;
 /** A GSO frame (64 KiB of IP) plus Ethernet and virtio_net_hdr. */
 const RX_BUFFER = 65536 + 64;
 const SYNC_BATCH_RECORDS = 2048;
@@ -174,6 +198,7 @@ export class Unit implements UnitControl {
   readonly #balancer: Balancer;
   #now = 0;
   #lastTurn = 0;
+  readonly #loop = new LoopStats();
   /** The heartbeat thread's count of its own stalls, as last seen (`SEQ.selfStalls`). */
   #selfStalls = 0;
   #stopped = false;
@@ -319,53 +344,120 @@ export class Unit implements UnitControl {
     const plain = new Uint8Array(VNET_HDR_LEN);
     const rxVnet = rx.subarray(0, VNET_HDR_LEN);
     signal.addEventListener("abort", () => this.#stopped = true, { once: true });
-    let lastYield = this.#clock();
-    while (!this.#stopped) {
-      this.#lastTurn = this.#now = this.#clock();
-      let work = this.#drainPeer();
-      for (let d = 0; d < devices.length; d++) {
-        const port = devices[d]!;
-        // Offload ports put the virtio_net_hdr before each frame; plain ports read at 0.
-        const at = port.vnet ? VNET_HDR_LEN : 0;
-        this.engine.vnet = port.vnet ? rxVnet : plain;
-        for (let k = 0; k < TAP_BUDGET; k++) {
-          const n = port.recv(rx);
-          if (n <= at) {
-            if (n <= 0) break;
+    const busyPollMs = this.#s.busyPollMs ?? 0, loop = this.#loop;
+    const hotMs = this.#s.blockingWait ? HOT_MS : 0;
+    // Opened beside the first turns, not before them (the loop starts at once); until then, and
+    // where Unix sockets are not allowed, yields fall back to a poll(0) on a helper thread.
+    const yielder: { y: LoopYield | null; ended: boolean } = { y: null, ended: false };
+    if (poller) {
+      LoopYield.open().then((y) => yielder.ended ? y.close() : yielder.y = y, () => {});
+    }
+    // The loop's own pacing (yields, busy-poll, pauses) runs on real time, never on the unit's
+    // clock: a test's frozen clock must not stop the loop from yielding.
+    let lastYield = realNow(),
+      lastStart = lastYield,
+      slept = 0,
+      lastWork = -Infinity;
+    try {
+      while (!this.#stopped) {
+        this.#lastTurn = this.#now = this.#clock();
+        const start = realNow();
+        loop.pause(start - lastStart - slept, start);
+        lastStart = start;
+        slept = 0;
+        const dataBefore = this.#link?.dataRead ?? 0;
+        let work = this.#drainPeer(), frames = 0;
+        for (let d = 0; d < devices.length; d++) {
+          const port = devices[d]!;
+          // Offload ports put the virtio_net_hdr before each frame; plain ports read at 0.
+          const at = port.vnet ? VNET_HDR_LEN : 0;
+          this.engine.vnet = port.vnet ? rxVnet : plain;
+          for (let k = 0, bytes = 0; k < TAP_BUDGET && bytes < TAP_BYTE_BUDGET; k++) {
+            const n = port.recv(rx);
+            if (n <= at) {
+              if (n <= 0) break;
+              continue;
+            }
+            bytes += n;
+            // One interface per TAP, or a trunk's VLAN with its tag stripped (trunk.ts).
+            const iface = trunks.rx(d, rx, at, n);
+            if (iface < 0) continue;
+            this.engine.handle(rx, trunks.off, n, iface, this.#now);
+            work++;
+            frames++;
+          }
+          // Heartbeats are read again between ports so a flood on one cannot delay them, and
+          // stamped with the time of reading: a turn slowed by kernel work in TAP writes must
+          // not make fresh heartbeats look old.
+          this.#now = this.#clock();
+          work += this.#drainPeer();
+        }
+        // How long until the next timer, in ms of the unit's clock.
+        const timerIn = this.#timers(this.#clock()) - this.#clock();
+        this.#link?.flush();
+        const after = realNow(), deadline = after + timerIn;
+        // Traffic (frames, mirror records), not control or heartbeats, keeps the loop hot.
+        if (frames > 0 || (this.#link?.dataRead ?? 0) !== dataBefore) {
+          lastWork = after;
+        }
+        if (work === 0 && poller) {
+          // Busy-poll first (bounded, and never past a timer or the yield bound): a frame that
+          // comes within it is read without sleeping at all.
+          const spinEnd = Math.min(after + busyPollMs, deadline, lastYield + YIELD_MS);
+          if (busyPollMs > 0 && spinEnd > after && this.#spin(poller, spinEnd)) {
+            loop.busyPollHits++;
+            loop.busyPollMs += realNow() - after;
             continue;
           }
-          // One interface per TAP, or a trunk's VLAN with its tag stripped (trunk.ts).
-          const iface = trunks.rx(d, rx, at, n);
-          if (iface < 0) continue;
-          this.engine.handle(rx, trunks.off, n, iface, this.#now);
-          work++;
+          const before = realNow();
+          loop.busyPollMs += before - after;
+          if (before - lastWork < hotMs) {
+            // Traffic is flowing: sleep in poll() on this thread, so the kernel wakes the loop
+            // itself. The awaited wait runs poll() on a helper thread and costs a second wake-up
+            // (that thread's, then the event loop's) per idle gap: measured here, most of the
+            // RTT that mirroring added. Blocking holds the event loop, so it is bounded by the
+            // yield interval, after which the API, timers and signal handlers get their turn.
+            if (before - lastYield >= YIELD_MS) {
+              await (yielder.y ? yielder.y.yield() : poller.wait(0));
+              lastYield = realNow();
+            } else {
+              poller.waitSync(Math.min(deadline, lastYield + YIELD_MS) - before);
+            }
+            slept = realNow() - before;
+            continue;
+          }
+          // Idle for a while: sleep off the JS thread, the event loop free, until a frame or a timer.
+          await poller.wait(Math.max(0, deadline - before));
+          lastYield = realNow();
+          slept = lastYield - before;
+        } else if (work === 0) {
+          const before = realNow();
+          await new Promise((r) => setTimeout(r, Math.max(0, Math.min(50, deadline - before))));
+          lastYield = realNow();
+          slept = lastYield - before;
+        } else if (after - lastYield > YIELD_MS && poller) {
+          // Busy: still let the API and signal handlers run every few ms.
+          await (yielder.y ? yielder.y.yield() : poller.wait(0));
+          lastYield = realNow();
         }
-        // Heartbeats are read again between ports so a flood on one cannot delay them, and
-        // stamped with the time of reading: a turn slowed by kernel work in TAP writes must
-        // not make fresh heartbeats look old.
-        this.#now = this.#clock();
-        work += this.#drainPeer();
       }
-      const deadline = this.#timers(this.#clock());
-      this.#link?.flush();
-      const after = this.#clock();
-      if (work === 0 && poller) {
-        await poller.wait(Math.max(0, deadline - after));
-        lastYield = this.#clock();
-      } else if (work === 0) {
-        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(50, deadline - after))));
-        lastYield = this.#clock();
-      } else if (after - lastYield > 5 && poller) {
-        // Busy: still let the API and signal handlers run every few ms.
-        await poller.wait(0);
-        lastYield = this.#clock();
-      }
+    } finally {
+      yielder.ended = true;
+      yielder.y?.close();
     }
     this.#link?.flush();
   }
 
   stop(): void {
     this.#stopped = true;
+  }
+
+  /** Polls without sleeping until an fd is ready (true) or `end` (real time) passes (false). */
+  #spin(poller: Poller, end: number): boolean {
+    do {
+      if (poller.waitSync(0) !== 0) return true;
+    } while (realNow() < end);
+    return false;
   }
 
   /**
@@ -864,31 +956,7 @@ export class Unit implements UnitControl {
       rttMs: this.#rttMs,
       peerConfigMatch: this.#peerConfigMatch,
       sync: { state: syncState, ...sync },
-      counters: {
-        ...(this.#link?.counters() ?? {}),
-        // Datagrams at the heartbeat lane that failed authentication or parsing.
-        ...(this.#s.heartbeat
-          ? {
-            drop_peer_heartbeat_rejected: Atomics.load(this.#s.heartbeat.seq, SEQ.rejected),
-            heartbeat_max_late_us: Atomics.load(this.#s.heartbeat.seq, SEQ.maxLateUs),
-            heartbeat_max_gap_us: Atomics.load(this.#s.heartbeat.seq, SEQ.maxGapUs),
-            heartbeat_self_stalls: Atomics.load(this.#s.heartbeat.seq, SEQ.selfStalls),
-          }
-          : {}),
-        failsafe_checks: this.#failsafe.counts().results,
-        failsafe_check_failures: this.#failsafe.counts().failures,
-        ...(this.#notifier
-          ? {
-            notify_sent: this.#notifier.sent,
-            notify_failed: this.#notifier.failed,
-            notify_pending: this.#notifier.pending,
-          }
-          : {}),
-        merged_flows: this.#mergedFlows,
-        merge_conflicts: this.#mergeConflicts,
-        sync_entries_sent: this.#syncEntriesSent,
-        sync_entries_received: this.#syncEntriesReceived,
-      },
+      counters: this.#unitCounters(),
       histograms: { heartbeatRttMs: this.#rtt.snapshot(), mirrorLagMs: this.#lag.snapshot() },
       events: this.#events,
       services: this.#balancer.services(this.#link !== null, now),
@@ -901,6 +969,49 @@ export class Unit implements UnitControl {
       },
       monotonicMs: performance.now(),
     });
+  }
+
+  /**
+   * Every counter: the engine's and the unit's own (peer link, heartbeat thread, loop, fail-safes,
+   * sync). What the once-a-second drop watch reads: a whole snapshot (services, events, history)
+   * took 7-13 ms of the loop's time under load.
+   */
+  counters(): Record<string, number> {
+    return { ...this.engine.counters.toRecord(), ...this.#unitCounters() };
+  }
+
+  #unitCounters(): Record<string, number> {
+    return {
+      ...(this.#link?.counters() ?? {}),
+      // Datagrams at the heartbeat lane that failed authentication or parsing.
+      ...(this.#s.heartbeat
+        ? {
+          drop_peer_heartbeat_rejected: Atomics.load(this.#s.heartbeat.seq, SEQ.rejected),
+          heartbeat_max_late_us: Atomics.load(this.#s.heartbeat.seq, SEQ.maxLateUs),
+          heartbeat_max_gap_us: Atomics.load(this.#s.heartbeat.seq, SEQ.maxGapUs),
+          heartbeat_self_stalls: Atomics.load(this.#s.heartbeat.seq, SEQ.selfStalls),
+        }
+        : {}),
+      // The loop's longest pauses (loop_stats.ts) and what its busy-poll cost, in µs.
+      loop_turns: this.#loop.turns,
+      loop_longest_pause_us: Math.round(this.#loop.longestMs * 1000),
+      loop_longest_pause_60s_us: Math.round(this.#loop.longestRecentMs(realNow()) * 1000),
+      loop_busy_poll_us: Math.round(this.#loop.busyPollMs * 1000),
+      loop_busy_poll_hits: this.#loop.busyPollHits,
+      failsafe_checks: this.#failsafe.counts().results,
+      failsafe_check_failures: this.#failsafe.counts().failures,
+      ...(this.#notifier
+        ? {
+          notify_sent: this.#notifier.sent,
+          notify_failed: this.#notifier.failed,
+          notify_pending: this.#notifier.pending,
+        }
+        : {}),
+      merged_flows: this.#mergedFlows,
+      merge_conflicts: this.#mergeConflicts,
+      sync_entries_sent: this.#syncEntriesSent,
+      sync_entries_received: this.#syncEntriesReceived,
+    };
   }
 
   #failsafeStatus(): FailsafeStatus {
