@@ -42,7 +42,10 @@ import {
 } from "./labs.ts";
 import { labMissing } from "./labs.ts";
 import { nsExec, nsRun } from "../mod/lab/netns.ts";
-import { isoDate, NA, type Row, type SuiteResult } from "./report.ts";
+import { benchRuns, isoDate, medianRange, NA, type Row, type SuiteResult } from "./report.ts";
+
+// Re-exported: synflood.ts and bench/mod.ts import it from here.
+export { medianRange };
 
 /** The traffic of every run (the lab tests run four times as many connections). */
 export const FAILOVER_TRAFFIC = {
@@ -351,16 +354,6 @@ export async function failoverLinux(prefix: string, runs: number): Promise<Colum
 
 // ------------------------------------------------------------------ the table
 
-/** "median (min–max)" of `xs`, or n/a when there are none. */
-export function medianRange(xs: number[], digits = 0): string {
-  if (xs.length === 0) return NA;
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  const med = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  const f = (x: number) => x.toFixed(digits);
-  return s.length === 1 ? f(med) : `${f(med)} (${f(s[0]!)}–${f(s[s.length - 1]!)})`;
-}
-
 const reports = (xs: Sample[] | undefined): TrafficReport[] =>
   (xs ?? []).flatMap((s) => (s.report ? [s.report] : []));
 
@@ -503,7 +496,7 @@ export async function failoverSuite(): Promise<SuiteResult> {
       skipped: missing,
     };
   }
-  const runs = Math.max(1, Number(Deno.env.get("TANDEM_BENCH_RUNS") ?? 3));
+  const runs = benchRuns();
   const tandem: Column[] = [];
   let i = 3;
   for (const mode of LAB_MODES) tandem.push(await failoverTandem(`bf${i++}`, mode, runs));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { TrafficReport } from "../mod/lab/traffic.ts";
-import { type Column, failoverResult, medianRange, type Sample, SCENARIOS } from "./failover.ts";
+import { type Column, failoverResult, type Sample, SCENARIOS } from "./failover.ts";
 
 function report(o: { done?: number; stall?: number; churnStall?: number }): TrafficReport {
   return {
@@ -42,13 +42,6 @@ function column(label: string, f: (i: number) => Sample): Column {
   for (const sc of SCENARIOS) c.samples[sc] = [0, 1, 2].map(f);
   return c;
 }
-
-Deno.test("medianRange: the median and the range; one value alone; none is n/a", () => {
-  assert.equal(medianRange([30, 10, 20]), "20 (10–30)");
-  assert.equal(medianRange([10, 40, 20, 30]), "25 (10–40)");
-  assert.equal(medianRange([7.25], 1), "7.3");
-  assert.equal(medianRange([]), "n/a");
-});
 
 Deno.test("failoverResult: each scenario's figures, three modes side by side beside Linux", () => {
   const modes = ["active-forward", "standby-forward", "standby-first"].map((m, k) =>

@@ -49,6 +49,37 @@ export function int(x: number | undefined | null): string {
   return Math.round(x).toString().replace(/\B(?=(\d{3})+(?!\d))/g, " ");
 }
 
+/** The middle of `xs` (mean of the two middles when even), or undefined when there are none. */
+export function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * "median (min–max)" of `xs`, the median alone for one value, or n/a when there are none.
+ * `digits` is the decimals, or a formatter (`int` for thousands separators).
+ */
+export function medianRange(
+  xs: readonly number[],
+  digits: number | ((x: number) => string) = 0,
+): string {
+  const med = median(xs);
+  if (med === undefined) return NA;
+  const f = typeof digits === "number" ? (x: number) => x.toFixed(digits) : digits;
+  return xs.length === 1 ? f(med) : `${f(med)} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+}
+
+/**
+ * How many times each suite repeats a measurement in the same lab: `TANDEM_BENCH_RUNS`, 3 by
+ * default, at least 1 (a figure over no runs would be no figure).
+ */
+export function benchRuns(): number {
+  const n = Math.floor(Number(Deno.env.get("TANDEM_BENCH_RUNS") ?? 3));
+  return Number.isFinite(n) ? Math.max(1, n) : 3;
+}
+
 /** Today's date as YYYY-MM-DD (UTC) from a unix-ms clock reading. */
 export function isoDate(unixMs: number): string {
   return new Date(unixMs).toISOString().slice(0, 10);

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  benchRuns,
   int,
   isSuite,
   markdownBody,
   markers,
+  median,
+  medianRange,
   num,
   replaceSection,
   type SuiteResult,
@@ -104,5 +107,32 @@ Deno.test("writeSection updates a file in place and creates it when missing", as
     assert.equal(second.split("<!-- bench:engine -->").length, 2, "one section, not two");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("medianRange: the median and the range; one value alone; none is n/a", () => {
+  assert.equal(medianRange([30, 10, 20]), "20 (10–30)");
+  assert.equal(medianRange([10, 40, 20, 30]), "25 (10–40)");
+  assert.equal(medianRange([7.25], 1), "7.3");
+  assert.equal(medianRange([]), "n/a");
+  assert.equal(medianRange([140_000, 120_000, 1_300_000], int), "140 000 (120 000–1 300 000)");
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([]), undefined);
+});
+
+Deno.test("benchRuns: TANDEM_BENCH_RUNS, 3 by default, at least 1", () => {
+  const saved = Deno.env.get("TANDEM_BENCH_RUNS");
+  try {
+    Deno.env.delete("TANDEM_BENCH_RUNS");
+    assert.equal(benchRuns(), 3);
+    Deno.env.set("TANDEM_BENCH_RUNS", "5");
+    assert.equal(benchRuns(), 5);
+    Deno.env.set("TANDEM_BENCH_RUNS", "0");
+    assert.equal(benchRuns(), 1);
+    Deno.env.set("TANDEM_BENCH_RUNS", "many");
+    assert.equal(benchRuns(), 3);
+  } finally {
+    if (saved === undefined) Deno.env.delete("TANDEM_BENCH_RUNS");
+    else Deno.env.set("TANDEM_BENCH_RUNS", saved);
   }
 });
