@@ -181,6 +181,8 @@ export class Pair {
   #peerUpSince = -Infinity;
   #peerEpoch = -1;
   #splitAnnounced = -Infinity;
+  /** We kept the addresses after a split and the loser has not been heard yielding yet. */
+  #splitYieldPending = false;
   #handoverAt = 0;
   /** Time of the latest input, for stamping transitions. */
   #now = 0;
@@ -384,6 +386,7 @@ export class Pair {
             // The switches may have learned the floating MACs behind the peer during the
             // split: claim them back while the peer yields.
             this.#splitAnnounced = now;
+            this.#splitYieldPending = true;
             out.push({ kind: "announce" });
             out.push({
               kind: "event",
@@ -391,7 +394,16 @@ export class Pair {
               detail: "split brain healed: keeping the addresses",
             });
           }
+        } else if (hb.state === "joining" && this.#splitYieldPending) {
+          // The loser has yielded. Until it heard us it was an owner too, and a frame it sent
+          // from the virtual MAC after our announcement (an ARP reply, a probe) taught the
+          // switches its port again; nothing would move them back until the endpoints' ARP
+          // entries went stale, seconds later (a lab run lost all 50 connections so). Claim the
+          // addresses once more, now that nobody else does.
+          this.#splitYieldPending = false;
+          out.push({ kind: "announce" });
         } else if (hb.state === "standby" && hb.syncComplete) {
+          this.#splitYieldPending = false;
           this.#pairedEpoch = hb.epoch;
           this.#to("active", "active", out, "peer synced");
         }

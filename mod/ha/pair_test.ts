@@ -769,6 +769,10 @@ Deno.test("split brain heals to exactly one owner; the loser joins once", () => 
     assert.deepEqual(kinds(a.onHeartbeat(760, bHb)), []);
     assert.deepEqual(kinds(a.onHeartbeat(810, bHb)), [], "exactly 100 ms: not yet");
     assert.deepEqual(kinds(a.onHeartbeat(811, bHb)), ["announce"]);
+    // The loser's first heartbeat as joining: the winner claims the addresses once more (the
+    // loser may have sent from the virtual MAC after the winner's last announcement).
+    assert.deepEqual(kinds(a.onHeartbeat(815, hbOf(b))), ["announce"], mode);
+    assert.deepEqual(kinds(a.onHeartbeat(816, hbOf(b))), [], "once");
     const rest = exchange(a, b, 820, 1500);
     assert.equal(count(rest, "join"), 0, "join once per rejoin");
     assert.equal(count(rest, "announce"), 0);
