@@ -2,13 +2,14 @@
  * A yield to Deno's event loop that costs no thread hop: one byte through a Unix stream socket
  * pair that the runtime's own reactor watches. The data-plane loop runs synchronously and must
  * give the API, timers and signal handlers a turn every few milliseconds. The awaited poll(0) it
- * used before ran on a helper thread, so each yield needed two wake-ups; under a saturated CPU
- * that took up to 10 ms, and rarely 60–180 ms. Here the event loop's epoll finds the byte ready
- * at once, and the loop's thread never sleeps (measured: 12 µs median, against 54 µs).
+ * used before ran on a helper thread, so each yield needed two wake-ups, and under a saturated
+ * CPU one took up to 10 ms. Here the event loop's epoll finds the byte ready at once, and the
+ * loop's thread never sleeps (measured: 8 µs median, against 54 µs).
  *
- * A Unix socket, not loopback TCP: a loopback segment is delivered by the network softirq, which
- * under a flood runs late in ksoftirqd, and a TCP-pair yield was measured waiting 300–580 ms for
- * its own byte. A Unix socket's write queues the byte on the peer and wakes it directly.
+ * A Unix socket rather than loopback TCP: a loopback segment is delivered by the network
+ * softirq, which a flood can defer to ksoftirqd, while a Unix socket's write queues the byte on
+ * the peer and wakes it directly. (A TCP-pair yield was seen waiting 300–580 ms, but that was
+ * before the HMAC fix, whose free() storms also stalled the event loop: not a clean measurement.)
  * @module
  */
 
