@@ -404,13 +404,16 @@ export class Unit implements UnitControl {
           // Busy-poll first (bounded, and never past a timer or the yield bound): a frame that
           // comes within it is read without sleeping at all.
           const spinEnd = Math.min(after + busyPollMs, deadline, lastYield + YIELD_MS);
-          if (busyPollMs > 0 && spinEnd > after && this.#spin(poller, spinEnd)) {
-            loop.busyPollHits++;
+          if (busyPollMs > 0 && spinEnd > after) {
+            // Only a spin that ran is counted: with busy_poll off the counter stays at 0.
+            const hit = this.#spin(poller, spinEnd);
             loop.busyPollMs += realNow() - after;
-            continue;
+            if (hit) {
+              loop.busyPollHits++;
+              continue;
+            }
           }
           const before = realNow();
-          loop.busyPollMs += before - after;
           if (before - lastWork < hotMs) {
             // Traffic is flowing: sleep in poll() on this thread, so the kernel wakes the loop
             // itself. The awaited wait runs poll() on a helper thread and costs a second wake-up
