@@ -24,7 +24,7 @@ import { isRealtime, setNice, setRealtime } from "./mod/port/priority.ts";
 import type { FramePort } from "./mod/port/frame_port.ts";
 import type { UdpPort } from "./mod/port/udp.ts";
 import { Unit } from "./mod/unit/unit.ts";
-import { nativeHmac } from "./mod/peer/hmac.ts";
+import { nativeLinkTag } from "./mod/peer/link_tag.ts";
 import { type HeartbeatThread, startHeartbeatWorker } from "./mod/unit/heartbeat.ts";
 import { engineConfig, unitSetup, VERSION } from "./mod/unit/setup.ts";
 
@@ -57,10 +57,10 @@ async function run(
       });
     }
   }
-  if (cfg.peer && !nativeHmac()) {
+  if (cfg.peer && !nativeLinkTag()) {
     log.warn(
-      "libcrypto.so.3 (OpenSSL 3) not found: the peer link's HMAC falls back to node:crypto, " +
-        "whose garbage pauses the loop under load; install libssl3",
+      "libcrypto.so.3 (OpenSSL 3) not found: the peer link's batch tag falls back to " +
+        "node:crypto, slower and with garbage that pauses the loop under load; install libssl3",
     );
   }
   const ports: FramePort[] = [];

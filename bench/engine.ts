@@ -33,7 +33,7 @@ import {
 } from "../mod/engine/testing.ts";
 import { measureLinkCost } from "../mod/peer/link_cost.ts";
 import { CRYPTO_SIZES, type CryptoCost, measureLinkCrypto } from "./link_crypto.ts";
-import { BatchWriter, MAC_ROOM, MAX_BATCH } from "../mod/peer/batch.ts";
+import { BatchWriter, MAX_BATCH } from "../mod/peer/batch.ts";
 import type { MirrorRecordOut } from "../mod/peer/records.ts";
 import { Arena } from "../mod/unit/arena.ts";
 import { xorshift32 } from "../mod/util/prng.ts";
@@ -211,7 +211,7 @@ function allocation(c: Case, n: number): { bytesPerPacket: number; gcsPerMillion
 export interface EngineFigures {
   cases: { name: string; ns: number; bytesPerPacket?: number; gcsPerMillion?: number }[];
   link: { nsPerRecord: number; bytesPerRecord: number };
-  /** Sealing a batch with each authenticator `node:crypto` offers (issue 11); absent: skipped. */
+  /** Tagging a batch with the link's tag and the alternatives (issue 11); absent: skipped. */
   crypto?: CryptoCost[];
 }
 
@@ -224,7 +224,7 @@ function buildCases(n: number): Map<string, () => Case> {
 
   const tcpCase = (name: string, mirror: boolean, offload: boolean, reply: boolean) => {
     cases.set(name, () => {
-      const arena = new Arena([["work", WORK], ["batch", MAC_ROOM + MAX_BATCH]]);
+      const arena = new Arena([["work", WORK], ["batch", MAX_BATCH]]);
       const out = mirror ? new BatchOutput(arena.region("batch")) : new NullOutput();
       const e = makeEngine(out, 1024, offload, false);
       const backend = establish(e, CLIENT_PORT);
@@ -273,7 +273,7 @@ function buildCases(n: number): Map<string, () => Case> {
 
   const udpCase = (name: string, mirror: boolean) => {
     cases.set(name, () => {
-      const arena = new Arena([["work", WORK], ["batch", MAC_ROOM + MAX_BATCH]]);
+      const arena = new Arena([["work", WORK], ["batch", MAX_BATCH]]);
       const out = mirror ? new BatchOutput(arena.region("batch")) : new NullOutput();
       const e = makeEngine(out, 1024, true, false);
       const dgram = udpFrame({
@@ -473,16 +473,14 @@ export function engineResult(f: EngineFigures, now: number): SuiteResult {
   const notes: string[] = [
     "One core, no I/O: the CPU ceiling of the data plane before any TAP read/write or sendto.",
   ];
-  const today = f.crypto?.[0], size = CRYPTO_SIZES[0]!;
-  const best = f.crypto?.filter((c) => c.name.includes("authenticate only"))
-    .sort((a, b) => a.ns[size]! - b.ns[size]!)[0];
-  if (today && best) {
+  const today = f.crypto?.[0], hmac = f.crypto?.find((c) => c.name.startsWith("HMAC"));
+  if (today && hmac) {
+    const [small, big] = CRYPTO_SIZES as [number, number];
     notes.push(
-      `Peer-link authenticators (issue 11; the link still uses ${today.name.split(" ")[0]}): ` +
-        `a ${int(size)}-byte batch costs ${num(today.ns[size]! / 1000, 1)} µs with it and ` +
-        `${num(best.ns[size]! / 1000, 1)} µs with ${best.name} ` +
-        `(${num(today.ns[size]! / best.ns[size]!, 2)}× faster), the AEAD taking the batch as ` +
-        "additional data under a nonce that must never repeat per key.",
+      `Peer-link tag (issue 11): ${today.name} tags a ${int(small)}-byte batch in ` +
+        `${num(today.ns[small]! / 1000, 1)} µs and a ${int(big)}-byte one in ` +
+        `${num(today.ns[big]! / 1000, 1)} µs, ${num(hmac.ns[small]! / today.ns[small]!, 1)}× and ` +
+        `${num(hmac.ns[big]! / today.ns[big]!, 1)}× faster than the HMAC-SHA256 it replaced.`,
     );
   }
   if (mirrored) {
@@ -493,7 +491,7 @@ export function engineResult(f: EngineFigures, now: number): SuiteResult {
           "300k target before I/O; a real unit also pays a TAP read, a TAP write and its share of " +
           "a peer datagram per packet (see forward)."
         : `Small packets forwarded + mirrored cost ${num(mirrored.ns, 0)} ns each: below 300k ` +
-          "packets/s before any I/O; the MIRROR record encode and the batch HMAC dominate.",
+          "packets/s before any I/O; the MIRROR record encode and the batch tag dominate.",
     );
   }
   const garbage = f.cases.filter((c) => (c.gcsPerMillion ?? 0) > 0);

@@ -471,7 +471,7 @@ export function forwardResult(
       ratio >= 50
         ? `Mirrored pair: ${num(ratio, 0)}% of the Linux pair, meeting the 50% target.`
         : `Mirrored pair: ${num(ratio, 0)}% of the Linux pair, short of 50%: each frame also ` +
-          "crosses the peer link as a UDP datagram with an HMAC, and conntrackd mirrors only " +
+          "crosses the peer link in an authenticated UDP datagram, and conntrackd mirrors only " +
           "connection state, not packets.",
     );
   }

@@ -254,7 +254,7 @@ export function syncResult(c: CodecFigures, p: PairFigures, now: number): SuiteR
   const total = c.encodeSeconds + c.decodeSeconds;
   const rows: Row[] = [
     {
-      metric: `codec + table, ${int(c.flows)} flows: encode (order, FLOW records, HMAC), s`,
+      metric: `codec + table, ${int(c.flows)} flows: encode (order, FLOW records, tag), s`,
       tandem: num(c.encodeSeconds, 2),
       linux: NA,
       target: "",

@@ -2,19 +2,23 @@
  * Batches: one peer-link datagram holds a header, records, and a MAC.
  *
  * ```
- * magic u32 "TNDM" | version u8 | flags u8 | count u16 | epoch f64 | seq u32
+ * magic u32 "TNDM" | version u8 | flags u8 | count u16 | epoch f64 | seq u32 | salt u8[8]
  * count × (type u8, len u16, body[len])
- * HMAC-SHA256(key, everything before), truncated to 16 bytes
+ * tag: ChaCha20-Poly1305 (RFC 8439) of everything before, as additional data,
+ *      nonce = salt ‖ seq (12 bytes), 16 bytes
  * ```
  *
  * The pre-shared key authenticates the peer (DESIGN.md "The peer link");
  * `epoch` (the sender's boot time) and `seq` (per-sender batch counter)
  * let the reader reject replays with a sliding window (RFC 4303 §3.4.3),
- * and let a restarted peer start over with a larger epoch.
+ * and let a restarted peer start over with a larger epoch. `salt` is random
+ * per writer: both units and every lane share the key, and a Poly1305 nonce
+ * must never tag two batches (RFC 8439 §4); a writer's seq never wraps.
+ * Version 2 had no salt and an HMAC-SHA256 tag (`link_tag.ts` says why it changed).
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
-import { HmacSha256 } from "./hmac.ts";
+import { LinkTag, NONCE_LEN, TAG_LEN } from "./link_tag.ts";
 import { ReplayWindow } from "./replay_window.ts";
 import {
   decodeRecord,
@@ -31,58 +35,84 @@ import {
 
 /** "TNDM" */
 export const BATCH_MAGIC = 0x544e444d;
-export const BATCH_VERSION = 2;
+export const BATCH_VERSION = 3;
 /** Named header offsets. */
-export const BH = { magic: 0, version: 4, flags: 5, count: 6, epoch: 8, seq: 16 } as const;
-export const BATCH_HEADER_LEN = 20;
-/** Truncated HMAC-SHA256, as HMAC-SHA-256-128 in RFC 4868 §2.1.1. */
-export const BATCH_MAC_LEN = 16;
+export const BH = {
+  magic: 0,
+  version: 4,
+  flags: 5,
+  count: 6,
+  epoch: 8,
+  seq: 16,
+  salt: 20,
+} as const;
+export const BATCH_HEADER_LEN = 28;
+export const SALT_LEN = 8;
+/** The Poly1305 tag (RFC 8439 §2.5). */
+export const BATCH_MAC_LEN = TAG_LEN;
 /** The HA link runs MTU 9000, so 8192 bytes fit one frame. */
 export const DEFAULT_MAX_BATCH = 8192;
 /** Largest UDP payload over IPv4 (RFC 768 length minus IP and UDP headers). */
 export const MAX_BATCH = 65507;
 
-/** Computes the 16-byte batch MAC over `data`. */
-export function batchMac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return new HmacSha256(key).mac(data).subarray(0, BATCH_MAC_LEN);
+/**
+ * Writes the nonce of the batch that starts `data` (salt ‖ seq, as its header holds them) into
+ * `nonce`.
+ */
+function batchNonce(data: Uint8Array, nonce: Uint8Array): Uint8Array {
+  for (let i = 0; i < SALT_LEN; i++) nonce[i] = data[BH.salt + i]!;
+  for (let i = 0; i < 4; i++) nonce[8 + i] = data[BH.seq + i]!;
+  return nonce;
 }
 
-/** Room kept in front of a batch buffer for the HMAC's ipad block (see `hmac.ts`). */
-export const MAC_ROOM = 64;
+/** Computes the 16-byte tag of the batch `data` (header and records, tag excluded). */
+export function batchMac(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return new LinkTag(key).tag(batchNonce(data, new Uint8Array(NONCE_LEN)), data).slice();
+}
 
 /** Collects records into one batch and seals it. Reuses one internal buffer. */
 export class BatchWriter {
   readonly maxBytes: number;
   readonly epoch: number;
-  readonly #mac: HmacSha256;
+  readonly #tag: LinkTag;
+  readonly #nonce = new Uint8Array(NONCE_LEN);
+  /** This writer's nonce salt: see the module's comment. */
+  readonly #salt = new Uint8Array(SALT_LEN);
   readonly #buf: WireBuf;
   #off = BATCH_HEADER_LEN;
   #count = 0;
   #seq = 0;
 
   /**
-   * `buffer`, when given, is where batches are built: `MAC_ROOM + maxBytes` bytes (the unit
+   * `buffer`, when given, is where batches are built: at least `maxBytes` bytes (the unit
    * carves it from the same ArrayBuffer as its receive buffer, so frames copy in without a
-   * view per record). Default: a buffer of its own.
+   * view per record). Default: a buffer of its own. `salt`: 8 bytes, random by default (a test
+   * that compares two writers' bytes gives both the same).
    */
   constructor(
     key: Uint8Array,
     epoch: number,
     maxBytes: number = DEFAULT_MAX_BATCH,
     buffer?: Uint8Array,
+    salt?: Uint8Array,
   ) {
     if (!Number.isInteger(maxBytes) || maxBytes < 64 || maxBytes > MAX_BATCH) {
       throw new RangeError(`maxBytes must be an integer in [64, ${MAX_BATCH}]: ${maxBytes}`);
     }
     if (!Number.isFinite(epoch)) throw new RangeError(`epoch must be finite: ${epoch}`);
-    this.#mac = new HmacSha256(key);
+    if (salt !== undefined && salt.length !== SALT_LEN) {
+      throw new RangeError(`salt of ${salt.length} bytes: need ${SALT_LEN}`);
+    }
+    if (salt) this.#salt.set(salt);
+    else crypto.getRandomValues(this.#salt);
+    this.#tag = new LinkTag(key);
     this.epoch = epoch;
     this.maxBytes = maxBytes;
-    const room = buffer ?? new Uint8Array(MAC_ROOM + maxBytes);
-    if (room.length < MAC_ROOM + maxBytes) {
-      throw new RangeError(`buffer of ${room.length} bytes: need ${MAC_ROOM + maxBytes}`);
+    const room = buffer ?? new Uint8Array(maxBytes);
+    if (room.length < maxBytes) {
+      throw new RangeError(`buffer of ${room.length} bytes: need ${maxBytes}`);
     }
-    this.#buf = wireBuf(room.subarray(MAC_ROOM, MAC_ROOM + maxBytes));
+    this.#buf = wireBuf(room.subarray(0, maxBytes));
   }
 
   /** Records waiting for `flush`. */
@@ -128,8 +158,10 @@ export class BatchWriter {
     view.setUint16(BH.count, this.#count);
     view.setFloat64(BH.epoch, this.epoch);
     view.setUint32(BH.seq, ++this.#seq);
+    bytes.set(this.#salt, BH.salt);
     const end = this.#off;
-    bytes.set(this.#mac.mac(bytes.subarray(0, end)).subarray(0, BATCH_MAC_LEN), end);
+    const data = bytes.subarray(0, end);
+    bytes.set(this.#tag.tag(batchNonce(data, this.#nonce), data), end);
     this.#off = BATCH_HEADER_LEN;
     this.#count = 0;
     return bytes.subarray(0, end + BATCH_MAC_LEN);
@@ -169,7 +201,8 @@ export class BatchReader {
   };
   /** Batches accepted. */
   accepted = 0;
-  readonly #mac: HmacSha256;
+  readonly #tag: LinkTag;
+  readonly #nonce = new Uint8Array(NONCE_LEN);
   readonly #window: ReplayWindow;
   readonly #slots = new RecordSlots();
   /** Epoch of the peer's current boot; -Infinity until the first batch. */
@@ -177,7 +210,7 @@ export class BatchReader {
 
   /** `window`: how many batches behind the newest may still arrive (multiple of 32). */
   constructor(key: Uint8Array, window = 1024) {
-    this.#mac = new HmacSha256(key);
+    this.#tag = new LinkTag(key);
     this.#window = new ReplayWindow(window);
   }
 
@@ -211,7 +244,8 @@ export class BatchReader {
     if (v.getUint32(BH.magic) !== BATCH_MAGIC) return this.#reject("bad_magic");
     if (v.getUint8(BH.version) !== BATCH_VERSION) return this.#reject("bad_version");
     const end = len - BATCH_MAC_LEN;
-    const want = this.#mac.mac(datagram.subarray(0, end)).subarray(0, BATCH_MAC_LEN);
+    const data = datagram.subarray(0, end);
+    const want = this.#tag.tag(batchNonce(data, this.#nonce), data);
     if (!timingSafeEqual(want, datagram.subarray(end))) return this.#reject("bad_mac");
 
     // Authenticated from here on: a bad value is a buggy peer, not an attacker.

@@ -9,7 +9,6 @@ import {
   BatchWriter,
   BH,
   DEFAULT_MAX_BATCH,
-  MAC_ROOM,
   MAX_BATCH,
   type OpenResult,
   type RejectReason,
@@ -31,6 +30,7 @@ import {
   KEY,
   mirror,
   refMac,
+  SALT,
   sealRaw,
 } from "./test_util.ts";
 import { xorshift32 } from "../util/prng.ts";
@@ -38,7 +38,7 @@ import { xorshift32 } from "../util/prng.ts";
 const OTHER_KEY = new TextEncoder().encode("another key");
 
 function sealed(recs: PeerRecordOut[], epoch = 1000, key = KEY): Uint8Array {
-  const w = new BatchWriter(key, epoch);
+  const w = new BatchWriter(key, epoch, undefined, undefined, SALT);
   for (const r of recs) assert.ok(w.add(r));
   return w.flush()!;
 }
@@ -93,28 +93,36 @@ function acks(h: { epoch?: number; seq?: number }, n = 1): Uint8Array {
 
 Deno.test("batch: constants and header offsets are the documented wire format", () => {
   assert.equal(BATCH_MAGIC, 0x544e444d);
-  assert.equal(BATCH_VERSION, 2);
-  assert.deepEqual({ ...BH }, { magic: 0, version: 4, flags: 5, count: 6, epoch: 8, seq: 16 });
-  assert.equal(BATCH_HEADER_LEN, 20);
+  assert.equal(BATCH_VERSION, 3);
+  assert.deepEqual({ ...BH }, {
+    magic: 0,
+    version: 4,
+    flags: 5,
+    count: 6,
+    epoch: 8,
+    seq: 16,
+    salt: 20,
+  });
+  assert.equal(BATCH_HEADER_LEN, 28);
   assert.equal(BATCH_MAC_LEN, 16);
   assert.equal(DEFAULT_MAX_BATCH, 8192);
   assert.equal(MAX_BATCH, 65507);
-  assert.equal(MAC_ROOM, 64);
 });
 
-Deno.test("batch: the datagram is header, records, truncated HMAC-SHA256, byte for byte", () => {
+Deno.test("batch: the datagram is header, records, ChaCha20-Poly1305 tag, byte for byte", () => {
   const dg = sealed([ack(), expire()], 1234.5);
   const records = recordBytes([ack(), expire()]);
   // deno-fmt-ignore
   const head = [
     0x54, 0x4e, 0x44, 0x4d, // magic "TNDM"
-    2, // version
+    3, // version
     0, // flags
     0, 2, // count
     0x40, 0x93, 0x4a, 0, 0, 0, 0, 0, // epoch 1234.5
     0, 0, 0, 1, // seq
+    ...SALT, // salt
   ];
-  const end = 20 + records.length;
+  const end = 28 + records.length;
   assert.equal(dg.length, end + 16);
   assert.deepEqual([...dg.subarray(0, end)], [...head, ...records]);
   assert.deepEqual([...dg.subarray(end)], [...refMac(KEY, dg.subarray(0, end))]);
@@ -164,7 +172,7 @@ Deno.test("batch: a datagram inside a larger buffer opens and the buffer is left
     if (rec.type === "mirror") offs.push(rec.frameOff, rec.frameEnd, rec.buf.byteOffset);
   });
   assert.ok(res.ok);
-  assert.deepEqual(offs, [20 + 3 + 114, 20 + 3 + 114 + 30, 150], "offsets are into the datagram");
+  assert.deepEqual(offs, [28 + 3 + 114, 28 + 3 + 114 + 30, 150], "offsets are into the datagram");
   assert.deepEqual(big, before);
 });
 
@@ -213,12 +221,15 @@ Deno.test("writer: flush returns a copy; seal a view that the next batch reuses"
   }
   const twin = new BatchWriter(KEY, 5);
   twin.add({ type: "ack", mseq: 1 });
-  assert.deepEqual(twin.seal(), keepA, "seal and flush produce the same bytes");
+  const t = twin.seal()!;
+  assert.deepEqual(t.subarray(0, 20), keepA.subarray(0, 20), "seal and flush: the same header");
+  assert.deepEqual(t.subarray(28, -16), keepA.subarray(28, -16), "and the same records");
+  assert.notDeepEqual(t.subarray(20, 28), keepA.subarray(20, 28), "each writer its own salt");
 });
 
 Deno.test("writer: a batch fills to maxBytes exactly; a record that does not fit is refused", () => {
-  const max = 400;
-  const room = max - 20 - 16; // 364 bytes of records
+  const max = 408;
+  const room = max - 28 - 16; // 364 bytes of records
   const w = new BatchWriter(KEY, 1, max);
   // A MIRROR record takes 3 + 114 + frame bytes: 65-byte frames make 182 bytes, half the room.
   const half = room / 2 - 117;
@@ -238,7 +249,7 @@ Deno.test("writer: a batch fills to maxBytes exactly; a record that does not fit
 
 Deno.test("writer: a record bigger than a whole batch throws; bad settings throw", () => {
   const w = new BatchWriter(KEY, 1, 1000);
-  const room = 1000 - 20 - 16;
+  const room = 1000 - 28 - 16;
   assert.ok(w.add(mirror(room - 117)), "a record filling an empty batch exactly");
   assert.throws(() => w.add(mirror(room - 116)), RangeError);
   assert.equal(w.pending, 1, "the throw added nothing");
@@ -254,37 +265,38 @@ Deno.test("writer: a record bigger than a whole batch throws; bad settings throw
     assert.throws(() => new BatchWriter(KEY, bad), RangeError, String(bad));
   }
   const big = new BatchWriter(KEY, 1, MAX_BATCH);
-  assert.ok(big.add(mirror(MAX_BATCH - 36 - 117)));
+  assert.ok(big.add(mirror(MAX_BATCH - 44 - 117)));
   const dg = big.flush()!;
   assert.equal(dg.length, MAX_BATCH);
   expectOpen(new BatchReader(KEY), dg, "ok");
 });
 
-Deno.test("writer: builds batches in a given buffer, after MAC_ROOM, touching nothing else", () => {
-  const max = 600;
-  assert.throws(() => new BatchWriter(KEY, 1, max, new Uint8Array(MAC_ROOM + max - 1)), RangeError);
-  // One ArrayBuffer: the writer's part, then a frame the mirror record copies from.
-  const whole = new Uint8Array(MAC_ROOM + max + 200).fill(0x3c);
-  const w = new BatchWriter(KEY, 3, max, whole.subarray(0, MAC_ROOM + max));
+Deno.test("writer: builds batches in a given buffer, touching nothing else", () => {
+  const max = 600, at = 64;
+  assert.throws(() => new BatchWriter(KEY, 1, max, new Uint8Array(max - 1)), RangeError);
+  assert.throws(() => new BatchWriter(KEY, 1, max, undefined, new Uint8Array(7)), RangeError);
+  // One ArrayBuffer: bytes before, the writer's part, then a frame the mirror record copies from.
+  const whole = new Uint8Array(at + max + 200).fill(0x3c);
+  const w = new BatchWriter(KEY, 3, max, whole.subarray(at, at + max), SALT);
   const m = mirror(8);
-  whole.set(m.rec.frame, MAC_ROOM + max + 50);
-  m.rec.frame = whole.subarray(MAC_ROOM + max + 50, MAC_ROOM + max + 50 + m.rec.frame.length);
-  const tail = whole.slice(MAC_ROOM + max);
+  whole.set(m.rec.frame, at + max + 50);
+  m.rec.frame = whole.subarray(at + max + 50, at + max + 50 + m.rec.frame.length);
+  const tail = whole.slice(at + max);
   assert.ok(w.add(m));
   assert.ok(w.add(ack()));
   const dg = w.seal()!;
   assert.equal(dg.buffer, whole.buffer);
-  assert.equal(dg.byteOffset, MAC_ROOM);
-  assert.ok(whole.subarray(0, MAC_ROOM).every((x) => x === 0x3c), "the MAC room is restored");
-  assert.deepEqual(whole.slice(MAC_ROOM + max), tail, "nothing past the writer's part");
-  const own = new BatchWriter(KEY, 3, max);
+  assert.equal(dg.byteOffset, at);
+  assert.ok(whole.subarray(0, at).every((x) => x === 0x3c), "nothing before the writer's part");
+  assert.deepEqual(whole.slice(at + max), tail, "nothing past the writer's part");
+  const own = new BatchWriter(KEY, 3, max, undefined, SALT);
   own.add(mirror(8));
   own.add(ack());
   assert.deepEqual([...dg], [...own.flush()!], "the same bytes as with a buffer of its own");
   expectOpen(new BatchReader(KEY), dg, "ok");
-  const exact = new BatchWriter(KEY, 1, 64, new Uint8Array(MAC_ROOM + 64));
+  const exact = new BatchWriter(KEY, 1, 64, new Uint8Array(64));
   assert.ok(exact.add(ack()));
-  assert.equal(exact.seal()!.length, 43);
+  assert.equal(exact.seal()!.length, 51);
 });
 
 Deno.test("writer: batches of many records come back complete and in order", () => {
@@ -314,13 +326,13 @@ Deno.test("writer: batches of many records come back complete and in order", () 
 Deno.test("reader: shorter than header and MAC is truncated; exactly that is an empty batch", () => {
   const r = new BatchReader(KEY);
   const empty = sealRaw([], { count: 0, seq: 1 });
-  assert.equal(empty.length, 36);
-  for (let n = 0; n < 36; n++) expectOpen(r, empty.subarray(0, n), "truncated", `length ${n}`);
-  assert.equal(r.counters.truncated, 36);
+  assert.equal(empty.length, 44);
+  for (let n = 0; n < 44; n++) expectOpen(r, empty.subarray(0, n), "truncated", `length ${n}`);
+  assert.equal(r.counters.truncated, 44);
   const recs = expectOpen(r, empty, "ok");
   assert.deepEqual(recs, []);
   const dg = sealed(allRecords());
-  for (let n = 36; n < dg.length; n++) expectOpen(r, dg.subarray(0, n), "bad_mac", `length ${n}`);
+  for (let n = 44; n < dg.length; n++) expectOpen(r, dg.subarray(0, n), "bad_mac", `length ${n}`);
 });
 
 Deno.test("reader: wrong magic or version under a correct MAC is rejected as such", () => {
@@ -328,7 +340,8 @@ Deno.test("reader: wrong magic or version under a correct MAC is rejected as suc
   expectOpen(r, sealRaw([], { magic: BATCH_MAGIC + 1 }), "bad_magic");
   expectOpen(r, sealRaw([], { magic: 0x4d444e54 }), "bad_magic", "byte-swapped");
   expectOpen(r, sealRaw([], { version: 1 }), "bad_version", "the narrower rows of version 1");
-  expectOpen(r, sealRaw([], { version: 3 }), "bad_version");
+  expectOpen(r, sealRaw([], { version: 2 }), "bad_version", "version 2's HMAC-tagged batches");
+  expectOpen(r, sealRaw([], { version: 4 }), "bad_version");
   expectOpen(r, sealRaw([], { version: 0 }), "bad_version");
   expectOpen(r, sealRaw([], { flags: 0x80 }), "ok", "flags are reserved, not checked");
 });
@@ -533,7 +546,7 @@ Deno.test("reader: 20k random and mutated datagrams never throw, and rejects del
       const end = dg.length - 16;
       if (rec.type === "mirror") {
         assert.ok(rec.buf === dg && rec.frameOff <= rec.frameEnd && rec.frameEnd <= end);
-        assert.ok(rec.rowOff >= 20 && rec.vnetOff + 10 <= rec.frameOff);
+        assert.ok(rec.rowOff >= 28 && rec.vnetOff + 10 <= rec.frameOff);
         // The high words of an IPv6 flow sit between vnet and frame; IPv4 has none.
         if (rec.row6Off >= 0) {
           assert.ok(rec.row6Off === rec.vnetOff + 10 && rec.frameOff === rec.row6Off + 48);
@@ -541,7 +554,7 @@ Deno.test("reader: 20k random and mutated datagrams never throw, and rejects del
       } else if (rec.type === "control") {
         assert.ok(rec.dataOff <= rec.dataEnd && rec.dataEnd <= end);
       } else if (rec.type === "flow") {
-        assert.ok(rec.rowOff >= 20 && rec.rowOff + 151 <= end);
+        assert.ok(rec.rowOff >= 28 && rec.rowOff + 151 <= end);
       }
     });
     total++;

@@ -14,10 +14,10 @@ function expectedBytes(n: number, max: number): number {
 Deno.test("measureLinkCost reports a positive time and the wire bytes per 100-byte frame", () => {
   const c = measureLinkCost(2000);
   assert.ok(Number.isFinite(c.nsPerRecord) && c.nsPerRecord > 0, `${c.nsPerRecord} ns`);
-  // An IPv4 flow: 3 + 66 + 100 = 169 bytes of record; 48 fit in 8192 bytes (8156 / 169): 42
-  // batches of 36 bytes overhead.
+  // An IPv4 flow: 3 + 66 + 100 = 169 bytes of record; 48 fit in 8192 bytes (8148 / 169): 42
+  // batches of 44 bytes overhead.
   assert.equal(c.bytesPerRecord, expectedBytes(2000, DEFAULT_MAX_BATCH));
-  assert.equal(c.bytesPerRecord, (2000 * 169 + 42 * 36) / 2000);
+  assert.equal(c.bytesPerRecord, (2000 * 169 + 42 * 44) / 2000);
   // Smaller batches pay the header and MAC more often.
   const small = measureLinkCost(500, 1500);
   assert.equal(small.bytesPerRecord, expectedBytes(500, 1500));
@@ -25,7 +25,7 @@ Deno.test("measureLinkCost reports a positive time and the wire bytes per 100-by
 });
 
 Deno.test("measureLinkCost of one record: one batch, its overhead all on that record", () => {
-  assert.equal(measureLinkCost(1).bytesPerRecord, 169 + 36);
+  assert.equal(measureLinkCost(1).bytesPerRecord, 169 + 44);
 });
 
 Deno.test("measureLinkCost rejects a non-positive or fractional count", () => {

@@ -14,6 +14,6 @@
  */
 export * from "./records.ts";
 export * from "./batch.ts";
-export * from "./hmac.ts";
+export { linkKey, LinkTag, nativeLinkTag } from "./link_tag.ts";
 export { ReplayWindow } from "./replay_window.ts";
 export { type LinkCost, measureLinkCost } from "./link_cost.ts";

@@ -4,7 +4,7 @@
  * reader callback that copies each delivered record out of its reused slot.
  * @module
  */
-import { createHmac } from "node:crypto";
+import { createCipheriv, createHmac } from "node:crypto";
 import { BATCH_HEADER_LEN, BATCH_MAGIC, BATCH_VERSION, BH } from "./batch.ts";
 import {
   type AckRecord,
@@ -301,11 +301,27 @@ export interface RawHeader {
   count?: number;
   epoch?: number;
   seq?: number;
+  salt?: ArrayLike<number>;
 }
 
-/** HMAC-SHA256 truncated to 16 bytes, computed with node's own HMAC (not the code under test). */
+/** A fixed writer salt for tests that compare bytes. */
+export const SALT = Uint8Array.of(0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58);
+
+/**
+ * The batch tag of `data` (header included), computed with node's own primitives, not the code
+ * under test: ChaCha20-Poly1305 under HMAC-SHA256(key, label), nonce = salt ‖ seq from the
+ * header, `data` as additional data.
+ */
 export function refMac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac("sha256", key).update(data).digest()).subarray(0, 16);
+  const label = "tandem peer link: chacha20-poly1305 batch tag";
+  const k = createHmac("sha256", key).update(label).digest();
+  const nonce = new Uint8Array(12);
+  nonce.set(data.subarray(20, 28));
+  nonce.set(data.subarray(16, 20), 8);
+  const c = createCipheriv("chacha20-poly1305", k, nonce, { authTagLength: 16 });
+  c.setAAD(data, { plaintextLength: 0 });
+  c.final();
+  return new Uint8Array(c.getAuthTag());
 }
 
 /** Builds a datagram around arbitrary record bytes, with a correct MAC under `key`. */
@@ -322,6 +338,7 @@ export function sealRaw(
   v.setUint16(BH.count, h.count ?? 0);
   v.setFloat64(BH.epoch, h.epoch ?? 1);
   v.setUint32(BH.seq, h.seq ?? 1);
+  out.set(h.salt ?? SALT, BH.salt);
   out.set(body, BATCH_HEADER_LEN);
   const end = BATCH_HEADER_LEN + body.length;
   out.set(refMac(key, out.subarray(0, end)), end);

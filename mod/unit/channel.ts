@@ -9,13 +9,7 @@
  * what turns load into a false failover.
  * @module
  */
-import {
-  BatchReader,
-  BatchWriter,
-  MAC_ROOM,
-  type PeerRecordIn,
-  type PeerRecordOut,
-} from "../peer/mod.ts";
+import { BatchReader, BatchWriter, type PeerRecordIn, type PeerRecordOut } from "../peer/mod.ts";
 import type { UdpPort } from "../port/udp.ts";
 
 export class PeerChannel {
@@ -68,17 +62,15 @@ export class PeerChannel {
    * `onRecord`; returns how many datagrams were read.
    */
   drain(buf: Uint8Array, budget: number, onRecord: (rec: PeerRecordIn) => void): number {
-    const room = buf.subarray(MAC_ROOM);
     let n = 0;
     for (; n < budget; n++) {
-      // Read behind MAC_ROOM bytes: the HMAC borrows them instead of copying the datagram.
-      const len = this.udp.recvFrom(room);
+      const len = this.udp.recvFrom(buf);
       if (len <= 0) break;
       if (this.udp.lastAddr !== this.#ip) {
         this.wrongSource++;
         continue;
       }
-      this.reader.open(room.subarray(0, len), onRecord);
+      this.reader.open(buf.subarray(0, len), onRecord);
     }
     return n;
   }

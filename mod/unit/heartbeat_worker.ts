@@ -5,7 +5,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { BatchReader, BatchWriter, MAC_ROOM, type PeerRecordIn } from "../peer/mod.ts";
+import { BatchReader, BatchWriter, type PeerRecordIn } from "../peer/mod.ts";
 import { openUdp, UdpPort } from "../port/udp.ts";
 import { Poller } from "../port/poller.ts";
 import { setThreadRealtime } from "../port/priority.ts";
@@ -34,8 +34,7 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
   const poller = new Poller([lane.fd]);
   const writer = new BatchWriter(init.key, init.epoch, 512);
   const reader = new BatchReader(init.key);
-  const rx = new Uint8Array(MAC_ROOM + 2048);
-  const room = rx.subarray(MAC_ROOM);
+  const room = new Uint8Array(2048);
   const clock = () => performance.timeOrigin + performance.now();
   const mine = newHeartbeat();
   let heardAt = 0;

@@ -23,6 +23,8 @@ import type { FlowTable } from "../flow/table.ts";
 import { MF_NO_FLOW, MF_RELAY, type MirrorOut } from "../engine/output.ts";
 import {
   type AckRecord,
+  BATCH_HEADER_LEN,
+  BATCH_MAC_LEN,
   BatchReader,
   type ControlRecordOut,
   CTRL_NACK,
@@ -30,7 +32,6 @@ import {
   CTRL_SYNC_END,
   type ExpireRecord,
   type FlowRecordOut,
-  MAC_ROOM,
   type MirrorRecordIn,
   type MirrorRecordOut,
   type PeerRecordIn,
@@ -42,8 +43,8 @@ import { PeerChannel } from "./channel.ts";
 
 /** The largest UDP payload over IPv4 (65535 − 20 − 8). */
 export const MAX_DATAGRAM = 65507;
-/** Batch header and MAC, record header and MIRROR fields around the frame. */
-export const MAX_MIRROR_FRAME = MAX_DATAGRAM - 20 - 16 - 3 - 128;
+/** Batch header and tag, record header and MIRROR fields around the frame. */
+export const MAX_MIRROR_FRAME = MAX_DATAGRAM - BATCH_HEADER_LEN - BATCH_MAC_LEN - 3 - 128;
 /** Datagrams read per lane per drain: a flood on one lane cannot starve the loop. */
 const PEER_BUDGET = 8;
 /**
@@ -51,10 +52,10 @@ const PEER_BUDGET = 8;
  * made a forwarder's turn 15-25 ms long; 256 KiB keeps it near a millisecond.
  */
 const PEER_BYTE_BUDGET = 256 * 1024;
-/** A datagram plus the HMAC's room in front of it. */
-export const PEER_RX_BUFFER = 65536 + 128;
-/** The data lane's batch buffer: the HMAC's room plus the largest datagram. */
-export const PEER_BATCH_BUFFER = MAC_ROOM + MAX_DATAGRAM;
+/** Room for any datagram. */
+export const PEER_RX_BUFFER = 65536;
+/** The data lane's batch buffer: the largest datagram. */
+export const PEER_BATCH_BUFFER = MAX_DATAGRAM;
 /** The resend ring: bounded by bytes and by age (a peer silent that long is dead). */
 export const RING_BYTES = 32 << 20;
 export const RING_AGE_MS = 2000;
@@ -402,7 +403,7 @@ export class PeerLink {
   }
 
   #drainData(buf: Uint8Array): number {
-    const ch = this.#data, room = buf.subarray(MAC_ROOM), order = this.#order;
+    const ch = this.#data, room = buf, order = this.#order;
     let n = 0, bytes = 0;
     for (; n < PEER_BUDGET && bytes < PEER_BYTE_BUDGET; n++) {
       const len = ch.udp.recvFrom(room);

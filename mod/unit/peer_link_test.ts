@@ -16,7 +16,6 @@ import {
   CTRL_SYNC_PROGRESS,
   CTRL_SYNC_REQUEST,
   CTRL_TAKEOVER,
-  MAC_ROOM,
   type PeerRecordIn,
   type PeerRecordOut,
 } from "../peer/mod.ts";
@@ -170,8 +169,7 @@ async function drainUntil(link: PeerLink, want: number, limitMs = 2000): Promise
 
 /** Reads every datagram waiting on a raw socket and opens it with a reader of its own. */
 async function readLane(sock: UdpPort, reader: BatchReader, want: number): Promise<Seen[]> {
-  const buf = new Uint8Array(MAC_ROOM + 65536);
-  const room = buf.subarray(MAC_ROOM);
+  const room = new Uint8Array(65536);
   const seen: Seen[] = [];
   const deadline = performance.now() + 2000;
   while (seen.length < want) {
@@ -617,9 +615,9 @@ Deno.test("the largest mirrorable frame crosses; one byte more is refused and co
   const e = new Ends();
   try {
     assert.equal(MAX_DATAGRAM, 65507);
-    // Room for the batch header (20), its MAC (16), a record header (3) and the MIRROR fields
-    // (at most 128): the bound the deployment caps the TAP's GSO frames to.
-    assert.equal(MAX_MIRROR_FRAME, 65507 - 20 - 16 - 3 - 128);
+    // Room for the batch header (28), its tag (16), a record header (3) and the MIRROR fields
+    // (at most 128). A TCP GSO frame stays below it: 45 segments of 1448 bytes and headers.
+    assert.equal(MAX_MIRROR_FRAME, 65507 - 28 - 16 - 3 - 128);
     const f = addFlow(e.aFlows, 0);
     assert.equal(e.a.mirror(mirrorOf(e.aFlows, f, frameOf(MAX_MIRROR_FRAME + 1, 1))), 0);
     assert.equal(e.a.tooBig, 1);
