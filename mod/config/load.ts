@@ -147,6 +147,8 @@ export interface PeerConfig {
   deadAfter: number;
   /** 0 = off; only with active-forward. */
   holdNewFlowsMs: number;
+  /** What state-only mirror records carry (`engine/config.ts` `mirrorPayload`); live. */
+  mirrorPayload: "headers" | "full";
   garpRepeat: number;
   probe: boolean;
 }
@@ -460,6 +462,7 @@ function resolveConfig(p: ParsedConfig, baseDir: string, readFile: ReadFile): Co
       heartbeatIntervalMs: pp.heartbeat_interval,
       deadAfter: pp.dead_after,
       holdNewFlowsMs: pp.hold_new_flows,
+      mirrorPayload: pp.mirror_payload,
       garpRepeat: pp.garp_repeat,
       probe: pp.probe,
     };

@@ -5,6 +5,7 @@ import { ipv4ToString, macToString } from "../wire/addr.ts";
 import { configDigest } from "./digest.ts";
 import { labConfigText } from "./lab_config.ts";
 import { DEFAULT_BUSY_POLL_MS } from "./schema.ts";
+import { restartField } from "./reload.ts";
 import {
   type Config,
   ConfigError,
@@ -286,6 +287,11 @@ const BAD: BadCase[] = [
     overrides: { mode: "active-forward" },
     says: "out of range",
   },
+  {
+    field: "peer.mirror_payload",
+    mutate: (d) => (d.peer.mirror_payload = "payload"),
+    says: "headers, full",
+  },
   { field: "peer.garp_repeat", mutate: (d) => (d.peer.garp_repeat = 21) },
   { field: "peer.probe", mutate: (d) => (d.peer.probe = "on") },
   { field: "peer.key_file", mutate: (d) => delete d.peer.key_file, says: "missing" },
@@ -430,10 +436,11 @@ Deno.test("config: defaults are applied", () => {
       hb: c.peer!.heartbeatIntervalMs,
       dead: c.peer!.deadAfter,
       hold: c.peer!.holdNewFlowsMs,
+      payload: c.peer!.mirrorPayload,
       garp: c.peer!.garpRepeat,
       probe: c.peer!.probe,
     },
-    { hb: 4, dead: 6, hold: 0, garp: 3, probe: true },
+    { hb: 4, dead: 6, hold: 0, payload: "headers", garp: 3, probe: true },
   );
   assert.equal(c.api.listen.text, "127.0.0.1:9090");
   assert.equal(c.api.token, undefined);
@@ -782,4 +789,16 @@ Deno.test("syn_proxy: a non-default choice changes the config digest, the defaul
   assert.equal(configDigest(parseA((d) => (d.services[0].syn_proxy = "auto"))), base);
   assert.notEqual(configDigest(parseA((d) => (d.services[0].syn_proxy = "on"))), base);
   assert.notEqual(configDigest(parseA((d) => (d.services[0].syn_proxy = "off"))), base);
+});
+
+Deno.test("config: peer.mirror_payload is any mode's, headers by default, and reloads live", () => {
+  for (const mode of ["active-forward", "standby-forward", "standby-first"] as const) {
+    const c = parseA((d) => (d.peer.mirror_payload = "full"), { mode });
+    assert.equal(c.peer!.mirrorPayload, "full", mode);
+  }
+  const running = parseA();
+  assert.equal(running.peer!.mirrorPayload, "headers");
+  // It only changes what later mirror records carry: no restart.
+  assert.equal(restartField(running, parseA((d) => (d.peer.mirror_payload = "full"))), undefined);
+  assert.equal(restartField(running, parseA((d) => (d.peer.garp_repeat = 5))), "peer");
 });

@@ -1,8 +1,8 @@
 /**
- * What a live reload may change: services (and everything under them), their timeouts and
- * `on_service_removed`. Everything else shapes the running process (its TAPs, sockets, pair
- * identity and roles) and needs a restart; a reload that changes it is refused, naming the
- * field, and the running config stays.
+ * What a live reload may change: services (and everything under them), their timeouts,
+ * `on_service_removed` and `peer.mirror_payload`. Everything else shapes the running process
+ * (its TAPs, sockets, pair identity and roles) and needs a restart; a reload that changes it is
+ * refused, naming the field, and the running config stays.
  * @module
  */
 import type { Config } from "./load.ts";
@@ -18,7 +18,8 @@ export function restartField(running: Config, next: Config): string | undefined 
     ["role", (c) => c.role],
     ["interfaces", (c) => c.interfaces],
     ["floating", (c) => c.floating],
-    ["peer", (c) => c.peer],
+    // `mirror_payload` only changes what later mirror records carry: live (`unit/reload.ts`).
+    ["peer", (c) => c.peer && { ...c.peer, mirrorPayload: undefined }],
     ["api", (c) => c.api],
     ["flows.capacity", (c) => c.flows.capacity],
     ["log", (c) => c.log],

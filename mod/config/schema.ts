@@ -443,6 +443,13 @@ const peerSchema = z.strictObject({
   heartbeat_interval: duration(1, 10 * SECOND).default(4),
   dead_after: int(2, 100).default(6),
   hold_new_flows: duration(0, SECOND).default(0),
+  /**
+   * What a mirror record the peer only keeps state from carries (active-forward, or a receiver
+   * forwarding for a less fit peer): `headers` cuts the frame after its TCP or UDP header, since
+   * the peer never emits it; `full` sends it whole. Frames the peer emits are always whole.
+   * Live: a reload changes what later records carry.
+   */
+  mirror_payload: oneOf(["headers", "full"] as const).default("headers"),
   garp_repeat: int(1, 20).default(3),
   probe: bool.default(true),
   /**

@@ -137,6 +137,13 @@ export interface EngineConfig {
   arpQueueLimit: number;
   /** Flows of a service a reload removed are reset at their next packet (default: kept). */
   resetRemoved?: boolean;
+  /**
+   * What a mirror record the peer only keeps state from carries (`peer.mirror_payload`):
+   * `headers` (the default) cuts the frame after its L4 header (`MF_HEADERS`), `full` sends it
+   * whole. Records the peer emits are always whole. Live: a reload changes what later records
+   * carry.
+   */
+  mirrorPayload?: "headers" | "full";
 }
 
 /** virtio_net_hdr flags (include/uapi/linux/virtio_net.h). */

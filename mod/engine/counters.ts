@@ -62,6 +62,8 @@ export const EVENT_COUNTERS = [
   "tx_bytes",
   "forwarded",
   "mirror_out",
+  /** Mirror records sent with the frame's headers only (`MF_HEADERS`, `mirror_payload`). */
+  "mirror_headers_only",
   "mirror_in",
   "arp_replies",
   "arp_requests",

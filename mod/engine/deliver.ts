@@ -3,7 +3,8 @@
  * applies the rule of who emits (DESIGN.md "Roles and the three topologies"):
  * - forwarder with a peer: emit, and mirror asynchronously (`active-forward`, claims 25-27);
  *   a new flow's record is sent before its first packet, and with `hold_new_flows` that packet
- *   waits for the peer's ack;
+ *   waits for the peer's ack; the record carries only the frame's headers (`MF_HEADERS`,
+ *   `mirror_payload: headers`), since the peer only keeps state from it;
  * - forwarder alone (solo): emit;
  * - receiver that is not the forwarder: mirror with `MF_PEER_EMITS`, emit nothing
  *   (`standby-forward`, `standby-first`, claims 19-24): nothing leaves before both units have it.
@@ -11,12 +12,26 @@
  * IPv6) asks.
  * @module
  */
+import {
+  ETHERNET_HEADER_LEN,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  Ipv4Packet,
+  Ipv6Packet,
+  PROTO_TCP,
+  PROTO_UDP,
+  readU16,
+  TCP_HEADER_LEN,
+  UDP_HEADER_LEN,
+} from "../wire/mod.ts";
 import { copyMac } from "../wire/ethernet.ts";
 import { resolve } from "./resolve.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import {
+  MF_HEADERS,
   MF_NEW_FLOW,
+  MF_NO_FLOW,
   MF_PEER_EMITS,
   MF_WANT_ACK,
   V_FORWARD,
@@ -84,13 +99,25 @@ export function send(
   if (roles.forwarder) {
     if (roles.mirror) {
       const hold = roles.holdNewFlows && (flags & MF_NEW_FLOW) !== 0;
+      if (hold) flags |= MF_WANT_ACK;
+      // The peer only keeps state from this record (it never emits it, and takeover replays
+      // only MF_PEER_EMITS frames): the headers are enough, the payload would only cost the
+      // peer link. Frames without a flow (translated ICMP errors) go whole.
+      let recEnd = end;
+      if (ctx.cfg.mirrorPayload !== "full" && flow >= 0 && (flags & MF_NO_FLOW) === 0) {
+        recEnd = headersEnd(buf, off, end);
+        if (recEnd < end) {
+          flags |= MF_HEADERS;
+          ctx.counters.add(EV.mirror_headers_only);
+        }
+      }
       const mseq = mirror(
         ctx,
-        hold ? flags | MF_WANT_ACK : flags,
+        flags,
         egress,
         buf,
         off,
-        end,
+        recEnd,
         vnet,
         mac,
         flow,
@@ -100,6 +127,7 @@ export function send(
       if (hold) {
         ctx.counters.add(EV.held_new_flows);
         ctx.out.hold(egress, buf, off, end, vnet, mseq);
+        // The held copy is the whole frame: only the record was cut.
         return V_FORWARD;
       }
       // Write-ahead for a new flow: its record is in the kernel before its first frame leaves.
@@ -117,6 +145,40 @@ export function send(
   if (!roles.mirror) return ctx.drop(DROP.no_forwarder);
   mirror(ctx, flags | MF_PEER_EMITS, egress, buf, off, end, vnet, mac, flow, ingress, time);
   return V_MIRROR;
+}
+
+const cut4 = new Ipv4Packet();
+const cut6 = new Ipv6Packet();
+
+/**
+ * Where a header-only copy of the frame `buf[off, end)` ends: after its TCP header (data offset
+ * × 4, options included) or its UDP header. `end` when there is nothing to cut or it cannot be
+ * cut safely: another protocol, a fragment (a later one has no L4 header, and the peer follows
+ * fragments by their lengths), or headers that do not add up.
+ */
+export function headersEnd(buf: Uint8Array, off: number, end: number): number {
+  if (end - off < ETHERNET_HEADER_LEN) return end;
+  const type = readU16(buf, off + 12), l3 = off + ETHERNET_HEADER_LEN;
+  let proto: number, l4: number;
+  if (type === ETHERTYPE_IPV4) {
+    if (!cut4.check(buf, l3, end) || cut4.isFragment) return end;
+    proto = cut4.protocol;
+    l4 = cut4.payloadOff;
+  } else if (type === ETHERTYPE_IPV6) {
+    // Any Fragment header, even an atomic fragment's, goes whole.
+    if (!cut6.check(buf, l3, end) || cut6.fragOff >= 0) return end;
+    proto = cut6.protocol;
+    l4 = cut6.payloadOff;
+  } else return end;
+  let cut: number;
+  if (proto === PROTO_TCP) {
+    if (end - l4 < TCP_HEADER_LEN) return end;
+    const hl = (buf[l4 + 12]! >>> 4) * 4;
+    if (hl < TCP_HEADER_LEN) return end;
+    cut = l4 + hl;
+  } else if (proto === PROTO_UDP) cut = l4 + UDP_HEADER_LEN;
+  else return end;
+  return cut < end ? cut : end;
 }
 
 function mirror(

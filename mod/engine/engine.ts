@@ -33,7 +33,7 @@ import { local } from "./local.ts";
 import { mtu } from "./mtu.ts";
 import { nat } from "./nat.ts";
 import type { Neighbors } from "./neighbors.ts";
-import { type EngineOutput, NEXT } from "./output.ts";
+import { type EngineOutput, MF_HEADERS, NEXT } from "./output.ts";
 import { K_ARP, K_FRAGMENT, K_ICMP, K_IP_OTHER, K_NDP, K_TCP, Packet } from "./packet.ts";
 import { ndp } from "./ndp.ts";
 import { Reaper } from "./reaper.ts";
@@ -163,6 +163,8 @@ export class Engine {
    * role): handled as if it had arrived on the record's ingress port.
    */
   applyRelay(rec: MirrorIn, now: number): number {
+    // A header-only frame is no packet to handle; the sender never cuts a relayed one.
+    if (rec.flags & MF_HEADERS) return this.ctx.drop(DROP.mirror_bad_record);
     const vnet = this.vnet;
     const v = this.#relayVnet;
     for (let i = 0; i < 10; i++) v[i] = rec.buf[rec.vnetOff + i]!;

@@ -34,6 +34,15 @@ export const MF_RELAY = 16;
 export const MF_IPV6 = 32;
 
 /**
+ * Mirror flag: the record's frame is cut after its L4 header (TCP with its options, or UDP);
+ * the IP header's length fields still give the whole packet's size (`mirror_payload: headers`).
+ * Only on records the peer does not emit (never with `MF_PEER_EMITS`, `MF_RELAY` or
+ * `MF_NO_FLOW`, never on a fragment): a state-only record needs no payload to keep an identical
+ * flow table (determinism rule), and takeover replays only `MF_PEER_EMITS` frames.
+ */
+export const MF_HEADERS = 64;
+
+/**
  * One packet as the receiver processed it, with every decision it made (determinism rule):
  * the flow's mirrored fields (read from `flows` row `flow`, or none for `MF_NO_FLOW`), the
  * egress port and next hop, and the rewritten frame.

@@ -3,7 +3,8 @@
  * the receiver's record of it verbatim. The flow is created or updated from the record's
  * decisions, the sequence state is tracked from the frame, the next hop is learned (so after a
  * takeover it is already known), and the frame is emitted when the record says this unit is
- * the forwarder for it (`MF_PEER_EMITS`).
+ * the forwarder for it (`MF_PEER_EMITS`). A state-only record may carry the frame's headers only
+ * (`MF_HEADERS`): lengths then come from the IP header, never from the record's end.
  * @module
  */
 import { decodeRow, MIRROR6_ROW, MIRROR_ROW } from "../flow/fields.ts";
@@ -14,17 +15,19 @@ import {
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
   Ipv4Packet,
+  IPV6_HEADER_LEN,
   Ipv6Packet,
   PROTO_TCP,
   PROTO_UDP,
   readU16,
   TcpSegment,
+  UDP_HEADER_LEN,
 } from "../wire/mod.ts";
 import { copyMac } from "../wire/ethernet.ts";
 import type { EngineCtx } from "./context.ts";
 import { DROP, EV } from "./counters.ts";
 import { learnFragment, learnFragment6 } from "./fragments.ts";
-import { MF_NO_FLOW, MF_PEER_EMITS, V_FORWARD, V_MIRROR } from "./output.ts";
+import { MF_HEADERS, MF_NO_FLOW, MF_PEER_EMITS, MF_RELAY, V_FORWARD, V_MIRROR } from "./output.ts";
 import { trackSeq } from "./track.ts";
 
 /**
@@ -60,32 +63,45 @@ const vnet = new Uint8Array(10);
 /** Applies one mirror record; returns V_FORWARD (emitted here), V_MIRROR (state only) or a drop. */
 export function applyMirror(ctx: EngineCtx, rec: MirrorIn): number {
   ctx.counters.add(EV.mirror_in);
-  const buf = rec.buf;
+  const buf = rec.buf, flags = rec.flags;
   const frameOff = rec.frameOff, frameEnd = rec.frameEnd;
   if (rec.egress >= ctx.cfg.interfaces.length || frameEnd - frameOff < ETHERNET_HEADER_LEN) {
     return ctx.drop(DROP.mirror_bad_record);
   }
-  // The frame leaves as IPv4 or IPv6; `hi` gets an IPv6 destination's high words.
+  // A header-only frame is never emitted, and only a flow's packet is ever cut (`deliver.ts`).
+  const headers = (flags & MF_HEADERS) !== 0;
+  if (headers && (flags & (MF_PEER_EMITS | MF_NO_FLOW | MF_RELAY)) !== 0) {
+    return ctx.drop(DROP.mirror_bad_record);
+  }
+  // The frame leaves as IPv4 or IPv6; `hi` gets an IPv6 destination's high words. `len` is the
+  // IP packet's length and `end` where its segment ends, as the receiver computed them from
+  // the whole frame: from the IP header's length fields for a header-only record, whose
+  // payload stayed behind (so `end` lies past the record's bytes).
   const type = readU16(buf, frameOff + 12), l3 = frameOff + ETHERNET_HEADER_LEN;
-  let dst: number;
+  let dst: number, len: number, end: number;
   if (type === ETHERTYPE_IPV4 && ip.checkHeader(buf, l3, frameEnd)) {
     v6 = false;
     hi[0] = hi[1] = hi[2] = 0;
     dst = ip.dst;
+    len = ip.totalLength;
+    end = headers ? l3 + len : Math.min(ip.packetEnd, frameEnd);
   } else if (type === ETHERTYPE_IPV6 && ip6.checkHeader(buf, l3, frameEnd) && ip6.walkQuoted()) {
     v6 = true;
     hi[0] = ip6.dst(0), hi[1] = ip6.dst(1), hi[2] = ip6.dst(2);
     dst = ip6.dst(3);
+    // A whole record's frame ends where the packet does (`deliver.ts` sends up to `ipEnd`).
+    len = headers ? IPV6_HEADER_LEN + ip6.payloadLength : frameEnd - l3;
+    end = l3 + len;
   } else return ctx.drop(DROP.mirror_bad_record);
-  if ((rec.flags & MF_NO_FLOW) === 0) {
-    const v = applyFlow(ctx, rec);
+  if ((flags & MF_NO_FLOW) === 0) {
+    const v = applyFlow(ctx, rec, headers, len, end);
     if (v !== V_FORWARD) return v;
   }
   // Learn where the next hop lives: after a takeover we already know it.
   const nb = ctx.neighbors[rec.egress]!;
   nb.learn(dst, buf, rec.nextHopOff, rec.time, hi, 0);
   // The sender decides who emits, so a role change in flight never duplicates or loses a packet.
-  if ((rec.flags & MF_PEER_EMITS) === 0) return V_MIRROR;
+  if ((flags & MF_PEER_EMITS) === 0) return V_MIRROR;
   copyMac(nb.lookup(dst, hi, 0)!, buf, frameOff);
   copyMac(ctx.cfg.interfaces[rec.egress]!.mac, buf, frameOff + 6);
   for (let i = 0; i < 10; i++) vnet[i] = buf[rec.vnetOff + i]!;
@@ -94,8 +110,37 @@ export function applyMirror(ctx: EngineCtx, rec: MirrorIn): number {
   return V_FORWARD;
 }
 
-/** Creates or updates the record's flow; V_FORWARD to go on, or a drop verdict. */
-function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
+/**
+ * A header-only record of a flow of protocol `proto` holds what the receiver tracked from the
+ * whole frame: an unfragmented packet of that protocol whose L4 header (TCP with its options)
+ * is whole in the record and within the packet `ip`'s headers describe (ending at `end`).
+ */
+function headersWhole(rec: MirrorIn, proto: number, end: number): boolean {
+  const frameEnd = rec.frameEnd;
+  if (frameEnd > end) return false;
+  let l4: number;
+  if (v6) {
+    if (ip6.fragOff >= 0 || ip6.protocol !== proto || ip6.payloadLength === 0) return false;
+    l4 = ip6.payloadOff;
+  } else {
+    if (ip.isFragment || ip.protocol !== proto) return false;
+    l4 = ip.payloadOff;
+  }
+  if (proto === PROTO_UDP) return frameEnd - l4 >= UDP_HEADER_LEN;
+  return seg.check(rec.buf, l4, frameEnd);
+}
+
+/**
+ * Creates or updates the record's flow from a packet of `len` bytes whose segment ends at
+ * `end`; V_FORWARD to go on, or a drop verdict.
+ */
+function applyFlow(
+  ctx: EngineCtx,
+  rec: MirrorIn,
+  headers: boolean,
+  len: number,
+  end: number,
+): number {
   const ft = ctx.flows, c = ft.c, row = ft.stage;
   ft.clearRow(row);
   decodeRow(ft.cols, MIRROR_ROW, row, rec.view, rec.rowOff);
@@ -107,6 +152,8 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
   if ((proto !== PROTO_TCP && proto !== PROTO_UDP) || state === ST_NONE || state > ST_ICMP) {
     return ctx.drop(DROP.mirror_bad_record);
   }
+  // Checked before anything changes: a malformed record leaves the table as it was.
+  if (headers && !headersWhole(rec, proto, end)) return ctx.drop(DROP.mirror_bad_record);
   let f = ft.lookupOrig(row);
   if (
     f >= 0 && (c.rSrc[f] !== c.rSrc[row] || c.rSport[f] !== c.rSport[row] ||
@@ -132,14 +179,13 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
     // The SYN proxy decides the offset when the backend answers, after the flow exists.
     ft.setSeqOffset(f, c.seqOffset[row]!);
   }
+  ft.touch(f, len, rec.time);
   if (v6) {
-    ft.touch(f, ip6.packetEnd - ip6.off, rec.time);
     if (ip6.isFragment) {
       learnFragment6(ctx, ip6, f, rec.time);
       return V_FORWARD;
     }
   } else {
-    ft.touch(f, ip.totalLength, rec.time);
     // A fragment's payload is no whole segment (a later one holds no L4 header at all): it
     // updates the datagrams this unit follows, never the sequence state.
     if (ip.isFragment) {
@@ -148,7 +194,8 @@ function applyFlow(ctx: EngineCtx, rec: MirrorIn): number {
     }
   }
   const l4 = v6 ? ip6.payloadOff : ip.payloadOff;
-  const end = Math.min(v6 ? ip6.packetEnd : ip.packetEnd, rec.frameEnd);
+  // SEG.LEN (payload, SYN, FIN) comes from `end`: for a header-only record the view runs past
+  // the record's bytes, and only header fields are read from it.
   if (proto === PROTO_TCP && seg.check(rec.buf, l4, end)) {
     // The frame is already translated: the reply direction leaves from the VIP (oDst:oDport).
     const reply = (v6 ? ip6.src(3) : ip.src) === c.oDst[f] && seg.srcPort === c.oDport[f] &&

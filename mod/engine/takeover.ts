@@ -15,7 +15,7 @@ import {
 } from "../wire/mod.ts";
 import type { EngineCtx } from "./context.ts";
 import { EV } from "./counters.ts";
-import { MF_PEER_EMITS, MF_RELAY } from "./output.ts";
+import { MF_HEADERS, MF_PEER_EMITS, MF_RELAY } from "./output.ts";
 import type { MirrorIn } from "./replica.ts";
 
 /**
@@ -170,7 +170,9 @@ const replayVnet = new Uint8Array(10);
  * UDP and other frames are counted as `replay_skipped` instead.
  */
 export function replay(ctx: EngineCtx, rec: MirrorIn): boolean {
-  if ((rec.flags & MF_PEER_EMITS) === 0 || (rec.flags & MF_RELAY) !== 0) return false;
+  // A header-only frame (`MF_HEADERS`) is never emitted; the sender never sets it beside
+  // MF_PEER_EMITS, so this only refuses a record that lies.
+  if ((rec.flags & (MF_PEER_EMITS | MF_RELAY | MF_HEADERS)) !== MF_PEER_EMITS) return false;
   const buf = rec.buf, at = rec.frameOff;
   if (rec.egress >= ctx.cfg.interfaces.length || rec.frameEnd - at < 34) return false;
   // IPv4 (ethertype 0x0800) carrying TCP: protocol byte at 14 + 9; IPv6 (0x86dd) carrying

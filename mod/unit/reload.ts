@@ -1,7 +1,8 @@
 /**
  * A live reload as the unit runs it (SIGHUP, `POST /reload`): read the file again, refuse what
- * needs a restart, apply the services to the running engine (`engine/reconfigure.ts`), and say
- * in one line what changed or why nothing did.
+ * needs a restart, apply the services (and `peer.mirror_payload`, which only changes what later
+ * mirror records carry) to the running engine (`engine/reconfigure.ts`), and say in one line
+ * what changed or why nothing did.
  * @module
  */
 import type { ControlResult } from "../api/snapshot.ts";
@@ -41,21 +42,25 @@ export function reloadEngine(
       message: `reload refused: config: ${fixed}: changing it needs a restart`,
     };
   }
+  const payloadWas = engine.config.mirrorPayload ?? "headers";
   const r = engine.reconfigure(next.engine);
+  const payload = engine.config.mirrorPayload ?? "headers";
+  const also = payload === payloadWas ? "" : `mirror_payload ${payload}`;
   return {
     ok: true,
     digest: next.configDigest,
-    message: `reloaded, digest ${next.configDigest}: ${describe(r)}`,
+    message: `reloaded, digest ${next.configDigest}: ${describe(r, also)}`,
   };
 }
 
-function describe(r: ReloadSummary): string {
+function describe(r: ReloadSummary, also: string): string {
   const parts = [
     r.added.length ? `added ${r.added.join(", ")}` : "",
     r.removed.length ? `removed ${r.removed.join(", ")}` : "",
     r.changed.length ? `changed ${r.changed.join(", ")}` : "",
     r.retired.length ? `kept for their flows: ${r.retired.join(", ")}` : "",
     r.orphaned ? `${r.orphaned} flows to removed backends` : "",
+    also,
   ].filter((x) => x !== "");
   return parts.join("; ") || "no change";
 }

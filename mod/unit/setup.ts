@@ -77,6 +77,7 @@ export function engineConfig(cfg: Config): EngineConfig {
       persistenceMs: s.persistenceMs,
     })),
     resetRemoved: cfg.onServiceRemoved === "reset",
+    mirrorPayload: cfg.peer?.mirrorPayload ?? "headers",
     capacity: cfg.flows.capacity,
     timeouts: cfg.timeouts,
     virtualMacs: cfg.interfaces.map((_, i) => virtualMac(cfg.pairId, i)),

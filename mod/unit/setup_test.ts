@@ -186,6 +186,13 @@ Deno.test("engineConfig: syn_proxy passes through (auto by default for tcp, off 
   assert.equal(on.synProxy, "on");
 });
 
+Deno.test("engineConfig: peer.mirror_payload reaches the engine (headers by default)", () => {
+  assert.equal(engineConfig(lab("a")).mirrorPayload, "headers");
+  const full = lab("a", (d) => (d.peer.mirror_payload = "full"), "active-forward");
+  assert.equal(engineConfig(full).mirrorPayload, "full");
+  assert.equal(engineConfig(lab("a", (d) => delete d.peer)).mirrorPayload, "headers");
+});
+
 Deno.test("unitSetup: node, mode, role, version, digest and the peer's settings", () => {
   const cfg = lab("b", (d) => {
     d.peer.heartbeat_interval = "20ms";

@@ -45,6 +45,20 @@ Deno.test("unit reload: applies new services, reports the digest, keeps a log li
   assert.ok(s.events.some((e) => e.kind === "reload" && e.detail === r.message));
 });
 
+Deno.test("unit reload: mirror_payload changes live, and the log line says so", async () => {
+  const base = labEngineConfig("a");
+  let payload: "headers" | "full" = "full";
+  const u = unitWith(() => ({ engine: { ...base, mirrorPayload: payload }, configDigest: DIGEST }));
+  assert.equal(u.engine.config.mirrorPayload, undefined, "the engine's default: headers");
+  const r = await u.reload();
+  assert.equal(r.message, `reloaded, digest ${DIGEST}: mirror_payload full`);
+  assert.equal(u.engine.config.mirrorPayload, "full");
+  assert.match((await u.reload()).message, /: no change$/);
+  payload = "headers";
+  assert.match((await u.reload()).message, /: mirror_payload headers$/);
+  assert.equal(u.engine.config.mirrorPayload, "headers");
+});
+
 Deno.test("unit reload: a bad file or a change that needs a restart changes nothing", async () => {
   let next: () => { engine: EngineConfig; configDigest: string } = () => {
     throw new ConfigError("services[0].backends[1].weight", "-2 is out of range 0..256");
