@@ -56,6 +56,10 @@ const PEER_BYTE_BUDGET = 256 * 1024;
 export const PEER_RX_BUFFER = 65536;
 /** The data lane's batch buffer: the largest datagram. */
 export const PEER_BATCH_BUFFER = MAX_DATAGRAM;
+/** Lanes for `drain`, one bit each in the order of `fds`. */
+export const LANE_CONTROL = 1;
+export const LANE_DATA = 2;
+export const LANES_ALL = LANE_CONTROL | LANE_DATA;
 /** The resend ring: bounded by bytes and by age (a peer silent that long is dead). */
 export const RING_BYTES = 32 << 20;
 export const RING_AGE_MS = 2000;
@@ -194,6 +198,7 @@ export class PeerLink {
   }
 
   /** File descriptors to poll for readability. */
+  /** The control lane's fd, then the data lane's (`LANE_CONTROL`, `LANE_DATA`). */
   get fds(): number[] {
     return [this.#ctl.udp.fd, this.#data.udp.fd];
   }
@@ -386,14 +391,16 @@ export class PeerLink {
   /**
    * Reads what the peer sent, control first, then data, each up to a budget; hands every
    * record to `onRecord` (data in sequence order), then acks what wants one. Returns how many
-   * datagrams were read.
+   * datagrams were read. `lanes`: the lanes poll() found readable (the others are skipped).
    */
-  drain(onRecord: (rec: PeerRecordIn) => void, now: number): number {
+  drain(onRecord: (rec: PeerRecordIn) => void, now: number, lanes = LANES_ALL): number {
     this.#onRecord = onRecord;
     this.#now = now;
     const buf = this.#rx;
-    let n = this.#ctl.drain(buf, PEER_BUDGET, this.#dispatch);
-    n += this.#drainData(buf);
+    let n = (lanes & LANE_CONTROL) !== 0 ? this.#ctl.drain(buf, PEER_BUDGET, this.#dispatch) : 0;
+    // A lane left out was found empty by poll(): the data lane is not behind.
+    if ((lanes & LANE_DATA) !== 0) n += this.#drainData(buf);
+    else this.#lagging = false;
     if (this.#ackWanted > this.#ackSent) {
       this.#ackRec.mseq = this.#ackWanted;
       this.#ctl.queue(this.#ackRec);

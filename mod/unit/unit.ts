@@ -60,7 +60,13 @@ import { LoopStats } from "./loop_stats.ts";
 import { digestHex, digestWords } from "../config/digest.ts";
 import { ipv4ToString } from "../wire/addr.ts";
 import { HB, type HeartbeatThread, newHeartbeat, readPeer, SEQ } from "./heartbeat.ts";
-import { PEER_BATCH_BUFFER, PEER_RX_BUFFER, PeerLink, type PeerSockets } from "./peer_link.ts";
+import {
+  LANES_ALL,
+  PEER_BATCH_BUFFER,
+  PEER_RX_BUFFER,
+  PeerLink,
+  type PeerSockets,
+} from "./peer_link.ts";
 import { Arena } from "./arena.ts";
 import { type CarrierPort, Failsafe, type TrackSetup } from "./failsafe.ts";
 import { Notifier, type NotifyRunner } from "./notify.ts";
@@ -158,6 +164,8 @@ const realNow = (): number => performance.timeOrigin + performance.now();
 const YIELD_MS = 5;
 /** After the last frame, how long the loop keeps sleeping in a blocking poll(), ms. */
 const HOT_MS = 200;
+/** A ready mask with every fd set (see `Poller`): read everything. */
+const ALL_READY = -1;
 /** A GSO frame (64 KiB of IP) plus Ethernet and virtio_net_hdr. */
 const RX_BUFFER = 65536 + 64;
 const SYNC_BATCH_RECORDS = 2048;
@@ -338,7 +346,15 @@ export class Unit implements UnitControl {
   async run(signal: AbortSignal): Promise<void> {
     const trunks = this.#trunks, devices = trunks.devices;
     const fds = devices.map((p) => p.fd).filter((fd) => fd >= 0);
-    if (this.#link) fds.push(...this.#link.fds);
+    // Each port's bit in the poller's ready mask; a port with no fd (in memory) is always read.
+    const deviceBits = devices.map((p) => p.fd >= 0 ? 1 << fds.indexOf(p.fd) : ALL_READY);
+    let peerBits = 0;
+    if (this.#link) {
+      const [ctl, data] = this.#link.fds;
+      fds.push(ctl!, data!);
+      peerBits = (1 << (fds.length - 2)) | (1 << (fds.length - 1));
+    }
+    const peerShift = fds.length - 2;
     const poller = fds.length > 0 ? new Poller(fds) : null;
     const rx = this.#arena.region("tapRx");
     const plain = new Uint8Array(VNET_HDR_LEN);
@@ -357,7 +373,11 @@ export class Unit implements UnitControl {
     let lastYield = realNow(),
       lastStart = lastYield,
       slept = 0,
-      lastWork = -Infinity;
+      lastWork = -Infinity,
+      // What poll() last found readable: a turn reads only those fds, so a wake-up for one frame
+      // costs one read, not a read of every port and lane (about 1-2 µs each in a VM, and two
+      // turns of them per wake-up). Unknown (after a yield): all.
+      ready = ALL_READY;
     try {
       while (!this.#stopped) {
         this.#lastTurn = this.#now = this.#clock();
@@ -366,9 +386,11 @@ export class Unit implements UnitControl {
         lastStart = start;
         slept = 0;
         const dataBefore = this.#link?.dataRead ?? 0;
-        let work = this.#drainPeer(), frames = 0;
+        let work = this.#drainPeer((ready & peerBits) >>> peerShift), frames = 0;
         for (let d = 0; d < devices.length; d++) {
-          const port = devices[d]!;
+          const bit = deviceBits[d]!;
+          if (bit !== ALL_READY && (ready & bit) === 0) continue;
+          const port = devices[d]!, before = frames;
           // Offload ports put the virtio_net_hdr before each frame; plain ports read at 0.
           const at = port.vnet ? VNET_HDR_LEN : 0;
           this.engine.vnet = port.vnet ? rxVnet : plain;
@@ -386,11 +408,13 @@ export class Unit implements UnitControl {
             work++;
             frames++;
           }
-          // Heartbeats are read again between ports so a flood on one cannot delay them, and
+          // The peer link is read again between ports so a flood on one cannot hold it back, and
           // stamped with the time of reading: a turn slowed by kernel work in TAP writes must
-          // not make fresh heartbeats look old.
-          this.#now = this.#clock();
-          work += this.#drainPeer();
+          // not make fresh records look old. Only after frames: an idle port took no time.
+          if (frames > before) {
+            this.#now = this.#clock();
+            work += this.#drainPeer(LANES_ALL);
+          }
         }
         // How long until the next timer, in ms of the unit's clock.
         const timerIn = this.#timers(this.#clock()) - this.#clock();
@@ -400,15 +424,30 @@ export class Unit implements UnitControl {
         if (frames > 0 || (this.#link?.dataRead ?? 0) !== dataBefore) {
           lastWork = after;
         }
-        if (work === 0 && poller) {
+        let idle = work === 0;
+        if (!idle && poller) {
+          if (after - lastYield > YIELD_MS) {
+            // Busy: still let the API and signal handlers run every few ms.
+            await (yielder.y ? yielder.y.yield() : poller.wait(0));
+            lastYield = realNow();
+            ready = ALL_READY;
+            continue;
+          }
+          // One poll(0) says which fds have more; nothing: sleep now, without a turn of reads
+          // that would all find nothing.
+          ready = poller.waitSync(0);
+          if (ready !== 0) continue;
+          idle = true;
+        }
+        if (idle && poller) {
           // Busy-poll first (bounded, and never past a timer or the yield bound): a frame that
           // comes within it is read without sleeping at all.
           const spinEnd = Math.min(after + busyPollMs, deadline, lastYield + YIELD_MS);
           if (busyPollMs > 0 && spinEnd > after) {
             // Only a spin that ran is counted: with busy_poll off the counter stays at 0.
-            const hit = this.#spin(poller, spinEnd);
+            ready = this.#spin(poller, spinEnd);
             loop.busyPollMs += realNow() - after;
-            if (hit) {
+            if (ready !== 0) {
               loop.busyPollHits++;
               continue;
             }
@@ -423,14 +462,15 @@ export class Unit implements UnitControl {
             if (before - lastYield >= YIELD_MS) {
               await (yielder.y ? yielder.y.yield() : poller.wait(0));
               lastYield = realNow();
+              ready = ALL_READY;
             } else {
-              poller.waitSync(Math.min(deadline, lastYield + YIELD_MS) - before);
+              ready = poller.waitSync(Math.min(deadline, lastYield + YIELD_MS) - before);
             }
             slept = realNow() - before;
             continue;
           }
           // Idle for a while: sleep off the JS thread, the event loop free, until a frame or a timer.
-          await poller.wait(Math.max(0, deadline - before));
+          ready = await poller.wait(Math.max(0, deadline - before));
           lastYield = realNow();
           slept = lastYield - before;
         } else if (work === 0) {
@@ -438,10 +478,6 @@ export class Unit implements UnitControl {
           await new Promise((r) => setTimeout(r, Math.max(0, Math.min(50, deadline - before))));
           lastYield = realNow();
           slept = lastYield - before;
-        } else if (after - lastYield > YIELD_MS && poller) {
-          // Busy: still let the API and signal handlers run every few ms.
-          await (yielder.y ? yielder.y.yield() : poller.wait(0));
-          lastYield = realNow();
         }
       }
     } finally {
@@ -455,12 +491,13 @@ export class Unit implements UnitControl {
     this.#stopped = true;
   }
 
-  /** Polls without sleeping until an fd is ready (true) or `end` (real time) passes (false). */
-  #spin(poller: Poller, end: number): boolean {
+  /** Polls without sleeping until an fd is ready (its mask) or `end` (real time) passes (0). */
+  #spin(poller: Poller, end: number): number {
     do {
-      if (poller.waitSync(0) !== 0) return true;
+      const ready = poller.waitSync(0);
+      if (ready !== 0) return ready;
     } while (realNow() < end);
-    return false;
+    return 0;
   }
 
   /**
@@ -500,11 +537,12 @@ export class Unit implements UnitControl {
     return ok;
   }
 
-  #drainPeer(): number {
+  /** Reads the peer: the heartbeat thread's latest always, and the link's `lanes` (LANE_*). */
+  #drainPeer(lanes: number): number {
     const link = this.#link;
     if (!link) return 0;
     this.#heartbeatThread();
-    const n = link.drain(this.#onRecord, this.#now);
+    const n = link.drain(this.#onRecord, this.#now, lanes);
     if (n > 0) this.pair.heard(this.#now);
     return n;
   }
