@@ -2,7 +2,8 @@
  * The `forward` suite: traffic through ONE unit (tandem `active-forward` with only unit a up)
  * beside the Linux kernel doing the same job on the reference lab (`lab.sh` plus the pair's own
  * DNAT ruleset on `<P>-a`, no keepalived or conntrackd), then through the mirrored pair (tandem
- * `standby-forward` beside the Linux pair of `up.sh`). Measured from the client namespace:
+ * `standby-forward` beside the Linux pair of `up.sh`), and tandem's pair in `active-forward`
+ * too (its mirroring is asynchronous and carries headers only). Measured from the client namespace:
  * iperf3 TCP throughput (1 and 8 streams), 64-byte UDP packets delivered per second, and TCP echo
  * round-trip times (the lab traffic generator's p50/p99). Each figure is measured `benchRuns()`
  * times in the same lab and reported as median (min–max). In tandem's pair it also reads the
@@ -44,6 +45,7 @@ import {
 /** Prefixes of the suite's own labs. */
 const TANDEM_ONE = "bf1";
 const TANDEM_PAIR = "bf2";
+const TANDEM_AF = "bf6";
 const LINUX = "lx1";
 
 /** Seconds per iperf3 run and per UDP blast. */
@@ -73,6 +75,9 @@ export interface ForwardSide {
   pairTcp1: IperfResult[];
   pairUdp: UdpRate[];
   pairRtt: Rtt[];
+  /** The pair in `active-forward` (tandem only): TCP 1 stream and echo RTT. */
+  afTcp1: IperfResult[];
+  afRtt: Rtt[];
   /** Both units' busy-poll time during each pair RTT run, % of one core (tandem only). */
   pairBusyPoll: number[];
   /** The pair after saturation (tandem only). */
@@ -105,6 +110,8 @@ export function emptySide(): ForwardSide {
     pairTcp1: [],
     pairUdp: [],
     pairRtt: [],
+    afTcp1: [],
+    afRtt: [],
     pairBusyPoll: [],
     errors: [],
   };
@@ -211,6 +218,27 @@ async function measurePair(
   }
 }
 
+/** The `active-forward` pair's figures `runs` times. */
+async function measureActiveForward(prefix: string, side: ForwardSide, runs: number) {
+  for (let r = 0; r < runs; r++) {
+    add(side.afRtt, await attempt(side, "active-forward echo RTT", () => echoRtt(prefix)));
+    add(
+      side.afTcp1,
+      await attempt(side, "active-forward iperf3", () => iperf(prefix, 1, IPERF_SECONDS)),
+    );
+  }
+}
+
+/** Brings up a tandem pair in `mode` and waits until a is active and b standby. */
+async function pairUp(prefix: string, mode: "standby-forward" | "active-forward") {
+  await labUp({ prefix, mode, noServers: true });
+  await waitFor("a settled pair", async () => {
+    const [a, b] = [await status(prefix, "a"), await status(prefix, "b")];
+    return a.state === "active" && b.state === "standby" ? true : undefined;
+  }, 20_000);
+  await startServers(prefix);
+}
+
 /** Saturates the pair with one TCP stream, then reads the units' longest recent loop pause. */
 async function saturate(prefix: string, side: ForwardSide): Promise<void> {
   const seconds = saturateSeconds();
@@ -238,18 +266,21 @@ export async function forwardTandem(runs = benchRuns()): Promise<ForwardSide> {
     await labDown(TANDEM_ONE);
   }
   try {
-    await labUp({ prefix: TANDEM_PAIR, mode: "standby-forward", noServers: true });
-    await waitFor("a settled pair", async () => {
-      const [a, b] = [await status(TANDEM_PAIR, "a"), await status(TANDEM_PAIR, "b")];
-      return a.state === "active" && b.state === "standby" ? true : undefined;
-    }, 20_000);
-    await startServers(TANDEM_PAIR);
+    await pairUp(TANDEM_PAIR, "standby-forward");
     await measurePair(TANDEM_PAIR, side, runs, true);
     await saturate(TANDEM_PAIR, side);
   } catch (e) {
     side.errors.push(`pair lab: ${(e as Error).message.split("\n")[0]}`);
   } finally {
     await labDown(TANDEM_PAIR);
+  }
+  try {
+    await pairUp(TANDEM_AF, "active-forward");
+    await measureActiveForward(TANDEM_AF, side, runs);
+  } catch (e) {
+    side.errors.push(`active-forward pair lab: ${(e as Error).message.split("\n")[0]}`);
+  } finally {
+    await labDown(TANDEM_AF);
   }
   return side;
 }
@@ -333,6 +364,8 @@ export function forwardResult(
   const ratio8 = ratioOfMedians(t.tcp8, l.tcp8);
   const mirrorAddedT = diff(median(p50s(t.pairRtt)), median(p50s(t.rtt)));
   const mirrorAddedL = diff(median(p50s(l.pairRtt)), median(p50s(l.rtt)));
+  const afRatio = ratioOfMedians(t.afTcp1, l.pairTcp1);
+  const afAdded = diff(median(p50s(t.afRtt)), median(p50s(t.rtt)));
   const pause = longestPause(t.saturation);
   const rows: Row[] = [
     {
@@ -433,6 +466,30 @@ export function forwardResult(
       target: "≤ 100 µs",
     },
     {
+      metric: "active-forward pair: TCP 1 stream, Gbit/s",
+      tandem: gbps(t.afTcp1),
+      linux: gbps(l.pairTcp1),
+      target: "≥ 50% of Linux pair",
+    },
+    {
+      metric: "active-forward pair: tandem / Linux throughput, %",
+      tandem: ratioCell(t.afTcp1, l.pairTcp1),
+      linux: hundred(l.pairTcp1),
+      target: "≥ 50",
+    },
+    {
+      metric: "active-forward pair: TCP echo RTT p50, µs",
+      tandem: medianRange(p50s(t.afRtt)),
+      linux: medianRange(p50s(l.pairRtt)),
+      target: "",
+    },
+    {
+      metric: "active-forward: RTT p50 added by mirroring (pair − one unit), µs",
+      tandem: us(afAdded),
+      linux: us(mirrorAddedL),
+      target: "≤ 100 µs",
+    },
+    {
       metric: "pair: longest loop pause under saturation, ms",
       tandem: pause ? `${num(pause.us / 1000, 1)} (unit ${pause.unit})` : NA,
       // The kernel forwards in softirq: it has no event loop to pause.
@@ -473,6 +530,14 @@ export function forwardResult(
         : `Mirrored pair: ${num(ratio, 0)}% of the Linux pair, short of 50%: each frame also ` +
           "crosses the peer link in an authenticated UDP datagram, and conntrackd mirrors only " +
           "connection state, not packets.",
+    );
+  }
+  if (afRatio !== undefined && afAdded !== undefined) {
+    notes.push(
+      `The active-forward pair carries ${num(afRatio, 0)}% of the Linux pair's throughput and ` +
+        `adds ${us(afAdded)} µs to one unit's p50 RTT: the active forwards at once and mirrors ` +
+        "headers only, asynchronously (the standby never emits those frames). Its Linux column " +
+        "is the same Linux pair as above.",
     );
   }
   const pairPps = median(t.pairUdp.map((u) => u.pps));

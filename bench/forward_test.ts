@@ -28,6 +28,8 @@ const TANDEM: ForwardSide = {
   // Median loss 1.5%: the sender-bound note; the first run's 5% alone would say otherwise.
   pairUdp: [udp(70_000, 0.05), udp(90_000, 0.015), udp(80_000, 0.01)],
   pairRtt: [rtt(600, 7000), rtt(540, 5000), rtt(550, 6000)],
+  afTcp1: [tcp(9, 1), tcp(5, 2), tcp(7, 3)],
+  afRtt: [rtt(560), rtt(520), rtt(530)],
   pairBusyPoll: [30, 12.5, 20.04],
   saturation: { gbps: 2.5, seconds: 60, pauseUs: { a: 1800, b: 4200 } },
   errors: [],
@@ -100,6 +102,14 @@ Deno.test("forwardResult: derived rows use each side's medians; ratios give per-
   );
   assert.ok(r.notes.some((n) => /8 streams: tandem carries 80% .* meeting the 80% target/.test(n)));
   assert.ok(r.notes.some((n) => /25% of the Linux pair, short of 50%/.test(n)));
+  // active-forward: medians 7 / 12 (runs 9/10, 5/15, 7/12); 530 − 500 added over one unit.
+  assert.equal(row(r, "active-forward pair: tandem / Linux throughput, %").tandem, "58 (33–90)");
+  assert.equal(row(r, "active-forward pair: TCP echo RTT p50, µs").tandem, "530 (520–560)");
+  assert.equal(
+    row(r, "active-forward: RTT p50 added by mirroring (pair − one unit), µs").tandem,
+    "30",
+  );
+  assert.ok(r.notes.some((n) => /active-forward pair carries 58% .* adds 30 µs/.test(n)));
   assert.ok(r.notes.some((n) => /Mirroring adds 50 µs to the p50 RTT, within 100 µs/.test(n)));
   // 1.5% median loss: the sender, not the pair, was the limit.
   assert.ok(r.notes.some((n) => /below 300k; the sender itself only offered 80 808\/s/.test(n)));

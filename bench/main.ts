@@ -38,7 +38,7 @@ const RUNNERS: Record<SuiteName, () => SuiteResult | Promise<SuiteResult>> = {
 };
 
 /** Every lab prefix a suite may build: torn down again on Ctrl-C. */
-const TANDEM_PREFIXES = ["bf1", "bf2", "bf3", "bf4", "bf5", SYNFLOOD_TANDEM_PREFIX];
+const TANDEM_PREFIXES = ["bf1", "bf2", "bf3", "bf4", "bf5", "bf6", SYNFLOOD_TANDEM_PREFIX];
 const LINUX_PREFIXES = ["lx1", "lx2", SYNFLOOD_LINUX_PREFIX];
 
 export const USAGE = `usage: deno task bench [${SUITES.join("|")}]... [--write] [--file PATH]
