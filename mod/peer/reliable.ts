@@ -138,7 +138,10 @@ export const IN_ORDER_HELD = 1;
 export const IN_ORDER_OLD = 2;
 
 export interface InOrderOptions {
-  /** NACK a gap again when it has not filled this long after the last NACK. */
+  /**
+   * NACK a gap again when it has not filled this long after the first NACK; each further retry
+   * waits twice as long as the one before (up to 16×).
+   */
   nackRetryMs: number;
   /**
    * A gap known only from the sender's heartbeat (no later batch arrived) is asked for after
@@ -180,6 +183,8 @@ export class InOrder {
   /** The `#next` that `#gapSince` is about: once `#next` moves, the gap ahead is a new one. */
   #gapAt = 0;
   #nackedAt = -Infinity;
+  /** NACKs sent for the current gap. */
+  #asks = 0;
   /** The highest sequence a NACK has asked for in this epoch. */
   #askedTo = 0;
   /** Datagrams given up on (never recovered). */
@@ -269,6 +274,17 @@ export class InOrder {
     this.#gapSince = now;
     this.#gapAt = this.#next;
     this.#nackedAt = nackedAt;
+    this.#asks = 0;
+  }
+
+  /**
+   * How long after the last NACK the current gap is asked for again. A receiver that falls
+   * behind (a flood of small frames) finds the resend queued behind its own backlog: asking
+   * every 5 ms then had the sender resend the same batches again and again into that backlog
+   * (30 000 duplicate batches in 5 s of 64-byte UDP through the pair), which only deepened it.
+   */
+  #retryMs(): number {
+    return this.#o.nackRetryMs * (1 << Math.min(Math.max(this.#asks - 1, 0), 4));
   }
 
   /**
@@ -294,11 +310,13 @@ export class InOrder {
       this.#gapSince = -Infinity;
       return undefined;
     }
-    if (now - this.#nackedAt < this.#o.nackRetryMs) return undefined;
+    if (now - this.#nackedAt < this.#retryMs()) return undefined;
     // Still reading a backlog and nothing past the gap has arrived: what is missing is most
-    // likely in that backlog. Ask once the reader has caught up.
-    if (lagging && this.#held.size === 0) return undefined;
+    // likely in that backlog. Ask once the reader has caught up. Past the gap, ask once; a
+    // resend is then most likely in that backlog too: ask again once caught up.
+    if (lagging && (this.#held.size === 0 || this.#asks > 0)) return undefined;
     this.#nackedAt = now;
+    this.#asks++;
     if (missingTo > this.#askedTo) this.#askedTo = missingTo;
     this.nacks++;
     return { from: this.#next, to: missingTo };
@@ -308,7 +326,7 @@ export class InOrder {
   nextDeadline(now: number): number {
     if (this.#next === 0 || this.#top < this.#next) return Infinity;
     if (this.#gapSince === -Infinity || this.#freshGap()) return now;
-    const retry = this.#nackedAt + this.#o.nackRetryMs;
+    const retry = this.#nackedAt + this.#retryMs();
     return Math.max(now, Math.min(retry, this.#gapSince + this.#o.giveUpMs + 1));
   }
 }

@@ -93,8 +93,11 @@ Deno.test("InOrder delivers in order, holds past a gap, NACKs it, and delivers o
   assert.equal(o.offer(6, 5), IN_ORDER_OLD, "already held");
   assert.equal(o.offer(4, 6), IN_ORDER_HELD);
   o.hold(4, dg(4));
-  assert.deepEqual(o.tick(10), { from: 3, to: 3 });
-  assert.equal(o.offer(3, 11), IN_ORDER_DELIVER);
+  assert.equal(o.tick(10), undefined, "the second retry waits twice as long");
+  assert.deepEqual(o.tick(13), { from: 3, to: 3 });
+  assert.equal(o.tick(20), undefined, "and the third four times");
+  assert.deepEqual(o.tick(29), { from: 3, to: 3 });
+  assert.equal(o.offer(3, 30), IN_ORDER_DELIVER);
   assert.deepEqual([o.takeHeld(), o.takeHeld(), o.takeHeld(), o.takeHeld()], [
     dg(4),
     dg(5),
@@ -209,6 +212,29 @@ Deno.test("InOrder: a tail gap waits its grace, and longer while the reader lags
   p.offer(3, 0);
   p.hold(3, new Uint8Array(1));
   assert.deepEqual(p.tick(0, true), { from: 2, to: 2 });
+  // But asked again only once the reader caught up: the resend is most likely in its backlog.
+  assert.equal(p.tick(4, true), undefined, "no retry while lagging");
+  assert.equal(p.tick(50, true), undefined);
+  assert.deepEqual(p.tick(51), { from: 2, to: 2 }, "caught up: asked again");
+  assert.equal(p.nextDeadline(52), 59, "next retry 8 ms after the second ask");
+});
+
+Deno.test("InOrder: retries back off to 16× the interval; a new gap starts over", () => {
+  const o = new InOrder({ nackRetryMs: 1, tailGraceMs: 1, giveUpMs: 1000, maxHeld: 10 });
+  o.offer(1, 0);
+  o.offer(3, 0);
+  o.hold(3, new Uint8Array(1));
+  const asked: number[] = [];
+  for (let t = 0; t <= 100; t++) if (o.tick(t)) asked.push(t);
+  // Waits of 1, 2, 4, 8, 16, then 16 again.
+  assert.deepEqual(asked, [0, 1, 3, 7, 15, 31, 47, 63, 79, 95]);
+  assert.equal(o.offer(2, 100), IN_ORDER_DELIVER);
+  assert.deepEqual([o.takeHeld(), o.takeHeld()], [new Uint8Array(1), undefined]);
+  o.offer(6, 101);
+  o.hold(6, new Uint8Array(1));
+  assert.deepEqual(o.tick(101), { from: 4, to: 5 }, "a new gap: asked at once");
+  assert.equal(o.tick(101.5), undefined);
+  assert.deepEqual(o.tick(102), { from: 4, to: 5 }, "and retried after 1 ms again");
 });
 
 Deno.test("InOrder: nothing to ask for before the first batch of an epoch", () => {
