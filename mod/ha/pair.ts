@@ -237,6 +237,14 @@ export class Pair {
     return this.state === "joining" && !this.#starting;
   }
 
+  /**
+   * The epoch of the peer boot this unit is paired with, for its heartbeats (0: none). A peer
+   * that restarted reads there whether we are paired with it or with its previous boot.
+   */
+  get pairedEpoch(): number {
+    return this.state === "active" || this.state === "standby" ? Math.max(0, this.#pairedEpoch) : 0;
+  }
+
   /** True while this unit may send its table to a joiner (it holds the state). */
   get mayServeSync(): boolean {
     return this.synced && this.state !== "joining";
@@ -358,6 +366,13 @@ export class Pair {
       this.#starting = false;
       if (hb.state === "solo") {
         this.#join(out, "peer is solo: joining as standby");
+      } else if (
+        (hb.state === "active" || hb.state === "standby") && hb.pairedEpoch !== undefined &&
+        hb.pairedEpoch !== this.epoch
+      ) {
+        // The peer is still paired with our previous boot (we restarted within its dead time)
+        // and holds the table we lost: join and get it. It goes solo on hearing us join.
+        this.#join(out, `peer is ${hb.state} with our previous boot: joining`);
       } else if (hb.state === "active" || hb.state === "standby") {
         // The peer already paired up with a fresh us (it heard us first): take the other role.
         this.synced = true;
@@ -456,6 +471,8 @@ export class Pair {
     const out: Action[] = [];
     if (this.state !== "joining") return out;
     this.synced = true;
+    // Paired with whoever served the sync: our heartbeats say so from now on.
+    if (this.peerHb) this.#pairedEpoch = this.peerHb.epoch;
     this.#to("standby", "standby", out, "bulk sync complete");
     return out;
   }

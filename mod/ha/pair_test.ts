@@ -26,6 +26,7 @@ function hbOf(p: Pair, over: Partial<PeerHeartbeat> = {}): PeerHeartbeat {
     syncComplete: p.synced,
     priority: p.priority,
     epoch: p.epoch,
+    pairedEpoch: p.pairedEpoch,
     ...over,
   };
 }
@@ -178,17 +179,47 @@ Deno.test("the lower-priority unit hearing a booting peer takes standby, the oth
   assert.equal(p.state, "standby", "the younger boot yields");
 });
 
-Deno.test("a peer heard while it is already paired makes a booting unit take the other role", () => {
+Deno.test("a booting unit takes the other role from a peer already paired with this boot", () => {
+  // Both boot at once; b hears a first and pairs up ("fresh pair") before a hears b.
+  const a = unit("standby-forward", "standby", 5, 0);
+  const b = unit("standby-forward", "active", 6, 0);
+  b.onHeartbeat(10, hbOf(a));
+  assert.equal(b.state, "active");
+  assert.equal(b.pairedEpoch, 5, "b's heartbeats say it is paired with a's boot");
+  a.onHeartbeat(11, hbOf(b));
+  assert.equal(a.state, "standby", "the peer is active with us: take standby");
+  assert.equal(a.synced, true);
+  assert.equal(a.pairedEpoch, 6);
+});
+
+Deno.test("a unit restarted within its peer's dead time joins and syncs, whatever the peer says", () => {
   const [a, b] = paired("standby-forward");
-  // b restarts as a new process; a has not noticed yet (still heartbeats as active).
+  assert.equal(a.pairedEpoch, 2);
+  assert.equal(b.pairedEpoch, 1);
+  // b restarts as a new process; a has not noticed yet (still heartbeats as active, paired
+  // with b's previous boot). Taking standby from that would leave b2 "synced" with an empty
+  // table: the next failure of a would lose every connection.
   const b2 = unit("standby-forward", "active", 3, 105);
-  assert.equal(b2.priority, 200);
-  b2.onHeartbeat(110, hbOf(a));
-  assert.equal(b2.state, "standby", "the peer is active: take standby, whatever the priority");
-  assert.equal(b2.synced, true);
-  const a2 = unit("standby-forward", "active", 4, 105);
-  a2.onHeartbeat(110, hbOf(b));
-  assert.equal(a2.state, "active", "the peer is standby: take active");
+  const acts = b2.onHeartbeat(110, hbOf(a));
+  assert.equal(b2.state, "joining", "the peer is active with our previous boot: join");
+  assert.equal(b2.synced, false);
+  assert.equal(count(acts, "join"), 1, "it asks for the table");
+  // a hears b2 joining with a new epoch: it goes solo and serves the sync.
+  a.onHeartbeat(111, hbOf(b2));
+  assert.equal(a.state, "solo");
+  assert.equal(a.mayServeSync, true);
+  b2.syncComplete(120);
+  assert.equal(b2.state, "standby");
+  assert.equal(b2.pairedEpoch, 1, "paired with whoever served the sync");
+  exchange(a, b2, 130, 200);
+  assert.equal(a.state, "active");
+  assert.equal(a.pairedEpoch, 3);
+  // The same with the roles the other way round: a peer in standby is not ours to lead.
+  const [c, d] = paired("standby-forward");
+  const c2 = unit("standby-forward", "active", 4, 105);
+  c2.onHeartbeat(110, hbOf(d));
+  assert.equal(c2.state, "joining", "not active with an empty table");
+  assert.equal(c.state, "active");
 });
 
 Deno.test("priorities come from the configured role", () => {
@@ -723,7 +754,7 @@ Deno.test("a paired unit that hears its peer solo rejoins, except just after pai
   assert.deepEqual(b.onHeartbeat(1600, soloHb), [], "2 dead times is still just after");
   assert.equal(b.state, "standby");
   const acts = b.onHeartbeat(1600.5, soloHb);
-  assert.deepEqual(kinds(acts), ["roles", "join"]);
+  assert.equal(count(acts, "join"), 1, "it asks for the table");
   assert.deepEqual(events(acts), [
     "role: standby/standby -> joining/standby: peer is solo: rejoining",
   ]);

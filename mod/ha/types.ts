@@ -33,6 +33,11 @@ export interface PeerHeartbeat {
   healthy?: boolean;
   /** The peer is in unit maintenance (heartbeat flag `HB_MAINTENANCE`). Absent: not. */
   maintenance?: boolean;
+  /**
+   * The epoch of the boot of ours that the peer is paired with (0: none). Absent: unknown, as
+   * from a test's hand-made heartbeat.
+   */
+  pairedEpoch?: number;
 }
 
 /**

@@ -107,6 +107,11 @@ export const HEARTBEAT = new Layout(
     ["dataAck", "u32"],
     /** The sender's latest data-lane batch: a lost tail of ours shows up as a gap. */
     ["dataTop", "u32"],
+    /**
+     * The `epoch` of the peer boot the sender is paired with (0 when not paired): a unit that
+     * restarted within its peer's dead time must not take a role its previous boot held.
+     */
+    ["pairedEpoch", "f64"],
   ] as const,
 );
 
@@ -402,6 +407,7 @@ export function newHeartbeat(): HeartbeatRecord {
     epoch: 0,
     dataAck: 0,
     dataTop: 0,
+    pairedEpoch: 0,
   };
 }
 

@@ -121,8 +121,9 @@ Deno.test("records: body layouts have the documented offsets and sizes (wire con
     epoch: 44,
     dataAck: 52,
     dataTop: 56,
+    pairedEpoch: 60,
   });
-  assert.equal(HEARTBEAT.size, 60);
+  assert.equal(HEARTBEAT.size, 68);
   assert.deepEqual({ ...MIRROR.at }, {
     mseq: 0,
     time: 4,
@@ -176,7 +177,7 @@ Deno.test("records: every type encodes to its golden bytes", () => {
 });
 
 Deno.test("records: sizes without encoding", () => {
-  assert.equal(bodySize(heartbeat()), 60);
+  assert.equal(bodySize(heartbeat()), 68);
   // SAMPLE is IPv6: 66 + 48 bytes of high words.
   assert.equal(bodySize(mirror(0)), 114);
   assert.equal(bodySize(mirror(100)), 214, "only frame[frameOff, frameEnd) counts");
@@ -243,7 +244,7 @@ Deno.test("records: a body over 65535 bytes is a RangeError and writes nothing",
 });
 
 Deno.test("records: minBodySize per type, 0 for unknown types", () => {
-  assert.deepEqual(TYPES.map(minBodySize), [60, 66, 4, 37, 151, 5]);
+  assert.deepEqual(TYPES.map(minBodySize), [68, 66, 4, 37, 151, 5]);
   for (const t of [0, 7, 8, 99, 255, -1]) assert.equal(minBodySize(t), 0, String(t));
 });
 
@@ -291,7 +292,7 @@ Deno.test("records: decoded byte parts are offsets into the buffer", () => {
 
 Deno.test("records: slots are reused; each decode overwrites every field", () => {
   const slots = new RecordSlots();
-  const buf = new Uint8Array(64);
+  const buf = new Uint8Array(80);
   const b = wireBuf(buf);
   encodeRecord(b, 0, { type: "ack", mseq: 5 });
   const first = decodeRecord(REC_ACK, b, 3, 4, slots);
@@ -302,11 +303,11 @@ Deno.test("records: slots are reused; each decode overwrites every field", () =>
   // A heartbeat decoded over another leaves nothing of the first behind.
   const h = heartbeat();
   encodeRecord(b, 0, h);
-  decodeRecord(REC_HEARTBEAT, b, 3, 60, slots);
+  decodeRecord(REC_HEARTBEAT, b, 3, 68, slots);
   const zero = { ...h };
   for (const k of Object.keys(zero) as (keyof typeof zero)[]) if (k !== "type") zero[k] = 0;
   encodeRecord(b, 0, zero);
-  assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 60, slots), zero);
+  assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 68, slots), zero);
 });
 
 Deno.test("records: a body shorter than its type needs, or an unknown type, is undefined", () => {
@@ -341,7 +342,7 @@ Deno.test("records: a longer body is accepted, variable parts run to its end", (
   encodeRecord(b, 0, expire());
   assert.deepEqual(decodeRecord(REC_EXPIRE, b, 3, 40, slots), expire(), "37 + 3 bytes of tail");
   encodeRecord(b, 0, heartbeat());
-  assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 60, slots), heartbeat());
+  assert.deepEqual(decodeRecord(REC_HEARTBEAT, b, 3, 68, slots), heartbeat());
   // MIRROR and CONTROL end in variable data: exactly the minimum (for SAMPLE, an IPv6 flow,
   // 66 + 48) means none.
   encodeRecord(b, 0, mirror(0));

@@ -38,7 +38,9 @@ export const HB = {
   /** The config digest's halves: a reload changes it while the thread runs. */
   configHi: 13,
   configLo: 14,
-  size: 15,
+  /** The epoch of the peer boot we are paired with (0: none). */
+  pairedEpoch: 15,
+  size: 16,
 } as const;
 
 /** Slots of the shared Float64Array the worker writes (the peer's latest heartbeat). */
@@ -59,7 +61,8 @@ export const PEER = {
   epoch: 13,
   dataAck: 14,
   dataTop: 15,
-  size: 16,
+  pairedEpoch: 16,
+  size: 17,
 } as const;
 
 /**
@@ -119,6 +122,7 @@ export function heartbeatFrom(
   hb.echoHeldMs = echoSentAt > 0 ? Math.max(0, now - s[HB.echoHeardAt]!) : 0;
   hb.dataAck = s[HB.dataAck]!;
   hb.dataTop = s[HB.dataTop]!;
+  hb.pairedEpoch = s[HB.pairedEpoch]!;
   return hb;
 }
 
@@ -146,6 +150,7 @@ export function publishPeer(
   peer[PEER.epoch] = hb.epoch;
   peer[PEER.dataAck] = hb.dataAck;
   peer[PEER.dataTop] = hb.dataTop;
+  peer[PEER.pairedEpoch] = hb.pairedEpoch;
   Atomics.add(seq, SEQ.peer, 1); // even: done
 }
 
@@ -179,6 +184,7 @@ export function readPeer(
     hb.epoch = peer[PEER.epoch]!;
     hb.dataAck = peer[PEER.dataAck]!;
     hb.dataTop = peer[PEER.dataTop]!;
+    hb.pairedEpoch = peer[PEER.pairedEpoch]!;
     if (Atomics.load(seq, SEQ.peer) === before) return { seq: before, heardAt };
   }
   return undefined;

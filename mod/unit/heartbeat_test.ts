@@ -34,6 +34,7 @@ function filled(): Float64Array {
   s[HB.echoHeardAt] = 4990.25;
   s[HB.dataAck] = 31;
   s[HB.dataTop] = 57;
+  s[HB.pairedEpoch] = 666.25;
   [s[HB.configHi], s[HB.configLo]] = digestWords(DIGEST);
   return s;
 }
@@ -68,6 +69,7 @@ Deno.test("heartbeatFrom: every field from its slot, the epoch and the config di
       epoch: 777.5,
       dataAck: 31,
       dataTop: 57,
+      pairedEpoch: 666.25,
     } satisfies HeartbeatRecord,
   );
 });

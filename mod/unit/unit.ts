@@ -635,6 +635,7 @@ export class Unit implements UnitControl {
         maintenance: (hb.flags & HB_MAINTENANCE) !== 0,
         priority: hb.priority,
         epoch: hb.epoch,
+        pairedEpoch: hb.pairedEpoch,
       }),
       now,
     );
@@ -927,6 +928,7 @@ export class Unit implements UnitControl {
     s[HB.dataTop] = hb.dataTop;
     s[HB.configHi] = hb.configDigestHi;
     s[HB.configLo] = hb.configDigestLo;
+    s[HB.pairedEpoch] = hb.pairedEpoch;
     s[HB.lastTurn] = now;
   }
 
@@ -950,6 +952,7 @@ export class Unit implements UnitControl {
     hb.echoHeldMs = this.#lastPeerSentAt > 0 ? now - this.#lastPeerHeardAt : 0;
     hb.dataAck = this.#link?.dataAck ?? 0;
     hb.dataTop = this.#link?.dataTop ?? 0;
+    hb.pairedEpoch = p.pairedEpoch;
     return hb;
   }
 
