@@ -21,7 +21,7 @@ import {
   PROTO_TCP,
   PROTO_UDP,
   readU16,
-  TCP_HEADER_LEN,
+  TcpSegment,
   UDP_HEADER_LEN,
 } from "../wire/mod.ts";
 import { copyMac } from "../wire/ethernet.ts";
@@ -149,6 +149,7 @@ export function send(
 
 const cut4 = new Ipv4Packet();
 const cut6 = new Ipv6Packet();
+const cutTcp = new TcpSegment();
 
 /**
  * Where a header-only copy of the frame `buf[off, end)` ends: after its TCP header (data offset
@@ -172,10 +173,8 @@ export function headersEnd(buf: Uint8Array, off: number, end: number): number {
   } else return end;
   let cut: number;
   if (proto === PROTO_TCP) {
-    if (end - l4 < TCP_HEADER_LEN) return end;
-    const hl = (buf[l4 + 12]! >>> 4) * 4;
-    if (hl < TCP_HEADER_LEN) return end;
-    cut = l4 + hl;
+    if (!cutTcp.check(buf, l4, end)) return end;
+    cut = l4 + cutTcp.headerLen;
   } else if (proto === PROTO_UDP) cut = l4 + UDP_HEADER_LEN;
   else return end;
   return cut < end ? cut : end;
