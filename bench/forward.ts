@@ -8,11 +8,13 @@
  * round-trip times (the lab traffic generator's p50/p99). Each figure is measured `benchRuns()`
  * times in the same lab and reported as median (min–max). In tandem's pair it also reads the
  * units' busy-poll time around each RTT run and, after a minute of one saturating TCP stream,
- * their longest loop pause.
+ * their longest loop pause. Around the 8-stream, 64-byte UDP and pair TCP runs it reads how busy
+ * each unit's loop thread was (and how much of that in the kernel) and how idle the machine was
+ * (`cpu.ts`): whether a figure is a saturated unit or a waiting one.
  * @module
  */
 
-import { labDown, labUp } from "../mod/lab/topology.ts";
+import { labDown, labUp, readPid } from "../mod/lab/topology.ts";
 import { nsCurl, startTraffic } from "../mod/lab/harness.ts";
 import type { StatusSnapshot } from "../mod/api/snapshot.ts";
 import {
@@ -30,6 +32,7 @@ import {
   udpRate,
   waitFor,
 } from "./labs.ts";
+import { type CpuSample, sampleCpu } from "./cpu.ts";
 import {
   benchRuns,
   int,
@@ -80,6 +83,10 @@ export interface ForwardSide {
   afRtt: Rtt[];
   /** Both units' busy-poll time during each pair RTT run, % of one core (tandem only). */
   pairBusyPoll: number[];
+  /** CPU around each run of: one unit, 8 streams; one unit, 64-byte UDP; the pair, 1 stream. */
+  tcp8Cpu: CpuSample[];
+  udpCpu: CpuSample[];
+  pairTcp1Cpu: CpuSample[];
   /** The pair after saturation (tandem only). */
   saturation?: Saturation;
   errors: string[];
@@ -113,6 +120,9 @@ export function emptySide(): ForwardSide {
     afTcp1: [],
     afRtt: [],
     pairBusyPoll: [],
+    tcp8Cpu: [],
+    udpCpu: [],
+    pairTcp1Cpu: [],
     errors: [],
   };
 }
@@ -187,13 +197,60 @@ export function busyPollPercent(
   return (100 * (a1 - a0 + (b1 - b0))) / wallUs;
 }
 
-/** Measures one side's single-router figures `runs` times on a lab that is up and serving. */
-async function measureOne(prefix: string, side: ForwardSide, runs: number): Promise<void> {
+/**
+ * Runs `fn` with the CPU read around it (`units`: the lab's unit processes to read, none for
+ * Linux), adding the sample to `cpu` when `fn` succeeded.
+ */
+async function withCpu<T>(
+  side: ForwardSide,
+  what: string,
+  prefix: string,
+  units: readonly ("a" | "b")[],
+  cpu: CpuSample[],
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  const pids: Record<string, number | undefined> = {};
+  for (const u of units) pids[u] = await readPid(prefix, u);
+  const r = await attempt(side, what, () => sampleCpu(pids, fn));
+  if (r) cpu.push(r.cpu);
+  return r?.value;
+}
+
+/**
+ * Measures one side's single-router figures `runs` times on a lab that is up and serving;
+ * `units`: the lab's unit processes, whose loop threads are read.
+ */
+async function measureOne(
+  prefix: string,
+  side: ForwardSide,
+  runs: number,
+  units: readonly ("a" | "b")[],
+): Promise<void> {
   for (let r = 0; r < runs; r++) {
     add(side.rtt, await attempt(side, "echo RTT", () => echoRtt(prefix)));
     add(side.tcp1, await attempt(side, "iperf3 1 stream", () => iperf(prefix, 1, IPERF_SECONDS)));
-    add(side.tcp8, await attempt(side, "iperf3 8 streams", () => iperf(prefix, 8, IPERF_SECONDS)));
-    add(side.udp, await attempt(side, "UDP 64 B", () => udpRate(prefix, UDP_SECONDS)));
+    add(
+      side.tcp8,
+      await withCpu(
+        side,
+        "iperf3 8 streams",
+        prefix,
+        units,
+        side.tcp8Cpu,
+        () => iperf(prefix, 8, IPERF_SECONDS),
+      ),
+    );
+    add(
+      side.udp,
+      await withCpu(
+        side,
+        "UDP 64 B",
+        prefix,
+        units,
+        side.udpCpu,
+        () => udpRate(prefix, UDP_SECONDS),
+      ),
+    );
   }
 }
 
@@ -213,7 +270,17 @@ async function measurePair(
     const after = units ? await busy() : undefined;
     add(side.pairRtt, rtt);
     if (rtt) add(side.pairBusyPoll, busyPollPercent(before, after, wallUs));
-    add(side.pairTcp1, await attempt(side, "pair iperf3", () => iperf(prefix, 1, IPERF_SECONDS)));
+    add(
+      side.pairTcp1,
+      await withCpu(
+        side,
+        "pair iperf3",
+        prefix,
+        units ? ["a", "b"] : [],
+        side.pairTcp1Cpu,
+        () => iperf(prefix, 1, IPERF_SECONDS),
+      ),
+    );
     add(side.pairUdp, await attempt(side, "pair UDP 64 B", () => udpRate(prefix, UDP_SECONDS)));
   }
 }
@@ -259,7 +326,7 @@ export async function forwardTandem(runs = benchRuns()): Promise<ForwardSide> {
       return (await status(TANDEM_ONE, "a")).receiver ? true : undefined;
     }, 15_000);
     await startServers(TANDEM_ONE);
-    await measureOne(TANDEM_ONE, side, runs);
+    await measureOne(TANDEM_ONE, side, runs, ["a"]);
   } catch (e) {
     side.errors.push(`single unit lab: ${(e as Error).message.split("\n")[0]}`);
   } finally {
@@ -294,7 +361,7 @@ export async function forwardLinux(runs = benchRuns()): Promise<ForwardSide> {
     await linuxLabUp(LINUX);
     await linuxRouterUp(LINUX);
     await startServers(LINUX);
-    await measureOne(LINUX, side, runs);
+    await measureOne(LINUX, side, runs, []);
     await linuxRouterDown(LINUX);
     await linuxPairUp(LINUX, 0.1);
     await measurePair(LINUX, side, runs, false);
@@ -318,6 +385,21 @@ const offered = (us: UdpRate[]): string => medianRange(us.map(offeredOf), int);
 const p50s = (rs: Rtt[]): number[] => rs.map((r) => r.p50);
 const p99s = (rs: Rtt[]): number[] => rs.map((r) => r.p99);
 const us = (x: number | undefined): string => num(x, 0);
+
+/**
+ * "busy (kernel% in the kernel)" of unit `u`'s loop thread: medians over the samples, busy in %
+ * of one core.
+ */
+function threadCell(cpu: CpuSample[], u: "a" | "b"): string {
+  const uses = cpu.map((c) => c.threads[u]).filter((x) => x !== undefined);
+  const busy = median(uses.map((x) => x.busy)), kernel = median(uses.map((x) => x.kernel));
+  return busy === undefined || kernel === undefined
+    ? NA
+    : `${num(busy, 0)} (${num(kernel, 0)}% in the kernel)`;
+}
+/** The machine's idle CPU, median (min–max) % over the samples. */
+const idleCell = (cpu: CpuSample[]): string =>
+  medianRange(cpu.map((c) => c.idle).filter((x) => x !== undefined), 0);
 
 /** tandem / Linux in % from the medians of each side's Gbit/s; undefined when a side has none. */
 function ratioOfMedians(t: IperfResult[], l: IperfResult[]): number | undefined {
@@ -400,6 +482,30 @@ export function forwardResult(
     },
     { metric: "one unit: UDP 64 B loss, %", tandem: loss(t.udp), linux: loss(l.udp), target: "" },
     {
+      metric: "one unit, TCP 8 streams: the unit's loop thread, % of a core",
+      tandem: threadCell(t.tcp8Cpu, "a"),
+      linux: NA,
+      target: "",
+    },
+    {
+      metric: "one unit, TCP 8 streams: machine idle, %",
+      tandem: idleCell(t.tcp8Cpu),
+      linux: idleCell(l.tcp8Cpu),
+      target: "",
+    },
+    {
+      metric: "one unit, UDP 64 B: the unit's loop thread, % of a core",
+      tandem: threadCell(t.udpCpu, "a"),
+      linux: NA,
+      target: "",
+    },
+    {
+      metric: "one unit, UDP 64 B: machine idle, %",
+      tandem: idleCell(t.udpCpu),
+      linux: idleCell(l.udpCpu),
+      target: "",
+    },
+    {
       metric: "one unit: TCP echo RTT p50, µs",
       tandem: medianRange(p50s(t.rtt)),
       linux: medianRange(p50s(l.rtt)),
@@ -428,6 +534,24 @@ export function forwardResult(
       tandem: ratioCell(t.pairTcp1, l.pairTcp1),
       linux: hundred(l.pairTcp1),
       target: "≥ 50",
+    },
+    {
+      metric: "pair, TCP 1 stream: unit a's loop thread, % of a core",
+      tandem: threadCell(t.pairTcp1Cpu, "a"),
+      linux: NA,
+      target: "",
+    },
+    {
+      metric: "pair, TCP 1 stream: unit b's loop thread, % of a core",
+      tandem: threadCell(t.pairTcp1Cpu, "b"),
+      linux: NA,
+      target: "",
+    },
+    {
+      metric: "pair, TCP 1 stream: machine idle, %",
+      tandem: idleCell(t.pairTcp1Cpu),
+      linux: idleCell(l.pairTcp1Cpu),
+      target: "",
     },
     {
       metric: "pair: UDP 64 B delivered, pkt/s",

@@ -16,6 +16,14 @@ const udp = (pps: number, loss: number) => ({
 });
 const tcp = (gbps: number, retransmits = 0) => ({ gbps, retransmits });
 const rtt = (p50: number, p99 = 0) => ({ p50, p99 });
+/** A CPU sample: unit a's loop thread busy and kernel %, machine idle, and unit b's if given. */
+const cpu = (busy: number, kernel: number, idle: number, bBusy?: number, bKernel?: number) => ({
+  threads: {
+    a: { busy, kernel },
+    ...(bBusy === undefined ? {} : { b: { busy: bBusy, kernel: bKernel! } }),
+  },
+  idle,
+});
 
 // Three runs per figure, the median never first and never an end, so taking the first sample,
 // the mean, or swapping min and max shows in the cells.
@@ -31,6 +39,10 @@ const TANDEM: ForwardSide = {
   afTcp1: [tcp(9, 1), tcp(5, 2), tcp(7, 3)],
   afRtt: [rtt(560), rtt(520), rtt(530)],
   pairBusyPoll: [30, 12.5, 20.04],
+  // Medians never first: a: busy 97, kernel 90; idle 24.
+  tcp8Cpu: [cpu(99, 85, 30), cpu(95, 92, 24), cpu(97, 90, 20)],
+  udpCpu: [cpu(98, 91, 2), cpu(90, 88, 5), cpu(99, 89, 0)],
+  pairTcp1Cpu: [cpu(70, 80, 25, 60, 85), cpu(60, 75, 15, 66, 83), cpu(66, 78, 21, 55, 90)],
   saturation: { gbps: 2.5, seconds: 60, pauseUs: { a: 1800, b: 4200 } },
   errors: [],
 };
@@ -43,6 +55,7 @@ const LINUX: ForwardSide = {
   pairTcp1: [tcp(10, 700), tcp(15, 800), tcp(12, 600)],
   pairUdp: [udp(130_000, 0), udp(130_000, 0), udp(130_000, 0)],
   pairRtt: [rtt(260, 900), rtt(205, 700), rtt(210, 800)],
+  tcp8Cpu: [{ threads: {}, idle: 3 }, { threads: {}, idle: 1 }, { threads: {}, idle: 2 }],
 };
 
 function row(r: ReturnType<typeof forwardResult>, metric: string) {
@@ -113,6 +126,43 @@ Deno.test("forwardResult: derived rows use each side's medians; ratios give per-
   assert.ok(r.notes.some((n) => /Mirroring adds 50 µs to the p50 RTT, within 100 µs/.test(n)));
   // 1.5% median loss: the sender, not the pair, was the limit.
   assert.ok(r.notes.some((n) => /below 300k; the sender itself only offered 80 808\/s/.test(n)));
+});
+
+Deno.test("forwardResult: CPU rows give each loop thread's medians and the machine's idle", () => {
+  const r = forwardResult(TANDEM, LINUX, 0, 3);
+  assert.deepEqual(row(r, "one unit, TCP 8 streams: the unit's loop thread, % of a core"), {
+    metric: "one unit, TCP 8 streams: the unit's loop thread, % of a core",
+    tandem: "97 (90% in the kernel)",
+    linux: "n/a",
+    target: "",
+  });
+  assert.equal(row(r, "one unit, TCP 8 streams: machine idle, %").tandem, "24 (20–30)");
+  assert.equal(row(r, "one unit, TCP 8 streams: machine idle, %").linux, "2 (1–3)");
+  assert.equal(
+    row(r, "one unit, UDP 64 B: the unit's loop thread, % of a core").tandem,
+    "98 (89% in the kernel)",
+  );
+  assert.equal(row(r, "one unit, UDP 64 B: machine idle, %").linux, "n/a");
+  assert.equal(
+    row(r, "pair, TCP 1 stream: unit a's loop thread, % of a core").tandem,
+    "66 (78% in the kernel)",
+  );
+  assert.equal(
+    row(r, "pair, TCP 1 stream: unit b's loop thread, % of a core").tandem,
+    "60 (85% in the kernel)",
+  );
+  assert.equal(row(r, "pair, TCP 1 stream: machine idle, %").tandem, "21 (15–25)");
+  // A sample whose thread could not be read is left out, not counted as 0.
+  const partial = forwardResult(
+    { ...TANDEM, tcp8Cpu: [{ threads: { a: undefined }, idle: 10 }, ...TANDEM.tcp8Cpu] },
+    LINUX,
+    0,
+    3,
+  );
+  assert.equal(
+    row(partial, "one unit, TCP 8 streams: the unit's loop thread, % of a core").tandem,
+    "97 (90% in the kernel)",
+  );
 });
 
 Deno.test("forwardResult: a ratio over one run pair has no range; runs pair by index", () => {
