@@ -44,6 +44,7 @@ export function classify(p: Packet, ctx: EngineCtx): number {
   // Frames to our MAC, to the virtual MAC while receiver, and broadcast/multicast.
   const toVirtual = eth.dstIs(ctx.cfg.virtualMacs[p.ingress]!);
   const toUs = eth.dstIs(iface.mac) || (ctx.roles.receiver && toVirtual) || eth.isGroupDst;
+  p.viaVirtual = toVirtual;
   if (!toUs) {
     if (toVirtual && ctx.roles.relay) {
       // A planned switchover moved the receiver role: frames the switches still send here go

@@ -32,6 +32,7 @@ import { DROP, EV } from "./counters.ts";
 import { decideNewFlow } from "./decide.ts";
 import { rememberBackend } from "./persist.ts";
 import { refuse } from "./local.ts";
+import { noFlow } from "./split.ts";
 import { NEXT, V_DROP } from "./output.ts";
 import { K_TCP, type Packet } from "./packet.ts";
 
@@ -51,14 +52,14 @@ export function conntrack(p: Packet, ctx: EngineCtx): number {
     const svc = ctx.serviceFor(proto, dst, p.dport, hi, 3);
     if (svc < 0) {
       if (p.toFloating) return refuse(p, ctx, DROP.no_service);
-      return ctx.drop(tcp ? DROP.tcp_no_flow : DROP.no_flow);
+      return noFlow(p, ctx, tcp ? DROP.tcp_no_flow : DROP.no_flow);
     }
     // Only a SYN opens a TCP flow; anything else without state is not ours to guess, unless
     // the service allows mid-stream pickup (its decisions follow from the tuple alone).
     let pickup = false;
     if (tcp && !opensTcpFlow(p.tcpFlags)) {
       if (!ctx.cfg.services[svc]!.pickup || (p.tcpFlags & (TCP_RST | TCP_SYN)) !== 0) {
-        return ctx.drop(DROP.tcp_no_flow);
+        return noFlow(p, ctx, DROP.tcp_no_flow);
       }
       pickup = true;
     }

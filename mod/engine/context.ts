@@ -37,6 +37,12 @@ export interface EngineRoles {
    * virtual MAC go to the new receiver unprocessed, instead of being dropped.
    */
   relay: boolean;
+  /**
+   * Alone after losing the peer link, both units perhaps serving (a split brain): a frame of a
+   * flow we do not know goes to the peer's own MAC over the LAN instead of being dropped
+   * (`split.ts`).
+   */
+  bounce: boolean;
 }
 
 export class EngineCtx {
@@ -59,7 +65,10 @@ export class EngineCtx {
     mirror: false,
     holdNewFlows: false,
     relay: false,
+    bounce: false,
   };
+  /** The peer unit's own MAC on each interface, as it told us (`CTRL_MACS`); null: unknown. */
+  peerMacs: (Uint8Array | null)[] = [];
   /** Frames the engine builds (ARP, ICMP, RST, probes) are written here. */
   readonly scratch: Uint8Array = new Uint8Array(2048);
   /** The one mirror record, refilled per packet (see `deliver.ts`). */

@@ -83,6 +83,8 @@ export const EVENT_COUNTERS = [
   "probes_sent",
   "held_new_flows",
   "relayed",
+  /** Frames of flows this unit did not know, sent to the peer over the LAN while solo. */
+  "split_bounced",
   "replayed",
   "replay_skipped",
   "health_checks_ok",

@@ -230,6 +230,24 @@ export class Engine {
     return this.ctx.synSecret;
   }
 
+  /**
+   * The peer's own MAC per interface (`CTRL_MACS`, 6 bytes each in config order); false, and
+   * nothing changed, when the count differs from ours (the units' interfaces do not match).
+   */
+  setPeerMacs(data: Uint8Array): boolean {
+    const n = this.ctx.cfg.interfaces.length;
+    if (data.length !== n * 6) return false;
+    this.ctx.peerMacs = Array.from({ length: n }, (_, i) => data.slice(i * 6, i * 6 + 6));
+    return true;
+  }
+
+  /** Our own MAC per interface, 6 bytes each in config order (what `CTRL_MACS` carries). */
+  ownMacs(): Uint8Array {
+    const ifs = this.ctx.cfg.interfaces, out = new Uint8Array(ifs.length * 6);
+    ifs.forEach((i, k) => out.set(i.mac, k * 6));
+    return out;
+  }
+
   /** Installs the peer's cookie secret (`CTRL_SECRET`); false when malformed. */
   installSynSecret(data: Uint8Array, version: number, now: number): boolean {
     if (!this.ctx.synSecret.install(data, version, now)) return false;

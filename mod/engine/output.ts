@@ -111,3 +111,5 @@ export const V_RELAY = 5;
 export const NEXT = -1;
 /** Consumed by the unit itself (an answer to its own health check). */
 export const V_LOCAL = 6;
+/** Sent to the peer's own MAC over the LAN: a flow only the peer may know (`split.ts`). */
+export const V_BOUNCE = 7;

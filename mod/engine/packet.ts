@@ -74,6 +74,8 @@ export class Packet {
   toSelf = false;
   /** The destination is a floating address. */
   toFloating = false;
+  /** The frame came to the virtual MAC, not to this unit's own (`split.ts` bounces only those). */
+  viaVirtual = false;
   /**
    * The first fragment (offset 0, MF set) of a TCP or UDP datagram: its L4 header is whole but
    * its L4 checksum covers bytes that are not here.
@@ -107,6 +109,7 @@ export class Packet {
     this.tcpFlags = 0;
     this.toSelf = false;
     this.toFloating = false;
+    this.viaVirtual = false;
     this.firstFragment = false;
     this.ref = -2;
     this.flow = -1;

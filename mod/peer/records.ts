@@ -61,6 +61,11 @@ export const CTRL_MERGE_END = 11;
 export const CTRL_HEALTH = 12;
 /** An operator's backend state (drain, maintenance, enable): `arg` packs service, backend, state. */
 export const CTRL_BACKEND_ADMIN = 13;
+/**
+ * The sender's own MAC on each interface, in config order (`data`: 6 bytes each, `arg`: how
+ * many): where a solo unit sends the frames of flows it does not know (`engine/split.ts`).
+ */
+export const CTRL_MACS = 14;
 
 /** Heartbeat `flags` bits. */
 export const HB_RECEIVER = 1;

@@ -37,6 +37,7 @@ import {
   CTRL_BACKEND_ADMIN,
   CTRL_FAILOVER_REQUEST,
   CTRL_HEALTH,
+  CTRL_MACS,
   CTRL_MERGE_BEGIN,
   CTRL_MERGE_END,
   CTRL_SECRET,
@@ -184,6 +185,9 @@ export class Unit implements UnitControl {
   readonly #link: PeerLink | null;
   /** Version of the SYN-cookie secret the peer last got from us or gave us. */
   #secretShared = 0;
+  /** The peer boot (epoch) last heard, and the one that has our interfaces' MACs. */
+  #macsWanted = -1;
+  #macsSent = -1;
   readonly #clock: () => number;
   readonly #started: number;
   readonly #events: TimelineEvent[] = [];
@@ -606,6 +610,8 @@ export class Unit implements UnitControl {
     const role = ROLE_CODES[hb.role], state = STATE_CODES[hb.state];
     if (role === undefined || state === undefined) return;
     this.#link?.peerAck(hb.dataAck, hb.dataTop, now);
+    // Each boot of the peer hears our interfaces' MACs once (`#shareMacs`).
+    this.#macsWanted = hb.epoch;
     this.#lastPeerHeardAt = now;
     this.#lastPeerSentAt = hb.sentAt;
     if (hb.echoSentAt > 0) {
@@ -665,6 +671,16 @@ export class Unit implements UnitControl {
           const total = this.#syncOut.start(this.engine.flows.syncOrder());
           this.#link!.control(CTRL_SYNC_BEGIN, total);
           this.#event(now, "sync", `bulk sync to peer started: ${total} flows`);
+        }
+        break;
+      case CTRL_MACS:
+        // Where a split brain's frames of the peer's flows go (`engine/split.ts`).
+        if (!this.engine.setPeerMacs(data)) {
+          this.#event(
+            now,
+            "config",
+            "peer has other interfaces than ours: split-brain frames stay dropped",
+          );
         }
         break;
       case CTRL_SECRET:
@@ -812,6 +828,8 @@ export class Unit implements UnitControl {
     r.mirror = p.mirror && this.#link !== null;
     r.holdNewFlows = p.holdNewFlows && this.#link !== null;
     r.relay = p.relay && this.#link !== null;
+    // Alone after losing a peer we had: a split brain, maybe (`engine/split.ts`).
+    r.bounce = this.pair.state === "solo" && this.#link !== null;
   }
 
   #announce(now: number): void {
@@ -872,6 +890,7 @@ export class Unit implements UnitControl {
       deadline = Math.min(deadline, this.#nextHeartbeat);
     }
     this.#shareSecret(link);
+    this.#shareMacs(link);
     link.release(0, now);
     deadline = Math.min(deadline, link.holdDeadline(), link.tick(now));
     // Our checks' view, for the peer's status (both views show) and its takeover.
@@ -910,6 +929,17 @@ export class Unit implements UnitControl {
     if (!sec.ready || sec.version === this.#secretShared) return;
     link.control(CTRL_SECRET, sec.version, sec.export(), true);
     this.#secretShared = sec.version;
+  }
+
+  /**
+   * Sends our own MAC on each interface to a peer boot that has not had them: where it sends,
+   * while solo, the frames of flows only we may hold (`engine/split.ts`).
+   */
+  #shareMacs(link: PeerLink): void {
+    if (this.#macsWanted === this.#macsSent) return;
+    const macs = this.engine.ownMacs();
+    link.control(CTRL_MACS, macs.length / 6, macs, true);
+    this.#macsSent = this.#macsWanted;
   }
 
   /** Tells the heartbeat thread what to say, and that the loop is turning. */

@@ -9,6 +9,7 @@ import { labEngineConfig, learnNeighbors, seeded } from "../engine/testing.ts";
 import {
   BatchReader,
   BatchWriter,
+  CTRL_MACS,
   CTRL_SECRET,
   CTRL_SYNC_REQUEST,
   HB_SYNC_COMPLETE,
@@ -289,13 +290,15 @@ Deno.test("heartbeats echo the peer's latest sentAt and how long it was held", a
 
 Deno.test("a joiner asks for the table again every 200 ms while the peer is up and silent", async () => {
   const h = new Harness();
+  // The sync requests among the control ops (the peer's boot also gets our MACs: CTRL_MACS).
+  const requests = () => h.ops.filter((o) => o === CTRL_SYNC_REQUEST);
   try {
     await h.turnAt(h.t0);
     // The peer is solo: this booting unit joins and asks for the table at once.
     h.heartbeat();
     await h.turnAt(h.t0);
     h.sent();
-    assert.deepEqual(h.ops, [CTRL_SYNC_REQUEST]);
+    assert.deepEqual(requests(), [CTRL_SYNC_REQUEST]);
     // The peer never answers, but stays up (a heartbeat every 40 ms).
     for (let t = 40; t <= 200; t += 40) {
       h.now = h.t0 + t;
@@ -303,12 +306,12 @@ Deno.test("a joiner asks for the table again every 200 ms while the peer is up a
       await h.turnAt(h.t0 + t);
     }
     h.sent();
-    assert.deepEqual(h.ops, [CTRL_SYNC_REQUEST], "not before 200 ms");
+    assert.deepEqual(requests(), [CTRL_SYNC_REQUEST], "not before 200 ms");
     h.now = h.t0 + 201;
     h.heartbeat();
     await h.turnAt(h.t0 + 201);
     h.sent();
-    assert.deepEqual(h.ops, [CTRL_SYNC_REQUEST, CTRL_SYNC_REQUEST]);
+    assert.deepEqual(requests(), [CTRL_SYNC_REQUEST, CTRL_SYNC_REQUEST]);
     assert.equal(h.u.pair.state, "joining");
   } finally {
     await h.close();
@@ -343,6 +346,52 @@ Deno.test("CTRL_SECRET: the peer's cookie secret is installed; a receiver sends 
     await new Promise((r) => setTimeout(r, 20));
     h.sent();
     assert.deepEqual(h.ops.filter((o) => o === CTRL_SECRET), [CTRL_SECRET]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("CTRL_MACS: each peer boot gets our MACs once; the peer's are taken; solo bounces", async () => {
+  const h = new Harness();
+  const sentMacs = async (t: number) => {
+    await h.turnAt(t);
+    await new Promise((r) => setTimeout(r, 20));
+    h.sent();
+    const n = h.ops.filter((o) => o === CTRL_MACS).length;
+    h.ops = [];
+    return n;
+  };
+  try {
+    await h.turnAt(h.t0);
+    h.heartbeat();
+    assert.equal(await sentMacs(h.t0 + 1), 1, "the peer's boot 777 hears our MACs");
+    h.heartbeat();
+    assert.equal(await sentMacs(h.t0 + 2), 0, "once per boot");
+    h.heartbeat({ epoch: 778 });
+    assert.equal(await sentMacs(h.t0 + 3), 1, "a restarted peer hears them again");
+    // The peer's: 6 bytes per interface, ours has two.
+    const macs = new Uint8Array(12).map((_, i) => 0x20 + i);
+    for (const data of [new Uint8Array(6), macs]) {
+      assert.equal(
+        h.writer.add({ type: "control", op: CTRL_MACS, arg: data.length / 6, data }),
+        true,
+      );
+      const dg = h.writer.seal()!;
+      assert.equal(h.out.sendTo(dg, dg.length, LOCAL, h.mine.base + 1), true);
+      await h.turnAt(h.t0 + 4);
+      await h.turnAt(h.t0 + 5);
+    }
+    assert.deepEqual(
+      h.u.snapshot().events.filter((e) => e.detail.includes("other interfaces")).length,
+      1,
+      "a count that does not match ours is refused, and said",
+    );
+    assert.deepEqual([...h.u.engine.ctx.peerMacs[1]!], [...macs.subarray(6)]);
+    assert.equal(h.u.engine.roles.bounce, false, "not while the peer is there");
+    // The peer falls silent: alone, frames of flows we do not know go to its MACs.
+    for (const t of [200, 201, 5000, 5001, 20_000, 20_001]) await h.turnAt(h.t0 + t);
+    assert.equal(h.u.snapshot().state, "solo");
+    assert.equal(h.u.engine.roles.bounce, true);
   } finally {
     await h.close();
   }
