@@ -40,8 +40,25 @@ export const HB = {
   configLo: 14,
   /** The epoch of the peer boot we are paired with (0: none). */
   pairedEpoch: 15,
-  size: 16,
+  /** Written by the thread: when it last drained the heartbeat lane (wall ms; 0: not yet). */
+  listenedAt: 16,
+  size: 17,
 } as const;
+
+/** A thread silent for longer than this is broken, not paused: silence is judged again. */
+export const THREAD_PAUSE_MAX_MS = 1000;
+
+/**
+ * Whether the thread is paused now: it drains the heartbeat lane at least every interval, at
+ * real-time priority, so a drain more than two intervals old means it was not running (a paused
+ * VM or host). The peer's silence over such a gap is not the peer's, and the loop must not judge
+ * it (`Pair.selfStalled`). Bounded: a thread silent past {@link THREAD_PAUSE_MAX_MS} counts as
+ * broken, so a peer's death is still seen. False before the first drain.
+ */
+export function threadPaused(state: Float64Array, now: number, intervalMs: number): boolean {
+  const at = state[HB.listenedAt]!, gap = now - at;
+  return at > 0 && gap > 2 * intervalMs && gap <= THREAD_PAUSE_MAX_MS;
+}
 
 /** Slots of the shared Float64Array the worker writes (the peer's latest heartbeat). */
 export const PEER = {

@@ -10,6 +10,8 @@ import {
   readPeer,
   SEQ,
   startHeartbeatWorker,
+  THREAD_PAUSE_MAX_MS,
+  threadPaused,
 } from "./heartbeat.ts";
 import { LOCAL } from "./test_util.ts";
 
@@ -44,6 +46,20 @@ Deno.test("the shared slots are distinct and fit the buffer", () => {
   assert.equal(new Set(slots).size, slots.length);
   assert.ok(slots.every((v) => v >= 0 && v < HB.size));
   assert.equal(HB.size, slots.length);
+});
+
+Deno.test("threadPaused: a drain over two intervals old, up to the bound; never before one", () => {
+  const s = new Float64Array(HB.size);
+  assert.equal(threadPaused(s, 5000, 4), false, "no drain yet");
+  s[HB.listenedAt] = 1000;
+  assert.equal(threadPaused(s, 1008, 4), false, "two intervals: on time");
+  assert.equal(threadPaused(s, 1009, 4), true, "past two intervals: not running");
+  assert.equal(threadPaused(s, 1000 + THREAD_PAUSE_MAX_MS, 4), true);
+  assert.equal(
+    threadPaused(s, 1001 + THREAD_PAUSE_MAX_MS, 4),
+    false,
+    "silent longer: broken, the peer's silence counts again",
+  );
 });
 
 Deno.test("heartbeatFrom: every field from its slot, the epoch and the config digest", () => {
@@ -146,6 +162,8 @@ Deno.test({
       } finally {
         clearInterval(keepTurning);
       }
+      // It drained the lane within the last intervals: listening, not paused.
+      assert.ok(clock() - s[HB.listenedAt]! < 5 * intervalMs, "the lane drained lately");
       const first = got[0]!;
       assert.equal(first.epoch, 4242);
       assert.equal(first.role, 1);

@@ -78,6 +78,8 @@ self.onmessage = (e: MessageEvent<HeartbeatInit>) => {
       if (lastHeard > 0) keepMax(SEQ.maxGapUs, Math.round((heardAt - lastHeard) * 1000));
       lastHeard = heardAt;
     }
+    // Everything that reached the lane until now has been read: the loop may judge silence.
+    s[HB.listenedAt] = clock();
   }
   out.close();
 };

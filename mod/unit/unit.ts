@@ -60,7 +60,14 @@ import { LoopYield } from "../port/loop_yield.ts";
 import { LoopStats } from "./loop_stats.ts";
 import { digestHex, digestWords } from "../config/digest.ts";
 import { ipv4ToString } from "../wire/addr.ts";
-import { HB, type HeartbeatThread, newHeartbeat, readPeer, SEQ } from "./heartbeat.ts";
+import {
+  HB,
+  type HeartbeatThread,
+  newHeartbeat,
+  readPeer,
+  SEQ,
+  threadPaused,
+} from "./heartbeat.ts";
 import {
   LANES_ALL,
   PEER_BATCH_BUFFER,
@@ -558,6 +565,11 @@ export class Unit implements UnitControl {
     const stalls = Atomics.load(t.seq, SEQ.selfStalls);
     if (stalls !== this.#selfStalls) {
       this.#selfStalls = stalls;
+      this.pair.selfStalled(this.#now);
+    }
+    // The thread counts its own stalls only once it runs again; if this loop runs first after
+    // a pause of the whole host, the thread's idle lane must not read as the peer's silence.
+    if (threadPaused(t.state, realNow(), this.#s.peer?.intervalMs ?? Infinity)) {
       this.pair.selfStalled(this.#now);
     }
     const got = readPeer(t.peer, t.seq, this.#peerSeq, this.#peerHb);
