@@ -80,8 +80,9 @@ export function idlePercent(before: MachineTicks, after: MachineTicks): number |
   return total > 0 ? (100 * (after.idle - before.idle)) / total : undefined;
 }
 
-/** USER_HZ, the unit of /proc's times: `getconf CLK_TCK`, 100 when it cannot be asked. */
 let hzCache: number | undefined;
+
+/** USER_HZ, the unit of /proc's times: `getconf CLK_TCK`, 100 when it cannot be asked. */
 export async function clockTicks(): Promise<number> {
   if (hzCache !== undefined) return hzCache;
   try {

@@ -174,6 +174,17 @@ Deno.test("deliver: a queued packet whose flow ended before ARP answered is drop
 
 const DATA = new Uint8Array(1000).map((_, i) => i & 0xff);
 
+/** A client's datagram to the VIP's UDP echo service, carrying `payload`. */
+const clientDatagram = (cfg: EngineConfig, payload: Uint8Array = DATA) =>
+  udpFrame({
+    dstMac: cfg.virtualMacs[0]!,
+    src: CLIENT,
+    dst: VIP,
+    sport: 5000,
+    dport: 7001,
+    payload,
+  });
+
 /** An established flow of the client's through `engine`; its records and frames cleared. */
 function established(t: ReturnType<typeof setup>): void {
   feed(t.engine, clientSyn(t.cfg, 40000, 1000), 0, 1);
@@ -206,17 +217,8 @@ Deno.test("deliver: active-forward mirrors a TCP data segment's headers only, op
 
 Deno.test("deliver: active-forward mirrors a UDP datagram's headers only, a new flow's too", () => {
   const t = setup({ mirror: true });
-  const dgram = () =>
-    udpFrame({
-      dstMac: t.cfg.virtualMacs[0]!,
-      src: CLIENT,
-      dst: VIP,
-      sport: 5000,
-      dport: 7001,
-      payload: DATA,
-    });
-  feed(t.engine, dgram(), 0, 1);
-  feed(t.engine, dgram(), 0, 2);
+  feed(t.engine, clientDatagram(t.cfg), 0, 1);
+  feed(t.engine, clientDatagram(t.cfg), 0, 2);
   assert.deepEqual(t.out.mirrored.map((m) => m.flags), [MF_NEW_FLOW | MF_HEADERS, MF_HEADERS]);
   for (const m of t.out.mirrored) assert.equal(m.frame.length, 14 + 20 + 8);
   assert.equal(t.out.emitted[0]!.frame.length, 14 + 20 + 8 + DATA.length);
@@ -272,14 +274,7 @@ Deno.test("deliver: frames the peer emits (MF_PEER_EMITS) are always mirrored wh
 
 Deno.test("deliver: hold_new_flows holds the whole frame; only the mirror record is cut", () => {
   const t = setup({ mirror: true, hold: true });
-  const first = udpFrame({
-    dstMac: t.cfg.virtualMacs[0]!,
-    src: CLIENT,
-    dst: VIP,
-    sport: 5000,
-    dport: 7001,
-    payload: DATA,
-  });
+  const first = clientDatagram(t.cfg);
   assert.equal(feed(t.engine, first, 0, 1), V_FORWARD);
   assert.equal(t.out.mirrored[0]!.flags, MF_NEW_FLOW | MF_WANT_ACK | MF_HEADERS);
   assert.equal(t.out.mirrored[0]!.frame.length, 14 + 20 + 8);
@@ -289,14 +284,7 @@ Deno.test("deliver: hold_new_flows holds the whole frame; only the mirror record
 
 Deno.test("deliver: IPv4 fragments are mirrored whole, the first one too", () => {
   const t = setup({ mirror: true });
-  const whole = udpFrame({
-    dstMac: t.cfg.virtualMacs[0]!,
-    src: CLIENT,
-    dst: VIP,
-    sport: 5000,
-    dport: 7001,
-    payload: new Uint8Array(4000),
-  });
+  const whole = clientDatagram(t.cfg, new Uint8Array(4000));
   const frags = fragmentFrame(whole, 1480);
   for (const f of frags) assert.equal(feed(t.engine, f, 0, 1), V_FORWARD);
   assert.equal(t.out.mirrored.length, 3);
